@@ -1,0 +1,47 @@
+// swift-tools-version: 6.0
+// trueup: a declarative GitOps reconciler for machine-learning environments.
+// Data flow: git (TrueupGit) -> YAML documents (TrueupYAML) -> resources and desired state
+// (TrueupCore) -> engine (TrueupEngine) -> command line (trueup).
+import PackageDescription
+
+let package = Package(
+    name: "trueup",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "trueup", targets: ["trueup"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C boundaries: module.modulemap + shim.h, nothing else.
+        .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CLibGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+
+        // Pure model and logic: documents, schemas, overlays, variables, graph. No I/O.
+        .target(
+            name: "TrueupCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // libyaml events -> document trees with source marks.
+        .target(name: "TrueupYAML", dependencies: ["CLibYAML", "TrueupCore"]),
+        // libgit2: open, resolve, read trees and blobs at a commit; the working tree too.
+        .target(name: "TrueupGit", dependencies: ["CLibGit2", "TrueupCore"]),
+        // Composition: read a revision, load and validate its environments.
+        .target(name: "TrueupEngine", dependencies: ["TrueupCore", "TrueupYAML", "TrueupGit"]),
+        // The command line: parse, call, render.
+        .executableTarget(
+            name: "trueup",
+            dependencies: [
+                "TrueupEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "TrueupCoreTests", dependencies: ["TrueupCore", "TrueupYAML"]),
+        .testTarget(name: "TrueupYAMLTests", dependencies: ["TrueupYAML"]),
+        .testTarget(name: "TrueupGitTests", dependencies: ["TrueupGit"]),
+        .testTarget(name: "TrueupEngineTests", dependencies: ["TrueupEngine"]),
+    ]
+)

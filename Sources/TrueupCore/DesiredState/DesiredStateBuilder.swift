@@ -1,0 +1,612 @@
+import Crypto
+
+/// A parsed spec file: its documents, as TrueupYAML produced them.
+public struct SpecFile: Sendable {
+    public var path: String
+    public var objectID: String
+    public var documents: [Document]
+
+    public init(path: String, objectID: String, documents: [Document]) {
+        self.path = path
+        self.objectID = objectID
+        self.documents = documents
+    }
+}
+
+/// Assembles every environment's desired state from parsed spec files (DESIGN §1-2): folders into
+/// environments and bases, `extends` with deep merge, variables, schema validation, rules no
+/// schema can express, references and the dependency graph. Reports every problem it finds.
+public struct DesiredStateBuilder {
+    public let snapshot: SourceSnapshot
+    /// The folder holding the environments, `environments` by default.
+    public let root: String
+    public let schemas: SchemaCatalog
+
+    public init(snapshot: SourceSnapshot, root: String = "environments", schemas: SchemaCatalog = .shared) {
+        self.snapshot = snapshot
+        self.root = root
+        self.schemas = schemas
+    }
+
+    /// A resource document as declared in one folder, before overlays.
+    struct Declared {
+        var id: ResourceID
+        var node: Node
+        var declaredAt: [SourceLocation]
+    }
+
+    struct Folder {
+        var name: String
+        var environment: Node?
+        var environmentFile: String?
+        var resources: [ResourceID: Declared] = [:]
+        /// A file of the folder could not be parsed: what extends it cannot be trusted.
+        var broken = false
+    }
+
+    /// - Parameters:
+    ///   - files: parsed spec files (YAML files under `root`).
+    ///   - entries: every entry under `root`, to refuse symlinks and stray files.
+    ///   - brokenFiles: files under `root` that failed to parse (their errors are reported by the caller).
+    ///   - only: build just this environment (and what it extends).
+    public func build(files: [SpecFile], entries: [SourceEntry], brokenFiles: Set<String> = [], only: String? = nil) -> DesiredState {
+        var run = BuildRun(builder: self)
+        run.collect(files: files, entries: entries, brokenFiles: brokenFiles)
+        var environments: [String: DesiredEnvironment] = [:]
+        let names = run.folders.values.filter { $0.environment != nil }.map(\.name).sorted()
+        if let only, !names.contains(only) {
+            let known = names.joined(separator: ", ")
+            run.diagnostics.append(Diagnostic(at: nil, "no environment named '\(only)' under \(root)/ (found: \(known.isEmpty ? "none" : known)): create \(root)/\(only)/environment.yaml or fix --env"))
+        }
+        for name in names where only == nil || only == name {
+            if let env = run.buildEnvironment(name, all: Set(names)) { environments[name] = env }
+        }
+        if only == nil { run.warnUnusedBases() }
+        return DesiredState(revision: snapshot.revision, environments: environments, diagnostics: Diagnostics.merged(run.diagnostics))
+    }
+}
+
+extension Diagnostics {
+    /// Sorted, with the same problem found in several environments (a shared base file) reported once.
+    static func merged(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
+        struct Key: Hashable { var location: SourceLocation?; var message: String; var field: String?; var severity: Diagnostic.Severity }
+        var order: [Key] = []
+        var environments: [Key: [String]] = [:]
+        for d in diagnostics {
+            let key = Key(location: d.location, message: d.message, field: d.fieldPath, severity: d.severity)
+            if environments[key] == nil { order.append(key); environments[key] = [] }
+            if let env = d.environment, !environments[key]!.contains(env) { environments[key]!.append(env) }
+        }
+        return order.map { key in
+            let envs = environments[key]!.sorted()
+            return Diagnostic(key.severity, at: key.location, key.message, field: key.field,
+                              environment: envs.isEmpty ? nil : envs.joined(separator: ", "))
+        }.sorted()
+    }
+}
+
+/// The mutable work of one `build` call.
+struct BuildRun {
+    let builder: DesiredStateBuilder
+    var folders: [String: DesiredStateBuilder.Folder] = [:]
+    var diagnostics: [Diagnostic] = []
+    var extendedFolders = Set<String>()
+    private var effectiveCache: [String: [ResourceID: DesiredStateBuilder.Declared]?] = [:]
+    private var digestCache: [String: String] = [:]
+    private let paths: CachedSnapshot
+
+    init(builder: DesiredStateBuilder) {
+        self.builder = builder
+        self.paths = CachedSnapshot(builder.snapshot)
+    }
+
+    var root: String { builder.root }
+
+    // MARK: - Collecting folders
+
+    mutating func collect(files: [SpecFile], entries: [SourceEntry], brokenFiles: Set<String>) {
+        for entry in entries {
+            let relative = entry.path.dropFirst(root.count + 1)
+            let parts = relative.split(separator: "/")
+            let isYAML = entry.path.hasSuffix(".yaml") || entry.path.hasSuffix(".yml")
+            if entry.kind == .symlink || entry.kind == .submodule {
+                diagnostics.append(Diagnostic(at: SourceLocation(file: entry.path, line: 1, column: 1),
+                    "\(entry.kind == .symlink ? "symlink" : "submodule") in the spec tree is refused: replace it with the real file or folder"))
+                if let folder = parts.first, parts.count > 1 { folders[String(folder), default: .init(name: String(folder))].broken = true }
+                continue
+            }
+            if parts.count == 1, isYAML {
+                diagnostics.append(Diagnostic(at: SourceLocation(file: entry.path, line: 1, column: 1),
+                    "spec files belong in a folder: move it to \(root)/<environment or base>/"))
+            }
+        }
+        for file in brokenFiles {
+            let parts = file.dropFirst(root.count + 1).split(separator: "/")
+            if parts.count > 1 { folders[String(parts[0]), default: .init(name: String(parts[0]))].broken = true }
+        }
+        for file in files {
+            let parts = file.path.dropFirst(root.count + 1).split(separator: "/")
+            guard parts.count > 1 else { continue }
+            let folderName = String(parts[0])
+            var folder = folders[folderName] ?? .init(name: folderName)
+            let isEnvironmentFile = parts.count == 2 && (parts[1] == "environment.yaml" || parts[1] == "environment.yml")
+            for document in file.documents {
+                collect(document, file: file.path, isEnvironmentFile: isEnvironmentFile, into: &folder)
+            }
+            folders[folderName] = folder
+        }
+        for (name, folder) in folders where folder.environment == nil {
+            let hasEnvironmentFile = files.contains { $0.path == "\(root)/\(name)/environment.yaml" || $0.path == "\(root)/\(name)/environment.yml" }
+            if hasEnvironmentFile {
+                diagnostics.append(Diagnostic(at: SourceLocation(file: "\(root)/\(name)/environment.yaml", line: 1, column: 1),
+                    "environment.yaml holds no Environment document: add one with kind: Environment and metadata.name: \(name)"))
+                folders[name]?.broken = true
+            }
+        }
+    }
+
+    private mutating func collect(_ document: Document, file: String, isEnvironmentFile: Bool, into folder: inout DesiredStateBuilder.Folder) {
+        let root = document.root
+        guard case .mapping = root.value else {
+            diagnostics.append(Diagnostic(at: root.location, "a document must be a mapping with apiVersion, kind, metadata and spec, not a \(root.kindName)"))
+            folder.broken = true
+            return
+        }
+        guard let apiVersion = root["apiVersion"] else {
+            diagnostics.append(Diagnostic(at: root.location, "missing required field 'apiVersion': add apiVersion: trueup/v1", field: "apiVersion"))
+            folder.broken = true
+            return
+        }
+        guard apiVersion.scalarText == "trueup/v1" else {
+            diagnostics.append(Diagnostic(at: apiVersion.location, "unknown apiVersion '\(apiVersion.scalarText ?? apiVersion.kindName)': use trueup/v1", field: "apiVersion"))
+            folder.broken = true
+            return
+        }
+        guard let kindNode = root["kind"] else {
+            diagnostics.append(Diagnostic(at: root.location, "missing required field 'kind': use one of \(ResourceKind.allCases.map(\.rawValue).joined(separator: ", "))", field: "kind"))
+            folder.broken = true
+            return
+        }
+        guard let kindText = kindNode.scalarText, let kind = ResourceKind(rawValue: kindText) else {
+            let text = kindNode.scalarText ?? kindNode.kindName
+            let names = ResourceKind.allCases.map(\.rawValue)
+            let hint = SchemaValidator.closest(to: text, in: names).map { "did you mean '\($0)'?" } ?? "use one of \(names.joined(separator: ", "))"
+            diagnostics.append(Diagnostic(at: kindNode.location, "unknown kind '\(text)': \(hint)", field: "kind"))
+            folder.broken = true
+            return
+        }
+        guard let nameNode = root["metadata"]?["name"], let name = nameNode.scalarText, !nameNode.isNull else {
+            diagnostics.append(Diagnostic(at: root["metadata"]?.location ?? root.location, "missing required field 'name': every resource needs metadata.name", field: "metadata.name"))
+            folder.broken = true
+            return
+        }
+        if kind == .environment {
+            guard isEnvironmentFile else {
+                diagnostics.append(Diagnostic(at: kindNode.location, "an Environment must be in \(root)/\(folder.name)/environment.yaml, not in \(file): move it"))
+                folder.broken = true
+                return
+            }
+            if let existing = folder.environment {
+                diagnostics.append(Diagnostic(at: root.location, "a second Environment in environment.yaml (the first is at line \(existing.location.line)): keep one"))
+                folder.broken = true
+                return
+            }
+            folder.environment = root
+            folder.environmentFile = file
+            return
+        }
+        let id = ResourceID(kind, name)
+        if let first = folder.resources[id] {
+            diagnostics.append(Diagnostic(at: root.location,
+                "\(id) is declared twice in \(self.root)/\(folder.name)/ (first at \(first.declaredAt[0])): remove one or rename it",
+                field: "metadata.name"))
+            folder.broken = true
+            return
+        }
+        folder.resources[id] = .init(id: id, node: root, declaredAt: [root.location])
+    }
+
+    // MARK: - Environments
+
+    mutating func buildEnvironment(_ name: String, all environmentNames: Set<String>) -> DesiredEnvironment? {
+        guard let folder = folders[name], let envNode = folder.environment else { return nil }
+        let errorsBefore = errorCount
+        guard let settings = environmentSettings(folder: folder, node: envNode, all: environmentNames) else { return nil }
+        if folder.broken { return nil }
+
+        var visiting: [String] = []
+        guard let declared = effectiveResources(name, visiting: &visiting, extendsFrom: envNode) else { return nil }
+
+        let variables = Variables(values: settings.variables, environment: name, commit: builder.snapshot.revision.commit)
+        var resources: [ResourceID: Resource] = [:]
+        for id in declared.keys.sorted() {
+            if let resource = validate(declared[id]!, environment: name, variables: variables, settings: settings) {
+                resources[id] = resource
+            }
+        }
+        guard errorCount == errorsBefore else { return nil }
+        checkReferences(resources, environment: name)
+        guard errorCount == errorsBefore else { return nil }
+
+        let graph = DependencyGraph(edges: resources.mapValues(\.dependencies))
+        for cycle in graph.cycles() {
+            let first = resources[cycle[0]]!
+            diagnostics.append(Diagnostic(at: first.declaredAt.last, "dependency cycle: \(cycle.map(\.description).joined(separator: " -> ")): break it by removing one of these references", environment: name))
+        }
+        guard errorCount == errorsBefore else { return nil }
+        return DesiredEnvironment(settings: settings, resources: resources, order: graph.topologicalOrder(), definedAt: envNode.location)
+    }
+
+    var errorCount: Int { diagnostics.lazy.filter { $0.severity == .error }.count }
+
+    private mutating func environmentSettings(folder: DesiredStateBuilder.Folder, node: Node, all: Set<String>) -> EnvironmentSettings? {
+        let name = folder.name
+        let cleaned = Overlay.removingNulls(node)
+        let (value, problems) = SchemaValidator.validate(cleaned, against: builder.schemas[.environment]!)
+        diagnostics += problems
+        guard let value else { return nil }
+        let spec = value["spec"] ?? .object([:])
+        var ok = true
+        func fail(_ path: String, _ message: String) {
+            diagnostics.append(Diagnostic(at: location(in: cleaned, path), message, field: path))
+            ok = false
+        }
+        if let declared = value["metadata"]?["name"]?.stringValue, declared != name {
+            fail("metadata.name", "the Environment is named '\(declared)' but its folder is '\(name)': make them the same")
+        }
+        if !Self.isValidName(name) {
+            fail("metadata.name", "'\(name)' is not a valid environment folder name: use lowercase letters, digits and '-', starting with a letter, at most 63 characters")
+        }
+        var interval = 600.0
+        if let text = spec["interval"]?.stringValue {
+            if let seconds = DurationSyntax.seconds(text), seconds >= 1 { interval = seconds } else { fail("spec.interval", "'\(text)' is not a duration of at least 1s: write e.g. 30s, 10m or 1h") }
+        }
+        var windows: [EnvironmentSettings.Window] = []
+        for (i, window) in (spec["windows"]?.arrayValue ?? []).enumerated() {
+            let schedule = window["schedule"]?.stringValue ?? ""
+            do { _ = try CronSchedule(schedule) } catch { fail("spec.windows[\(i)].schedule", "\(error): write five fields, e.g. \"0 17 * * 5\"") }
+            let durationText = window["duration"]?.stringValue ?? ""
+            guard let duration = DurationSyntax.seconds(durationText), duration > 0 else {
+                fail("spec.windows[\(i)].duration", "'\(durationText)' is not a positive duration: write e.g. 2h or 64h")
+                continue
+            }
+            windows.append(.init(kind: .init(rawValue: window["kind"]?.stringValue ?? "deny") ?? .deny, schedule: schedule, duration: duration))
+        }
+        let promotionFrom = spec["promotion"]?["from"]?.stringValue
+        if let from = promotionFrom {
+            if from == name { fail("spec.promotion.from", "an environment cannot promote from itself: name another environment") }
+            else if !all.contains(from) { fail("spec.promotion.from", "promotion source '\(from)' is not an environment under \(root)/: fix the name (environments: \(all.sorted().joined(separator: ", ")))") }
+        }
+        func backend(_ role: String) -> EnvironmentSettings.Backend {
+            guard let b = spec["backends"]?[role] else { return .local }
+            let type = EnvironmentSettings.Backend.BackendType(rawValue: b["type"]?.stringValue ?? "local") ?? .local
+            let url = b["url"]?.stringValue
+            if type != .local, url == nil { fail("spec.backends.\(role)", "a \(type.rawValue) backend needs a url, e.g. url: \"http://127.0.0.1:\(type == .mlflow ? 5000 : 8265)\"") }
+            if type == .mlflow, role == "jobs" || role == "serving" || role == "data" {
+                fail("spec.backends.\(role).type", "mlflow holds models and prompts only: use local or ray for \(role)")
+            }
+            if type == .ray, role == "registry" || role == "data" {
+                fail("spec.backends.\(role).type", "ray runs jobs and serving only: use local or mlflow for \(role)")
+            }
+            return .init(type: type, url: url, tokenFromEnv: b["tokenFromEnv"]?.stringValue)
+        }
+        var variables: [String: String] = [:]
+        if let varsNode = cleaned["spec"]?["variables"]?.entries {
+            for entry in varsNode { variables[entry.key] = entry.value.scalarText ?? "" }
+        }
+        let settings = EnvironmentSettings(
+            name: name,
+            extends: (spec["extends"]?.arrayValue ?? []).compactMap(\.stringValue),
+            sync: .init(rawValue: spec["sync"]?.stringValue ?? "manual") ?? .manual,
+            selfHeal: spec["selfHeal"]?.boolValue ?? false,
+            prune: spec["prune"]?.boolValue ?? false,
+            interval: interval,
+            promotionFrom: promotionFrom,
+            windows: windows,
+            registry: backend("registry"), jobs: backend("jobs"), serving: backend("serving"), data: backend("data"),
+            variables: variables)
+        return ok ? settings : nil
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, bytes.count <= 63, (97...122).contains(first), bytes.last != UInt8(ascii: "-") else { return false }
+        return bytes.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "-") }
+    }
+
+    func location(in node: Node, _ dotted: String) -> SourceLocation {
+        var current = node
+        for part in dotted.split(separator: ".") {
+            var key = Substring(part)
+            var index: Int?
+            if let open = part.firstIndex(of: "[") {
+                key = part[..<open]
+                index = Int(part[part.index(after: open)...].dropLast())
+            }
+            guard let next = current[String(key)] else { return current.location }
+            current = next
+            if let index, let items = current.items, index < items.count { current = items[index] }
+        }
+        return current.location
+    }
+
+    /// A folder's resources with everything it extends merged underneath, or nil on error.
+    private mutating func effectiveResources(_ name: String, visiting: inout [String], extendsFrom envNode: Node?) -> [ResourceID: DesiredStateBuilder.Declared]? {
+        if let cached = effectiveCache[name] { return cached }
+        guard let folder = folders[name] else { return nil }
+        visiting.append(name)
+        defer { visiting.removeLast() }
+        var merged: [ResourceID: DesiredStateBuilder.Declared] = [:]
+        var ok = !folder.broken
+        let extendsNode = (envNode ?? folder.environment)?["spec"]?["extends"]
+        for (i, item) in (extendsNode?.items ?? []).enumerated() {
+            guard let parent = item.scalarText else { continue }
+            let field = "spec.extends[\(i)]"
+            if let start = visiting.firstIndex(of: parent) {
+                let cycle = (visiting[start...] + [parent]).joined(separator: " -> ")
+                diagnostics.append(Diagnostic(at: item.location, "extends cycle: \(cycle): remove one of these extends", field: field))
+                ok = false
+                continue
+            }
+            guard folders[parent] != nil else {
+                let known = folders.keys.filter { $0 != name }.sorted()
+                let hint = SchemaValidator.closest(to: parent, in: known).map { "did you mean '\($0)'?" } ?? "create \(root)/\(parent)/ or fix the name (folders: \(known.joined(separator: ", ")))"
+                diagnostics.append(Diagnostic(at: item.location, "extends unknown folder '\(parent)': \(hint)", field: field))
+                ok = false
+                continue
+            }
+            extendedFolders.insert(parent)
+            guard let inherited = effectiveResources(parent, visiting: &visiting, extendsFrom: nil) else { ok = false; continue }
+            for (id, declared) in inherited {
+                if let existing = merged[id] {
+                    merged[id] = .init(id: id, node: Overlay.merge(existing.node, declared.node), declaredAt: existing.declaredAt + declared.declaredAt)
+                } else {
+                    merged[id] = declared
+                }
+            }
+        }
+        for (id, declared) in folder.resources {
+            if let existing = merged[id] {
+                merged[id] = .init(id: id, node: Overlay.merge(existing.node, declared.node), declaredAt: existing.declaredAt + declared.declaredAt)
+            } else {
+                merged[id] = declared
+            }
+        }
+        let result = ok ? merged : nil
+        effectiveCache[name] = .some(result)
+        return result
+    }
+
+    mutating func warnUnusedBases() {
+        for (name, folder) in folders where folder.environment == nil && !extendedFolders.contains(name) {
+            let location = folder.resources.values.map { $0.declaredAt[0] }.min()
+            diagnostics.append(Diagnostic(.warning, at: location, "base '\(name)' is not extended by any environment, so none of its resources is reconciled: add it to an environment's spec.extends or remove it"))
+        }
+    }
+
+    // MARK: - Resources
+
+    private mutating func validate(_ declared: DesiredStateBuilder.Declared, environment: String, variables: Variables, settings: EnvironmentSettings) -> Resource? {
+        var node = Overlay.removingNulls(declared.node)
+        // Variables apply to values under spec and metadata labels/annotations, never to identity.
+        if case .mapping(var entries) = node.value {
+            for i in entries.indices {
+                switch entries[i].key {
+                case "spec":
+                    entries[i].value = variables.substitute(in: entries[i].value, path: FieldPath("spec"), diagnostics: &diagnostics)
+                case "metadata":
+                    if case .mapping(var meta) = entries[i].value.value {
+                        for j in meta.indices where meta[j].key == "labels" || meta[j].key == "annotations" {
+                            meta[j].value = variables.substitute(in: meta[j].value, path: FieldPath("metadata").appending(meta[j].key), diagnostics: &diagnostics)
+                        }
+                        entries[i].value = Node(.mapping(meta), at: entries[i].value.location)
+                    }
+                default: break
+                }
+            }
+            node = Node(.mapping(entries), at: node.location)
+        }
+        let (typed, problems) = SchemaValidator.validate(node, against: builder.schemas[declared.id.kind]!, environment: environment)
+        diagnostics += problems
+        guard let typed else { return nil }
+        var resource = Resource(
+            id: declared.id, environment: environment, spec: typed["spec"] ?? .object([:]),
+            labels: (typed["metadata"]?["labels"]?.objectValue ?? [:]).compactMapValues(\.stringValue),
+            annotations: (typed["metadata"]?["annotations"]?.objectValue ?? [:]).compactMapValues(\.stringValue),
+            node: node, declaredAt: declared.declaredAt)
+        let before = errorCount
+        checkRules(&resource, settings: settings)
+        return errorCount == before ? resource : nil
+    }
+
+    private mutating func fail(_ resource: Resource, _ path: String, _ message: String) {
+        diagnostics.append(Diagnostic(at: resource.location(of: FieldPath.parse(path)), "\(resource.id): \(message)", field: path, environment: resource.environment))
+    }
+
+    /// Rules a schema cannot express (DESIGN §2), and the references that become graph edges.
+    private mutating func checkRules(_ resource: inout Resource, settings: EnvironmentSettings) {
+        let spec = resource.spec
+        var refs: [ResourceID] = []
+        func ref(_ kind: ResourceKind, _ value: JSONValue?) {
+            if let name = value?.stringValue { refs.append(ResourceID(kind, name)) }
+        }
+        func exactlyOne(_ fields: [String]) {
+            let present = fields.filter { spec[$0] != nil }
+            if present.count != 1 {
+                let list = fields.map { "spec.\($0)" }.joined(separator: ", ")
+                let message = present.isEmpty
+                    ? "needs exactly one source, but has none: set one of \(list)"
+                    : "needs exactly one source, but has \(present.map { "spec.\($0)" }.joined(separator: " and ")): keep one"
+                fail(resource, present.count > 1 ? "spec.\(present[1])" : "spec", message)
+            }
+        }
+        func repoPath(_ field: String, _ expect: RepoPath.Expect) {
+            guard let raw = spec[field]?.stringValue else { return }
+            switch checkPath(raw, expect) {
+            case .failure(let problem): fail(resource, "spec.\(field)", problem.message)
+            case .success: break
+            }
+        }
+        func duration(_ path: String, _ value: JSONValue?) {
+            guard let text = value?.stringValue else { return }
+            if DurationSyntax.seconds(text) == nil || DurationSyntax.seconds(text)! <= 0 {
+                fail(resource, path, "'\(text)' is not a positive duration: write e.g. 30s, 10m or 1h30m")
+            }
+        }
+        func gates() {
+            for (i, gate) in (spec["gates"]?.arrayValue ?? []).enumerated() {
+                ref(.job, gate["job"])
+                for (metric, threshold) in (gate["metrics"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    if let text = threshold.stringValue, Threshold(text) == nil {
+                        fail(resource, "spec.gates[\(i)].metrics.\(metric)", "'\(text)' is not a threshold: write e.g. \">= 0.85\" or \"<= 120\"")
+                    }
+                }
+            }
+        }
+        switch resource.id.kind {
+        case .dataset:
+            exactlyOne(["path", "uri", "fromJob"])
+            if spec["uri"] != nil, spec["sha256"] == nil {
+                fail(resource, "spec.uri", "an external uri needs spec.sha256 to pin its content: add the file's sha256")
+            }
+            if let raw = spec["path"]?.stringValue {
+                switch checkPath(raw, .file) {
+                case .failure(let problem): fail(resource, "spec.path", problem.message)
+                case .success(let entry):
+                    if let pinned = spec["sha256"]?.stringValue, let actual = digest(of: entry), actual != pinned {
+                        fail(resource, "spec.sha256", "'\(raw)' has sha256 \(actual) at \(revisionWords), not the pinned \(pinned): update spec.sha256 if the change is intended")
+                    }
+                }
+            }
+            ref(.job, spec["fromJob"])
+            ref(.job, spec["validate"])
+        case .job:
+            repoPath("code", .directory)
+            if let schedule = spec["trigger"]?["schedule"]?.stringValue {
+                do { _ = try CronSchedule(schedule) } catch { fail(resource, "spec.trigger.schedule", "\(error): write five fields, e.g. \"0 2 * * *\"") }
+            }
+            duration("spec.timeout", spec["timeout"])
+            for name in spec["inputs"]?["datasets"]?.arrayValue ?? [] { ref(.dataset, name) }
+            for name in spec["inputs"]?["models"]?.arrayValue ?? [] { ref(.model, name) }
+        case .model:
+            exactlyOne(["version", "fromJob", "artifact"])
+            ref(.job, spec["fromJob"])
+            gates()
+        case .prompt:
+            exactlyOne(["template", "templateFile"])
+            repoPath("templateFile", .file)
+            gates()
+        case .deployment:
+            exactlyOne(["model", "prompt"])
+            ref(.model, spec["model"])
+            ref(.prompt, spec["prompt"])
+            repoPath("code", .directory)
+            duration("spec.health.timeout", spec["health"]?["timeout"])
+            switch settings.serving.type {
+            case .ray:
+                if spec["importPath"] == nil { fail(resource, "spec", "serving runs on ray in this environment, which needs spec.importPath (module:app): add it") }
+            default:
+                if spec["command"] == nil { fail(resource, "spec", "serving runs locally in this environment, which needs spec.command: add it") }
+                if spec["code"] == nil, spec["command"] != nil { fail(resource, "spec", "spec.command needs spec.code, the repository folder it runs in: add it") }
+            }
+        case .environment:
+            break
+        }
+        for (i, dep) in (spec["dependsOn"]?.arrayValue ?? []).enumerated() {
+            if let text = dep.stringValue, let id = ResourceID(parsing: text) { refs.append(id) } else {
+                fail(resource, "spec.dependsOn[\(i)]", "'\(dep.stringValue ?? "")' is not Kind/name: write e.g. Job/train-churn")
+            }
+        }
+        resource.dependencies = Array(Set(refs)).sorted()
+    }
+
+    var revisionWords: String {
+        builder.snapshot.revision.commit == "worktree" ? "in the working tree" : "commit \(builder.snapshot.revision.shortCommit)"
+    }
+
+    private mutating func checkPath(_ raw: String, _ expect: RepoPath.Expect) -> Result<SourceEntry, RepoPathProblem> {
+        RepoPath.check(raw, expect: expect, in: paths)
+    }
+
+    private mutating func digest(of entry: SourceEntry) -> String? {
+        if let known = digestCache[entry.objectID] { return known }
+        guard let bytes = try? builder.snapshot.contents(of: entry.path) else { return nil }
+        let hex = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        digestCache[entry.objectID] = hex
+        return hex
+    }
+
+    /// Dangling references: every edge must name a resource of the environment.
+    private mutating func checkReferences(_ resources: [ResourceID: Resource], environment: String) {
+        for id in resources.keys.sorted() {
+            let resource = resources[id]!
+            for dep in resource.dependencies where resources[dep] == nil {
+                let field = referenceField(of: resource, to: dep)
+                let candidates = resources.keys.filter { $0.kind == dep.kind }.map(\.name).sorted()
+                let hint = SchemaValidator.closest(to: dep.name, in: candidates).map { "did you mean '\($0)'?" }
+                    ?? "define \(dep) in this environment or its bases, or fix the name"
+                fail(resource, field, "refers to \(dep), which does not exist in environment '\(environment)': \(hint)")
+            }
+        }
+    }
+
+    private func referenceField(of resource: Resource, to dep: ResourceID) -> String {
+        let spec = resource.spec
+        for field in ["fromJob", "validate", "model", "prompt"] where spec[field]?.stringValue == dep.name {
+            return "spec.\(field)"
+        }
+        for (i, gate) in (spec["gates"]?.arrayValue ?? []).enumerated() where gate["job"]?.stringValue == dep.name {
+            return "spec.gates[\(i)].job"
+        }
+        for list in ["datasets", "models"] {
+            for (i, name) in (spec["inputs"]?[list]?.arrayValue ?? []).enumerated() where name.stringValue == dep.name {
+                return "spec.inputs.\(list)[\(i)]"
+            }
+        }
+        for (i, d) in (spec["dependsOn"]?.arrayValue ?? []).enumerated() where d.stringValue == dep.description {
+            return "spec.dependsOn[\(i)]"
+        }
+        return "spec"
+    }
+
+}
+
+/// Memoises path look-ups: the same `code` folder is checked for every job of every environment.
+final class CachedSnapshot: SourceSnapshot {
+    let inner: SourceSnapshot
+    private var entries: [String: SourceEntry?] = [:]
+
+    init(_ inner: SourceSnapshot) { self.inner = inner }
+
+    var revision: RevisionInfo { inner.revision }
+    func entries(under path: String) throws -> [SourceEntry] { try inner.entries(under: path) }
+    func contents(of path: String) throws -> [UInt8] { try inner.contents(of: path) }
+    func entry(at path: String) throws -> SourceEntry? {
+        if let known = entries[path] { return known }
+        let found = try inner.entry(at: path)
+        entries[path] = .some(found)
+        return found
+    }
+}
+
+extension FieldPath {
+    /// Parses `spec.gates[0].metrics.auc`.
+    public static func parse(_ text: String) -> FieldPath {
+        var components: [Component] = []
+        for part in text.split(separator: ".") {
+            var rest = Substring(part)
+            if let open = rest.firstIndex(of: "[") {
+                let key = rest[..<open]
+                if !key.isEmpty { components.append(.key(String(key))) }
+                rest = rest[open...]
+                while rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+                    if let i = Int(rest[rest.index(after: rest.startIndex)..<close]) { components.append(.index(i)) }
+                    rest = rest[rest.index(after: close)...]
+                }
+            } else {
+                components.append(.key(String(rest)))
+            }
+        }
+        return FieldPath(components)
+    }
+}

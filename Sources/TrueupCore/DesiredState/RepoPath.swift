@@ -1,0 +1,62 @@
+/// Checks for repository-path fields (`code`, `path`, `templateFile`): relative, inside the
+/// repository, present at the revision, and never through a symlink.
+public enum RepoPath {
+    public enum Expect { case file, directory }
+
+    /// The normalised path, or a message saying what is wrong with it.
+    public static func normalise(_ raw: String) -> Result<String, RepoPathProblem> {
+        guard !raw.isEmpty else { return .failure(RepoPathProblem(message: "the path is empty")) }
+        guard !raw.hasPrefix("/"), !raw.hasPrefix("~") else {
+            return .failure(RepoPathProblem(message: "'\(raw)' is absolute: give a path relative to the repository root"))
+        }
+        var parts: [Substring] = []
+        for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." {
+                return .failure(RepoPathProblem(message: "'\(raw)' contains '..': paths must stay inside the repository; give it relative to the repository root"))
+            }
+            parts.append(part)
+        }
+        guard !parts.isEmpty else { return .failure(RepoPathProblem(message: "'\(raw)' names the repository root: name a folder or file in it")) }
+        return .success(parts.joined(separator: "/"))
+    }
+
+    /// Validates `raw` against the snapshot; returns the entry when it is fine.
+    public static func check(_ raw: String, expect: Expect, in snapshot: SourceSnapshot) -> Result<SourceEntry, RepoPathProblem> {
+        let path: String
+        switch normalise(raw) {
+        case .failure(let problem): return .failure(problem)
+        case .success(let p): path = p
+        }
+        // Every prefix must be a real directory: a symlinked folder would lead outside the repository.
+        var prefix = ""
+        let parts = path.split(separator: "/")
+        for part in parts.dropLast() {
+            prefix += prefix.isEmpty ? String(part) : "/" + part
+            guard let entry = try? snapshot.entry(at: prefix) else { break }
+            if entry.kind == .symlink {
+                return .failure(RepoPathProblem(message: "'\(raw)' goes through the symlink '\(prefix)': symlinks are refused, use the real path"))
+            }
+        }
+        let at = snapshot.revision.commit == "worktree" ? "in the working tree" : "at commit \(snapshot.revision.shortCommit)"
+        guard let entry = try? snapshot.entry(at: path) else {
+            return .failure(RepoPathProblem(message: "'\(raw)' does not exist \(at): commit it or fix the path"))
+        }
+        switch (entry.kind, expect) {
+        case (.symlink, _):
+            return .failure(RepoPathProblem(message: "'\(raw)' is a symlink: symlinks are refused, use the real path"))
+        case (.submodule, _):
+            return .failure(RepoPathProblem(message: "'\(raw)' is a git submodule, which trueup does not read: vendor the files instead"))
+        case (.directory, .file):
+            return .failure(RepoPathProblem(message: "'\(raw)' is a folder \(at), not a file: name a file"))
+        case (.file, .directory):
+            return .failure(RepoPathProblem(message: "'\(raw)' is a file \(at), not a folder: name the folder holding the code"))
+        default:
+            return .success(entry)
+        }
+    }
+}
+
+public struct RepoPathProblem: Error, Sendable {
+    public var message: String
+}

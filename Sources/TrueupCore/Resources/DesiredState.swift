@@ -1,0 +1,22 @@
+/// What git says an environment should be, at one revision.
+public struct DesiredEnvironment: Sendable {
+    public var settings: EnvironmentSettings
+    public var resources: [ResourceID: Resource]
+    /// Resources in dependency order (dependencies first), ties broken by identity.
+    public var order: [ResourceID]
+    /// Where `environment.yaml` is.
+    public var definedAt: SourceLocation
+
+    public var name: String { settings.name }
+}
+
+/// Every environment of a repository at one revision, and what was wrong with it.
+public struct DesiredState: Sendable {
+    public var revision: RevisionInfo
+    public var environments: [String: DesiredEnvironment]
+    /// Errors and warnings, sorted. An environment with errors is absent from `environments`.
+    public var diagnostics: [Diagnostic]
+
+    public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+    public var isValid: Bool { errors.isEmpty }
+}

@@ -1,0 +1,112 @@
+import CLibGit2
+import TrueupCore
+
+/// The files of one commit, read straight from the object database (no checkout).
+///
+/// Holds the commit's root tree for its whole life, so each call starts from it instead of looking
+/// the commit up again. Not thread-safe: use it from one task at a time.
+public final class GitCommitSnapshot: SourceSnapshot {
+    public let revision: RevisionInfo
+    private let root: GitTree
+
+    init(tree: GitTree, revision: RevisionInfo) {
+        self.root = tree
+        self.revision = revision
+    }
+
+    /// The id of the commit's root tree.
+    public var treeID: String { root.id }
+
+    /// Every file, symlink and submodule below `path`, sorted by path; `[]` when nothing is there.
+    /// When `path` names a file, symlink or submodule, that one entry (like `git ls-tree -r`).
+    public func entries(under path: String) throws -> [SourceEntry] {
+        let location = try RepositoryPath(path)
+        if location.isRoot {
+            return try listing(of: root, prefix: "")
+        }
+        guard let item = try item(at: location) else { return [] }
+        guard item.entry.kind == .directory else { return [item.entry] }
+        return try listing(of: root.repository.tree(id: item.oid), prefix: location.childPrefix)
+    }
+
+    /// The entry at `path`: a file, directory (with its tree id), symlink or submodule; nil when
+    /// nothing is there. A symlink is reported, never followed, also in the middle of a path.
+    public func entry(at path: String) throws -> SourceEntry? {
+        let location = try RepositoryPath(path)
+        if location.isRoot {
+            return SourceEntry(path: "", kind: .directory, objectID: root.id)
+        }
+        return try item(at: location)?.entry
+    }
+
+    /// The bytes of the regular file at `path`, exactly as committed.
+    public func contents(of path: String) throws -> [UInt8] {
+        let location = try RepositoryPath(path)
+        let operation = "read '\(location.string)' at \(revision.shortCommit)"
+        guard let item = try item(at: location) else {
+            throw GitError(
+                kind: .notFound, operation: operation, message: "no such file in the commit",
+                hint: "check the path (relative to the repository root) and the revision"
+            )
+        }
+        guard item.entry.kind == .file else {
+            throw GitError(
+                kind: .wrongKind, operation: operation, message: "it is a \(item.entry.kind.rawValue), not a file",
+                hint: "trueup reads only regular files and never follows symlinks or enters submodules"
+            )
+        }
+        return try root.repository.blob(id: item.oid).bytes
+    }
+
+    // MARK: - Reading trees
+
+    /// An entry together with its raw id, for the follow-up lookup.
+    private struct Item {
+        var entry: SourceEntry
+        var oid: git_oid
+    }
+
+    private func item(at location: RepositoryPath) throws(GitError) -> Item? {
+        var found: OpaquePointer?
+        let code = git_tree_entry_bypath(&found, root.handle, location.string)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "git_tree_entry_bypath", "look up '\(location.string)' at \(revision.shortCommit)")
+        let entry = GitTreeEntry(owning: try taken(found, "git_tree_entry_bypath", "look up '\(location.string)'"))
+        return Self.item(entry.handle, path: location.string)
+    }
+
+    /// Copies a (borrowed or owned) tree entry into Swift values.
+    private static func item(_ entry: OpaquePointer, path: String) -> Item {
+        let oid = git_tree_entry_id(entry).pointee
+        let kind: SourceEntry.Kind =
+            switch git_tree_entry_type(entry) {
+            case GIT_OBJECT_TREE: .directory
+            case GIT_OBJECT_COMMIT: .submodule
+            default: git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK ? .symlink : .file
+            }
+        var copy = oid
+        return Item(entry: SourceEntry(path: path, kind: kind, objectID: hexString(&copy)), oid: oid)
+    }
+
+    /// All non-directory entries below `tree`, in git's order (which is byte-wise path order).
+    private func listing(of tree: GitTree, prefix: String) throws(GitError) -> [SourceEntry] {
+        var entries: [SourceEntry] = []
+        try collect(tree, prefix: prefix, into: &entries)
+        return entries.sortedByPath()
+    }
+
+    private func collect(_ tree: GitTree, prefix: String, into entries: inout [SourceEntry]) throws(GitError) {
+        let count = git_tree_entrycount(tree.handle)
+        for index in 0..<count {
+            // Borrowed from `tree`, which stays alive for this whole iteration.
+            guard let borrowed = git_tree_entry_byindex(tree.handle, index) else { continue }
+            let name = copiedString(git_tree_entry_name(borrowed)) ?? ""
+            let item = Self.item(borrowed, path: prefix + name)
+            if item.entry.kind == .directory {
+                try collect(tree.repository.tree(id: item.oid), prefix: item.entry.path + "/", into: &entries)
+            } else {
+                entries.append(item.entry)
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+// TrueupYAML owns the libyaml boundary: bytes in, `Document`s with source marks out.
+// It never interprets values (typing is the schema's job) and never reads files itself.
+import CLibYAML
+import TrueupCore
+
+/// Limits that keep hostile input from hanging or exhausting the process.
+public struct YAMLLimits: Sendable {
+    /// Largest file accepted, in bytes.
+    public var maxFileBytes = 4 * 1024 * 1024
+    /// Deepest nesting of mappings and sequences.
+    public var maxDepth = 64
+    /// Nodes that aliases may add to one file by expansion (a billion-laughs document adds billions).
+    public var maxAliasExpandedNodes = 10_000
+
+    public init() {}
+}
+
+/// Parses YAML bytes into documents whose every node knows its line and column.
+public struct YAMLLoader: Sendable {
+    public var limits: YAMLLimits
+
+    public init(limits: YAMLLimits = YAMLLimits()) {
+        self.limits = limits
+    }
+
+    /// All documents of a file. Empty documents (only comments, or `---` alone) are skipped.
+    /// Throws a `Diagnostic` located at the offending byte.
+    public func load(_ bytes: [UInt8], file: String) throws(Diagnostic) -> [Document] {
+        guard bytes.count <= limits.maxFileBytes else {
+            throw Diagnostic(
+                at: SourceLocation(file: file, line: 1, column: 1),
+                "file is \(bytes.count) bytes, over the limit of \(limits.maxFileBytes) bytes: split it into several files")
+        }
+        let parser = LibYAMLParser(bytes)
+        var builder = TreeBuilder(file: file, limits: limits)
+        while true {
+            let event = try parser.next(file: file)
+            defer { event.release() }
+            if try builder.consume(event.pointer.pointee) { break }
+        }
+        return builder.documents
+    }
+}
+
+/// Owns one `yaml_parser_t` and the input bytes it reads from.
+private final class LibYAMLParser {
+    private let parser: UnsafeMutablePointer<yaml_parser_t>
+    private let input: UnsafeMutableBufferPointer<UInt8>
+
+    init(_ bytes: [UInt8]) {
+        parser = .allocate(capacity: 1)
+        input = .allocate(capacity: max(bytes.count, 1))
+        _ = input.initialize(from: bytes)
+        // yaml_parser_initialize only fails when malloc fails, which Swift treats as fatal anyway.
+        let initialized = yaml_parser_initialize(parser)
+        precondition(initialized == 1, "yaml_parser_initialize failed: out of memory")
+        yaml_parser_set_input_string(parser, input.baseAddress, bytes.count)
+        // Specs are UTF-8 (a BOM-less UTF-16 guess would turn bad bytes into silent garbage).
+        yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
+    }
+
+    deinit {
+        yaml_parser_delete(parser)
+        parser.deallocate()
+        input.deallocate()
+    }
+
+    struct Event {
+        let pointer: UnsafeMutablePointer<yaml_event_t>
+        func release() {
+            yaml_event_delete(pointer)
+            pointer.deallocate()
+        }
+    }
+
+    func next(file: String) throws(Diagnostic) -> Event {
+        let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
+        guard yaml_parser_parse(parser, event) == 1 else {
+            event.deallocate()
+            throw parseError(file: file)
+        }
+        return Event(pointer: event)
+    }
+
+    private func parseError(file: String) -> Diagnostic {
+        let p = parser.pointee
+        let problem = p.problem.map { String(cString: $0) } ?? "unknown error"
+        let mark = p.problem_mark
+        var message = "invalid YAML: \(problem)"
+        if let context = p.context.map({ String(cString: $0) }) {
+            message += " \(context) (started at line \(p.context_mark.line + 1), column \(p.context_mark.column + 1))"
+        }
+        if problem.contains("UTF-8") {
+            message += ": the file must be UTF-8 encoded"
+        } else {
+            message += ": fix the syntax at this position"
+        }
+        return Diagnostic(
+            at: SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1), message)
+    }
+}
+
+/// Turns the event stream into trees, enforcing depth, alias and duplicate-key rules.
+private struct TreeBuilder {
+    private enum Frame {
+        case mapping(entries: [Node.Entry], pendingKey: (String, SourceLocation)?, keys: Set<String>,
+                     location: SourceLocation, anchor: String?, nodeCount: Int)
+        case sequence(items: [Node], location: SourceLocation, anchor: String?, nodeCount: Int)
+    }
+
+    let file: String
+    let limits: YAMLLimits
+    private(set) var documents: [Document] = []
+    private var stack: [Frame] = []
+    private var anchors: [String: (node: Node, nodeCount: Int)] = [:]
+    private var aliasExpandedNodes = 0
+    private var documentIndex = 0
+    private var root: Node?
+
+    init(file: String, limits: YAMLLimits) {
+        self.file = file
+        self.limits = limits
+    }
+
+    private func location(_ mark: yaml_mark_t) -> SourceLocation {
+        SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+    }
+
+    /// Returns true at the end of the stream.
+    mutating func consume(_ event: yaml_event_t) throws(Diagnostic) -> Bool {
+        let at = location(event.start_mark)
+        switch event.type {
+        case YAML_STREAM_END_EVENT:
+            return true
+        case YAML_DOCUMENT_START_EVENT:
+            root = nil
+            anchors.removeAll(keepingCapacity: true)
+        case YAML_DOCUMENT_END_EVENT:
+            if let root, !root.isNull {
+                documents.append(Document(root: root, index: documentIndex))
+            }
+            documentIndex += 1
+        case YAML_SCALAR_EVENT:
+            let scalar = event.data.scalar
+            let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
+            let style = try scalarStyle(tag: scalar.tag, style: scalar.style, at: at)
+            let node = Node(.scalar(text, style), at: at)
+            try add(node, nodeCount: 1, anchor: scalar.anchor)
+        case YAML_ALIAS_EVENT:
+            let name = String(cString: event.data.alias.anchor)
+            guard let target = anchors[name] else {
+                throw Diagnostic(at: at, "alias *\(name) refers to no anchor defined before it: define &\(name) first")
+            }
+            aliasExpandedNodes += target.nodeCount
+            guard aliasExpandedNodes <= limits.maxAliasExpandedNodes else {
+                throw Diagnostic(
+                    at: at,
+                    "aliases expand to more than \(limits.maxAliasExpandedNodes) nodes in this file (a YAML alias bomb?): use fewer or smaller aliases")
+            }
+            var node = target.node
+            node.location = at
+            try add(node, nodeCount: target.nodeCount, anchor: nil)
+        case YAML_SEQUENCE_START_EVENT:
+            try checkDepth(at: at)
+            try checkCollectionTag(event.data.sequence_start.tag, at: at)
+            stack.append(.sequence(items: [], location: at, anchor: anchorName(event.data.sequence_start.anchor), nodeCount: 1))
+        case YAML_MAPPING_START_EVENT:
+            try checkDepth(at: at)
+            try checkCollectionTag(event.data.mapping_start.tag, at: at)
+            stack.append(.mapping(entries: [], pendingKey: nil, keys: [], location: at,
+                                  anchor: anchorName(event.data.mapping_start.anchor), nodeCount: 1))
+        case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+            let frame = stack.removeLast()
+            switch frame {
+            case .sequence(let items, let location, let anchor, let count):
+                try add(Node(.sequence(items), at: location), nodeCount: count, anchorName: anchor)
+            case .mapping(let entries, _, _, let location, let anchor, let count):
+                try add(Node(.mapping(entries), at: location), nodeCount: count, anchorName: anchor)
+            }
+        default:
+            break
+        }
+        return false
+    }
+
+    private func anchorName(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
+        pointer.map { String(cString: $0) }
+    }
+
+    private func checkDepth(at: SourceLocation) throws(Diagnostic) {
+        guard stack.count < limits.maxDepth else {
+            throw Diagnostic(at: at, "nesting deeper than \(limits.maxDepth) levels: flatten this structure")
+        }
+    }
+
+    private func checkCollectionTag(_ tag: UnsafeMutablePointer<yaml_char_t>?, at: SourceLocation) throws(Diagnostic) {
+        guard let tag else { return }
+        let name = String(cString: tag)
+        guard name == "tag:yaml.org,2002:map" || name == "tag:yaml.org,2002:seq" else {
+            throw Diagnostic(at: at, "unsupported YAML tag '\(name)': remove the tag")
+        }
+    }
+
+    private func scalarStyle(tag: UnsafeMutablePointer<yaml_char_t>?, style: yaml_scalar_style_t, at: SourceLocation) throws(Diagnostic) -> Node.Style {
+        if let tag {
+            let name = String(cString: tag)
+            switch name {
+            case "tag:yaml.org,2002:str", "!": return .string
+            case "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null":
+                return .plain
+            default:
+                throw Diagnostic(at: at, "unsupported YAML tag '\(name)': remove the tag (values are typed by the schema)")
+            }
+        }
+        return style == YAML_PLAIN_SCALAR_STYLE ? .plain : .string
+    }
+
+    private mutating func add(_ node: Node, nodeCount: Int, anchor: UnsafeMutablePointer<yaml_char_t>?) throws(Diagnostic) {
+        try add(node, nodeCount: nodeCount, anchorName: anchorName(anchor))
+    }
+
+    private mutating func add(_ node: Node, nodeCount: Int, anchorName: String?) throws(Diagnostic) {
+        if let anchorName { anchors[anchorName] = (node, nodeCount) }
+        guard let top = stack.popLast() else {
+            root = node
+            return
+        }
+        switch top {
+        case .sequence(var items, let location, let anchor, let count):
+            items.append(node)
+            stack.append(.sequence(items: items, location: location, anchor: anchor, nodeCount: count + nodeCount))
+        case .mapping(var entries, let pendingKey, var keys, let location, let anchor, let count):
+            if let (key, keyLocation) = pendingKey {
+                entries.append(Node.Entry(key: key, keyLocation: keyLocation, value: node))
+                stack.append(.mapping(entries: entries, pendingKey: nil, keys: keys, location: location, anchor: anchor,
+                                      nodeCount: count + nodeCount))
+            } else {
+                guard case .scalar(let key, _) = node.value else {
+                    throw Diagnostic(at: node.location, "a mapping key must be a plain string, not a \(node.kindName): use a string key")
+                }
+                guard keys.insert(key).inserted else {
+                    let first = entries.first(where: { $0.key == key })?.keyLocation
+                    let firstText = first.map { " (first at line \($0.line), column \($0.column))" } ?? ""
+                    throw Diagnostic(at: node.location, "duplicate key '\(key)'\(firstText): keep only one")
+                }
+                stack.append(.mapping(entries: entries, pendingKey: (key, node.location), keys: keys, location: location,
+                                      anchor: anchor, nodeCount: count))
+            }
+        }
+    }
+}
