@@ -49,6 +49,10 @@ struct GitCommitSnapshotTests {
             #expect(entry.objectID == (try fixture.git("rev-parse", "HEAD:\(entry.path)")), "\(entry.path)")
         }
         #expect(entries.last?.objectID == someCommit)
+        #expect(try snapshot.entry(at: "vendor/lib")?.kind == .submodule)
+        #expect(try snapshot.entry(at: "vendor/lib/README") == nil, "submodule content is not in this repository")
+        #expect(throws: GitError.self) { try snapshot.contents(of: "vendor/lib") }
+        #expect(try snapshot.contents(of: "run.sh") == Array("#!/bin/sh\n".utf8))
     }
 
     @Test func listsInGitOrder() throws {

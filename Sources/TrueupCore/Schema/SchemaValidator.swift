@@ -66,17 +66,55 @@ public struct SchemaValidator {
             // Free-form (e.g. `config`): type plain scalars the YAML 1.2 core way.
             return style == .plain ? Self.coreSchemaValue(text) : .string(text)
         }
-        if style == .plain {
-            if types.contains(.null), node.isNull { return .null }
-            if types.contains(.boolean), text == "true" || text == "false" { return .bool(text == "true") }
-            if types.contains(.integer), let i = Self.integer(text) { return finishNumber(.integer(i), Double(i), node, schema) }
-            if types.contains(.number), let d = Self.number(text) { return finishNumber(Self.integer(text).map { .integer($0) } ?? .number(d), d, node, schema) }
-            if types.contains(.string) { return finishString(text, node, schema) }
-        } else if types.contains(.string) {
-            return finishString(text, node, schema)
+        switch Self.typed(text, style, node.isNull, types) {
+        case .string(let s)?: return finishString(s, node, schema)
+        case .integer(let i)?: return finishNumber(.integer(i), Double(i), node, schema)
+        case .number(let d)?: return finishNumber(.number(d), d, node, schema)
+        case let other?: return other
+        case nil:
+            report(node.location, mismatch(text, style, node, types))
+            return nil
         }
-        report(node.location, mismatch(text, style, node, types))
+    }
+
+    /// The one typing rule, shared by validation and `instance(of:)`: the value a scalar has where
+    /// the schema allows `types`, or nil when it can have none of them.
+    static func typed(_ text: String, _ style: Node.Style, _ isNull: Bool, _ types: [Schema.JSONType]) -> JSONValue? {
+        if style == .plain {
+            if types.contains(.null), isNull { return .null }
+            if types.contains(.boolean), text == "true" || text == "false" { return .bool(text == "true") }
+            if types.contains(.integer) || types.contains(.number), let i = integer(text) { return .integer(i) }
+            if types.contains(.number), let d = number(text) { return .number(d) }
+            if types.contains(.string) { return .string(text) }
+        } else if types.contains(.string) {
+            return .string(text)
+        }
         return nil
+    }
+
+    /// The value of `node` as trueup types it under `schema`, whether or not it is valid: what an
+    /// independent JSON Schema validator must be shown to check that it agrees with trueup.
+    public static func instance(of node: Node, under schema: Schema?) -> JSONValue {
+        let schema = schema ?? Schema.anything
+        switch node.value {
+        case .scalar(let text, let style):
+            let branch = (schema.anyOf + schema.oneOf).first { $0.types.map { !$0.contains(.object) && !$0.contains(.array) } ?? true }
+            let types = (branch ?? schema).types
+            if let types, let value = typed(text, style, node.isNull, types) { return value }
+            return style == .plain ? coreSchemaValue(text) : .string(text)
+        case .mapping(let entries):
+            let branch = (schema.anyOf + schema.oneOf).first { $0.types?.contains(.object) ?? false } ?? schema
+            var members: [String: JSONValue] = [:]
+            for entry in entries {
+                var child = branch.properties[entry.key]
+                if child == nil, case .schema(let s) = branch.additionalProperties { child = s }
+                members[entry.key] = instance(of: entry.value, under: child)
+            }
+            return .object(members)
+        case .sequence(let items):
+            let branch = (schema.anyOf + schema.oneOf).first { $0.types?.contains(.array) ?? false } ?? schema
+            return .array(items.map { instance(of: $0, under: branch.items) })
+        }
     }
 
     private func mismatch(_ text: String, _ style: Node.Style, _ node: Node, _ types: [Schema.JSONType]) -> String {
