@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 // trueup: a declarative GitOps reconciler for machine-learning environments.
 // Data flow: git (TrueupGit) -> YAML documents (TrueupYAML) -> resources and desired state
 // (TrueupCore) -> engine (TrueupEngine) -> command line (trueup).
@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C boundaries: module.modulemap + shim.h, nothing else.
@@ -28,8 +29,15 @@ let package = Package(
         .target(name: "TrueupYAML", dependencies: ["CLibYAML", "TrueupCore"]),
         // libgit2: open, resolve, read trees and blobs at a commit; the working tree too.
         .target(name: "TrueupGit", dependencies: ["CLibGit2", "TrueupCore"]),
-        // Composition: read a revision, load and validate its environments.
-        .target(name: "TrueupEngine", dependencies: ["TrueupCore", "TrueupYAML", "TrueupGit"]),
+        // SQLite state: migrations, runs, actions, observed state, the local registry and catalog.
+        .target(name: "TrueupStore", dependencies: ["TrueupCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Implementations of the core's backend protocols: Local/ (and later MLflow/, Ray/).
+        .target(
+            name: "TrueupBackends",
+            dependencies: ["TrueupCore", "TrueupStore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Composition: load specs, observe -> plan -> apply, gates, locking.
+        .target(name: "TrueupEngine", dependencies: ["TrueupCore", "TrueupYAML", "TrueupGit", "TrueupStore", "TrueupBackends"]),
         // The command line: parse, call, render.
         .executableTarget(
             name: "trueup",
@@ -42,6 +50,8 @@ let package = Package(
         .testTarget(name: "TrueupCoreTests", dependencies: ["TrueupCore", "TrueupYAML"]),
         .testTarget(name: "TrueupYAMLTests", dependencies: ["TrueupYAML"]),
         .testTarget(name: "TrueupGitTests", dependencies: ["TrueupGit"]),
+        .testTarget(name: "TrueupStoreTests", dependencies: ["TrueupStore"]),
+        .testTarget(name: "TrueupBackendsTests", dependencies: ["TrueupBackends", "TrueupStore"]),
         .testTarget(name: "TrueupEngineTests", dependencies: ["TrueupEngine"]),
     ]
 )

@@ -124,7 +124,7 @@ extension GitError {
         case .bareRepository: "this needs a working tree: use a clone that is not bare"
         case .authentication: "check the credentials or certificates for the remote"
         case .owner: "the repository is owned by another user"
-        default: "see the libgit2 message above"
+        default: "check the repository with the git command line (git status, git fsck)"
         }
     }
 }

@@ -20,6 +20,7 @@ extension GitRepository {
         try check(code, "git_clone", operation, hints: [
             .exists: "'\(path)' already exists and is not empty: remove it, or open it and fetch instead",
             .notFound: "check the URL or path of the remote",
+            .other: "check the URL (https://..., file://... or the path of an existing repository) and the network",
             .authentication: "the remote needs credentials, which trueup does not configure: use a public URL or a local mirror",
         ])
         return GitRepository(owning: try taken(repository, "git_clone", operation))

@@ -1,0 +1,225 @@
+import Foundation
+import GRDB
+import TrueupCore
+
+/// The local backend's registry, catalog, job runs and deployments, as rows. The local backend
+/// (TrueupBackends/Local) gives them meaning; other backends keep theirs in their own systems.
+extension StateStore {
+    // MARK: - Models
+
+    /// Registers a model version unless one with the same idempotency key exists; returns it.
+    /// The version number is the next integer, assigned inside the same transaction.
+    public func registerModelVersion(model: String, idempotencyKey: String, location: (String) -> String, source: String, tags: [String: String], at time: Double) throws -> ModelVersionInfo {
+        try write { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT * FROM model_versions WHERE model = ? AND idempotency_key = ?", arguments: [model, idempotencyKey]) {
+                return try Self.modelVersion(row)
+            }
+            let next = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM model_versions WHERE model = ?", arguments: [model]) ?? 0) + 1
+            let info = ModelVersionInfo(model: model, version: String(next), location: location(String(next)), source: source, tags: tags)
+            try db.execute(sql: """
+                INSERT INTO model_versions(model, version, idempotency_key, location, source, tags_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [model, next, idempotencyKey, info.location, source, try StoredJSON.encode(tags), time])
+            return info
+        }
+    }
+
+    static func modelVersion(_ row: Row) throws -> ModelVersionInfo {
+        ModelVersionInfo(model: row["model"], version: String(row["version"] as Int), location: row["location"], source: row["source"],
+                         tags: try StoredJSON.decode([String: String].self, row["tags_json"]))
+    }
+
+    public func tagModelVersion(model: String, version: String, tags: [String: String]) throws {
+        try write { db in
+            guard let json = try String.fetchOne(db, sql: "SELECT tags_json FROM model_versions WHERE model = ? AND version = ?", arguments: [model, Int(version) ?? -1]) else {
+                throw BackendError("model \(model) has no version \(version)")
+            }
+            var merged = try StoredJSON.decode([String: String].self, json)
+            merged.merge(tags) { _, new in new }
+            try db.execute(sql: "UPDATE model_versions SET tags_json = ? WHERE model = ? AND version = ?", arguments: [try StoredJSON.encode(merged), model, Int(version) ?? -1])
+        }
+    }
+
+    public func registryState(models: Set<String>, prompts: Set<String>) throws -> RegistryState {
+        try read { db in
+            var state = RegistryState()
+            for model in models {
+                var entry = RegistryState.Model()
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM model_versions WHERE model = ?", arguments: [model]) {
+                    let info = try Self.modelVersion(row)
+                    entry.versions[info.version] = info
+                }
+                for row in try Row.fetchAll(db, sql: "SELECT alias, version FROM aliases WHERE asset_type = 'model' AND name = ?", arguments: [model]) {
+                    entry.aliases[row["alias"]] = row["version"]
+                }
+                state.models[model] = entry
+            }
+            for prompt in prompts {
+                var entry = RegistryState.Prompt()
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM prompt_versions WHERE prompt = ?", arguments: [prompt]) {
+                    let info = try Self.promptVersion(row)
+                    entry.versions[info.version] = info
+                }
+                for row in try Row.fetchAll(db, sql: "SELECT alias, version FROM aliases WHERE asset_type = 'prompt' AND name = ?", arguments: [prompt]) {
+                    entry.aliases[row["alias"]] = row["version"]
+                }
+                state.prompts[prompt] = entry
+            }
+            return state
+        }
+    }
+
+    public func setAlias(assetType: String, name: String, alias: String, version: String, at time: Double) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO aliases(asset_type, name, alias, version, updated_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(asset_type, name, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at
+                """, arguments: [assetType, name, alias, version, time])
+        }
+    }
+
+    public func deleteAlias(assetType: String, name: String, alias: String) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM aliases WHERE asset_type = ? AND name = ? AND alias = ?", arguments: [assetType, name, alias])
+        }
+    }
+
+    // MARK: - Prompts
+
+    public func registerPromptVersion(prompt: String, contentHash: String, template: String, config: JSONValue, tags: [String: String], at time: Double) throws -> PromptVersionInfo {
+        try write { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT * FROM prompt_versions WHERE prompt = ? AND content_hash = ?", arguments: [prompt, contentHash]) {
+                return try Self.promptVersion(row)
+            }
+            let next = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM prompt_versions WHERE prompt = ?", arguments: [prompt]) ?? 0) + 1
+            try db.execute(sql: """
+                INSERT INTO prompt_versions(prompt, version, content_hash, template, config_json, tags_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [prompt, next, contentHash, template, config.canonicalJSON, try StoredJSON.encode(tags), time])
+            return PromptVersionInfo(prompt: prompt, version: String(next), contentHash: contentHash, template: template, config: config, tags: tags)
+        }
+    }
+
+    static func promptVersion(_ row: Row) throws -> PromptVersionInfo {
+        PromptVersionInfo(
+            prompt: row["prompt"], version: String(row["version"] as Int), contentHash: row["content_hash"], template: row["template"],
+            config: try JSONValue.parse(Data((row["config_json"] as String).utf8)), tags: try StoredJSON.decode([String: String].self, row["tags_json"]))
+    }
+
+    public func tagPromptVersion(prompt: String, version: String, tags: [String: String]) throws {
+        try write { db in
+            guard let json = try String.fetchOne(db, sql: "SELECT tags_json FROM prompt_versions WHERE prompt = ? AND version = ?", arguments: [prompt, Int(version) ?? -1]) else {
+                throw BackendError("prompt \(prompt) has no version \(version)")
+            }
+            var merged = try StoredJSON.decode([String: String].self, json)
+            merged.merge(tags) { _, new in new }
+            try db.execute(sql: "UPDATE prompt_versions SET tags_json = ? WHERE prompt = ? AND version = ?", arguments: [try StoredJSON.encode(merged), prompt, Int(version) ?? -1])
+        }
+    }
+
+    // MARK: - Data catalog
+
+    public func registerDatasetVersion(environment: String, name: String, version: DatasetVersion, at time: Double) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO dataset_versions(environment, name, version, size, location, producing_run, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [environment, name, version.version, version.size, version.location, version.producingRun, time])
+            try db.execute(sql: """
+                INSERT INTO dataset_current(environment, name, version) VALUES (?, ?, ?)
+                ON CONFLICT(environment, name) DO UPDATE SET version = excluded.version
+                """, arguments: [environment, name, version.version])
+        }
+    }
+
+    public func currentDatasets(environment: String) throws -> [String: DatasetVersion] {
+        try read { db in
+            var result: [String: DatasetVersion] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT v.* FROM dataset_current c JOIN dataset_versions v
+                ON v.environment = c.environment AND v.name = c.name AND v.version = c.version WHERE c.environment = ?
+                """, arguments: [environment]) {
+                result[row["name"]] = DatasetVersion(version: row["version"], size: row["size"], location: row["location"], producingRun: row["producing_run"])
+            }
+            return result
+        }
+    }
+
+    public func removeCurrentDataset(environment: String, name: String) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM dataset_current WHERE environment = ? AND name = ?", arguments: [environment, name])
+        }
+    }
+
+    // MARK: - Job runs
+
+    public func jobRuns(identities: Set<String>) throws -> [String: JobRunRecord] {
+        try read { db in
+            var result: [String: JobRunRecord] = [:]
+            for identity in identities {
+                if let json = try String.fetchOne(db, sql: "SELECT record_json FROM job_runs WHERE identity = ?", arguments: [identity]) {
+                    result[identity] = try StoredJSON.decode(JobRunRecord.self, json)
+                }
+            }
+            return result
+        }
+    }
+
+    public func jobRun(identity: String) throws -> JobRunRecord? {
+        try jobRuns(identities: [identity])[identity]
+    }
+
+    public func allJobRuns(environment: String?) throws -> [JobRunRecord] {
+        try read { db in
+            let rows = environment == nil
+                ? try String.fetchAll(db, sql: "SELECT record_json FROM job_runs ORDER BY updated_at")
+                : try String.fetchAll(db, sql: "SELECT record_json FROM job_runs WHERE environment = ? ORDER BY updated_at", arguments: [environment])
+            return try rows.map { try StoredJSON.decode(JobRunRecord.self, $0) }
+        }
+    }
+
+    public func saveJobRun(_ record: JobRunRecord, at time: Double) throws {
+        let json = try StoredJSON.encode(record)
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO job_runs(identity, environment, job, record_json, status, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(identity) DO UPDATE SET record_json = excluded.record_json, status = excluded.status, updated_at = excluded.updated_at
+                """, arguments: [record.identity, record.environment, record.job, json, record.status.rawValue, time])
+        }
+    }
+
+    // MARK: - Deployments
+
+    public struct StoredDeployment: Sendable {
+        public var record: DeploymentRecord
+        public var pid: Int32?
+        public var pidStartTime: UInt64?
+        public var port: Int?
+    }
+
+    public func deployments(environment: String) throws -> [String: StoredDeployment] {
+        try read { db in
+            var result: [String: StoredDeployment] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM deployments WHERE environment = ?", arguments: [environment]) {
+                let record = try StoredJSON.decode(DeploymentRecord.self, row["record_json"])
+                let start: Int64? = row["pid_start_time"]
+                result[record.name] = StoredDeployment(record: record, pid: row["pid"], pidStartTime: start.map { UInt64($0) }, port: row["port"])
+            }
+            return result
+        }
+    }
+
+    public func saveDeployment(_ record: DeploymentRecord, pid: Int32?, pidStartTime: UInt64?, port: Int?) throws {
+        let json = try StoredJSON.encode(record)
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO deployments(environment, name, record_json, pid, pid_start_time, port) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(environment, name) DO UPDATE SET record_json = excluded.record_json, pid = excluded.pid,
+                    pid_start_time = excluded.pid_start_time, port = excluded.port
+                """, arguments: [record.environment, record.name, json, pid, pidStartTime.map { Int64($0) }, port])
+        }
+    }
+
+    public func deleteDeployment(environment: String, name: String) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM deployments WHERE environment = ? AND name = ?", arguments: [environment, name])
+        }
+    }
+}

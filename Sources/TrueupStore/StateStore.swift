@@ -1,0 +1,154 @@
+// TrueupStore owns trueup's SQLite state: migrations, environment status, reconcile runs and
+// their actions, job runs, the local registry and data catalog, deployments. It knows nothing of
+// git, YAML or how actions are carried out.
+import Foundation
+import GRDB
+import TrueupCore
+
+/// The state database: WAL, `synchronous=FULL`, versioned migrations, one writer.
+///
+/// Every write goes through `write`, a single serialized connection, so records are never
+/// interleaved; other processes wait on SQLite's busy timeout rather than failing.
+public final class StateStore: Sendable {
+    public let path: String
+    let queue: DatabaseQueue
+
+    public struct OpenError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Opens (creating if needed) `stateDirectory/state.db` and migrates it.
+    public init(stateDirectory: String) throws {
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        path = (stateDirectory as NSString).appendingPathComponent("state.db")
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            // WAL lets readers (status, the dashboard) proceed while an apply writes.
+            _ = try queue.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+            try Self.migrator.migrate(queue)
+        } catch {
+            throw OpenError(description: "cannot open the state database \(path): \(error): check that the folder is writable and the disk not full")
+        }
+    }
+
+    public func read<T>(_ body: (Database) throws -> T) throws -> T { try queue.read(body) }
+    public func write<T>(_ body: (Database) throws -> T) throws -> T { try queue.write(body) }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE environment_status (
+                    name TEXT PRIMARY KEY,
+                    last_applied_commit TEXT, last_applied_at REAL,
+                    last_attempted_commit TEXT, last_attempted_at REAL,
+                    conditions_json TEXT NOT NULL DEFAULT '[]',
+                    pending_plan_json TEXT
+                );
+                -- What trueup applied and created: the inventory for drift and prune.
+                CREATE TABLE applied_resources (
+                    environment TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+                    state_json TEXT NOT NULL,
+                    applied_commit TEXT NOT NULL, applied_at REAL NOT NULL,
+                    PRIMARY KEY (environment, kind, name)
+                );
+                CREATE TABLE reconcile_runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    environment TEXT NOT NULL, trigger TEXT NOT NULL,
+                    commit_sha TEXT NOT NULL, author TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '',
+                    started_at REAL NOT NULL, finished_at REAL,
+                    outcome TEXT NOT NULL DEFAULT 'running',
+                    plan_json TEXT NOT NULL, log_dir TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX reconcile_runs_by_environment ON reconcile_runs(environment, id);
+                -- One row per planned action: intent written before the side effect, outcome after.
+                CREATE TABLE actions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run_id INTEGER NOT NULL REFERENCES reconcile_runs(id),
+                    resource TEXT NOT NULL, action TEXT NOT NULL,
+                    idempotency_key TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    started_at REAL, finished_at REAL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    error TEXT, log_path TEXT, result_json TEXT
+                );
+                CREATE INDEX actions_by_run ON actions(run_id);
+                CREATE TABLE job_runs (
+                    identity TEXT PRIMARY KEY,
+                    environment TEXT NOT NULL, job TEXT NOT NULL,
+                    record_json TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE TABLE model_versions (
+                    model TEXT NOT NULL, version INTEGER NOT NULL,
+                    idempotency_key TEXT NOT NULL,
+                    location TEXT NOT NULL, source TEXT NOT NULL,
+                    tags_json TEXT NOT NULL DEFAULT '{}',
+                    created_at REAL NOT NULL,
+                    PRIMARY KEY (model, version),
+                    UNIQUE (model, idempotency_key)
+                );
+                CREATE TABLE prompt_versions (
+                    prompt TEXT NOT NULL, version INTEGER NOT NULL,
+                    content_hash TEXT NOT NULL,
+                    template TEXT NOT NULL, config_json TEXT NOT NULL,
+                    tags_json TEXT NOT NULL DEFAULT '{}',
+                    created_at REAL NOT NULL,
+                    PRIMARY KEY (prompt, version),
+                    UNIQUE (prompt, content_hash)
+                );
+                CREATE TABLE aliases (
+                    asset_type TEXT NOT NULL, name TEXT NOT NULL, alias TEXT NOT NULL,
+                    version TEXT NOT NULL, updated_at REAL NOT NULL,
+                    PRIMARY KEY (asset_type, name, alias)
+                );
+                CREATE TABLE dataset_versions (
+                    environment TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+                    size INTEGER NOT NULL, location TEXT NOT NULL, producing_run TEXT,
+                    registered_at REAL NOT NULL,
+                    PRIMARY KEY (environment, name, version)
+                );
+                CREATE TABLE dataset_current (
+                    environment TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+                    PRIMARY KEY (environment, name)
+                );
+                CREATE TABLE deployments (
+                    environment TEXT NOT NULL, name TEXT NOT NULL,
+                    record_json TEXT NOT NULL,
+                    pid INTEGER, pid_start_time INTEGER, port INTEGER,
+                    PRIMARY KEY (environment, name)
+                );
+                """)
+        }
+        return migrator
+    }
+}
+
+/// JSON helpers for the `*_json` columns.
+enum StoredJSON {
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}
