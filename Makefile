@@ -13,9 +13,9 @@ test-deps:
 build: deps
 	$(SWIFT) build
 
-# trueup's main job on the embedded default: read the example environments at HEAD and validate them.
+# trueup's main job on the embedded default: apply the example's dev environment locally.
 demo: build
-	$(TRUEUP) validate --repo .
+	scripts/demo
 
 test: test-deps
 	$(SWIFT) build

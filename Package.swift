@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "trueup",
             dependencies: [
-                "TrueupEngine",
+                "TrueupEngine", "TrueupStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +52,7 @@ let package = Package(
         .testTarget(name: "TrueupGitTests", dependencies: ["TrueupGit"]),
         .testTarget(name: "TrueupStoreTests", dependencies: ["TrueupStore"]),
         .testTarget(name: "TrueupBackendsTests", dependencies: ["TrueupBackends", "TrueupStore"]),
-        .testTarget(name: "TrueupEngineTests", dependencies: ["TrueupEngine"]),
+        // Corpus/ holds golden spec repositories read from the source tree (#filePath), not resources.
+        .testTarget(name: "TrueupEngineTests", dependencies: ["TrueupEngine", "TrueupCore"], exclude: ["Corpus"]),
     ]
 )

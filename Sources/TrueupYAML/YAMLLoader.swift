@@ -46,9 +46,11 @@ public struct YAMLLoader: Sendable {
 private final class LibYAMLParser {
     private let parser: UnsafeMutablePointer<yaml_parser_t>
     private let input: UnsafeMutableBufferPointer<UInt8>
+    private let count: Int
 
     init(_ bytes: [UInt8]) {
         parser = .allocate(capacity: 1)
+        count = bytes.count
         input = .allocate(capacity: max(bytes.count, 1))
         _ = input.initialize(from: bytes)
         // yaml_parser_initialize only fails when malloc fails, which Swift treats as fatal anyway.
@@ -85,6 +87,9 @@ private final class LibYAMLParser {
     private func parseError(file: String) -> Diagnostic {
         let p = parser.pointee
         let problem = p.problem.map { String(cString: $0) } ?? "unknown error"
+        if p.error == YAML_READER_ERROR {
+            return readerError(problem, offset: p.problem_offset, file: file)
+        }
         let mark = p.problem_mark
         var message = "invalid YAML: \(problem)"
         if let context = p.context.map({ String(cString: $0) }) {
@@ -97,6 +102,47 @@ private final class LibYAMLParser {
         }
         return Diagnostic(
             at: SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1), message)
+    }
+
+    /// libyaml reports bad encoding and forbidden characters with a byte offset and no mark, so
+    /// the line and column are computed here, at the first byte of the offending character.
+    private func readerError(_ problem: String, offset reported: Int, file: String) -> Diagnostic {
+        let bytes = UnsafeBufferPointer(start: input.baseAddress, count: count)
+        let isEncoding = problem.contains("UTF-8") || problem.contains("Unicode")
+        let offset = min(isEncoding ? Self.firstInvalidUTF8(in: bytes) ?? reported : reported, count)
+        var line = 1
+        var column = 1
+        var index = 0
+        while index < offset {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\n") || (byte == UInt8(ascii: "\r") && (index + 1 == count || bytes[index + 1] != UInt8(ascii: "\n"))) {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                column += 1  // libyaml counts columns in characters, not bytes
+            }
+            index += 1
+        }
+        let at = SourceLocation(file: file, line: line, column: column)
+        let byte = offset < count ? " (byte 0x\(String(bytes[offset], radix: 16, uppercase: true)))" : ""
+        if isEncoding {
+            return Diagnostic(at: at, "the file is not valid UTF-8: \(problem)\(byte): save it as UTF-8")
+        }
+        return Diagnostic(at: at, "invalid YAML: \(problem)\(byte): remove this character")
+    }
+
+    /// The offset of the first byte that does not start a valid UTF-8 sequence, if any.
+    private static func firstInvalidUTF8(in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var decoder = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch decoder.parseScalar(from: &iterator) {
+            case .valid(let scalar): offset += scalar.count
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
     }
 }
 
@@ -113,6 +159,8 @@ private struct TreeBuilder {
     private(set) var documents: [Document] = []
     private var stack: [Frame] = []
     private var anchors: [String: (node: Node, nodeCount: Int)] = [:]
+    /// Anchors of the file's earlier documents, to explain why an alias to one fails.
+    private var earlierAnchors = Set<String>()
     private var aliasExpandedNodes = 0
     private var documentIndex = 0
     private var root: Node?
@@ -134,6 +182,7 @@ private struct TreeBuilder {
             return true
         case YAML_DOCUMENT_START_EVENT:
             root = nil
+            earlierAnchors.formUnion(anchors.keys)
             anchors.removeAll(keepingCapacity: true)
         case YAML_DOCUMENT_END_EVENT:
             if let root, !root.isNull {
@@ -149,6 +198,9 @@ private struct TreeBuilder {
         case YAML_ALIAS_EVENT:
             let name = String(cString: event.data.alias.anchor)
             guard let target = anchors[name] else {
+                if earlierAnchors.contains(name) {
+                    throw Diagnostic(at: at, "alias *\(name) refers to an anchor of an earlier document, and anchors do not cross '---': define &\(name) in this document")
+                }
                 throw Diagnostic(at: at, "alias *\(name) refers to no anchor defined before it: define &\(name) first")
             }
             aliasExpandedNodes += target.nodeCount

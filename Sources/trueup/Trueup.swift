@@ -10,6 +10,9 @@ struct Trueup: AsyncParsableCommand {
             Exit codes: 0 success and nothing to do, 1 error, 2 changes pending (plan/diff), 3 drift (drift).
             """,
         version: "0.1.0",
-        subcommands: [ValidateCommand.self, SchemaInstanceCommand.self]
+        subcommands: [
+            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, StatusCommand.self,
+            HistoryCommand.self, LogsCommand.self, SchemaInstanceCommand.self,
+        ]
     )
 }

@@ -172,8 +172,8 @@ struct GitCommitSnapshotTests {
         }
     }
 
-    /// 3,000 files in 30 folders: listing and reading every blob must stay in milliseconds.
-    @Test func listingAndReadingThousandsOfFilesIsFast() throws {
+    /// 3,000 files in 30 folders: every one listed and read (speed is measured in Benchmarks/, not here).
+    @Test func listingAndReadingThousandsOfFiles() throws {
         let fixture = try GitFixture()
         for folder in 0..<30 {
             for file in 0..<100 {
@@ -183,18 +183,12 @@ struct GitCommitSnapshotTests {
         try fixture.commitAll("many files")
         let snapshot = try GitRepository(path: fixture.path).snapshot(at: "HEAD")
 
-        let clock = ContinuousClock()
         var bytes = 0
-        let elapsed = try clock.measure {
-            let entries = try snapshot.entries(under: "envs")
-            #expect(entries.count == 3000)
-            for entry in entries {
-                bytes += try snapshot.contents(of: entry.path).count
-            }
+        let entries = try snapshot.entries(under: "envs")
+        #expect(entries.count == 3000)
+        for entry in entries {
+            bytes += try snapshot.contents(of: entry.path).count
         }
-
         #expect(bytes > 3000 * 20)
-        print("listing and reading 3000 blobs took \(elapsed)")
-        #expect(elapsed < .seconds(1), "took \(elapsed)")
     }
 }

@@ -144,10 +144,12 @@ public struct DeploymentRecord: Codable, Sendable, Hashable {
     public var endpoint: String
     public var pid: Int32?
     public var startedAt: Double
+    public var healthPath: String
     /// nil when serving; otherwise what is wrong (dead process, failing health check).
     public var problem: String?
 
-    public init(environment: String, name: String, configHash: String, assetVersion: String, endpoint: String, pid: Int32?, startedAt: Double, problem: String? = nil) {
+    public init(environment: String, name: String, configHash: String, assetVersion: String, endpoint: String, pid: Int32?, startedAt: Double, healthPath: String = "/healthz", problem: String? = nil) {
+        self.healthPath = healthPath
         self.environment = environment
         self.name = name
         self.configHash = configHash

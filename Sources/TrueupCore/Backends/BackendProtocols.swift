@@ -85,7 +85,8 @@ public struct JobRunRequest: Sendable {
 
 /// Jobs: run at most once per identity, even across crashes of the caller.
 public protocol JobBackend: Sendable {
-    func observe(identities: Set<String>) async throws -> [String: JobRunRecord]
+    /// Every run recorded for the environment, by identity.
+    func observe(environment: String) async throws -> [String: JobRunRecord]
     /// Runs the job unless a run with this identity already succeeded (then returns it); a run
     /// left behind by a killed process is adopted, never started a second time.
     func run(_ request: JobRunRequest) async throws -> JobRunRecord

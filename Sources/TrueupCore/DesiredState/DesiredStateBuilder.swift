@@ -182,7 +182,7 @@ struct BuildRun {
         }
         if kind == .environment {
             guard isEnvironmentFile else {
-                diagnostics.append(Diagnostic(at: kindNode.location, "an Environment must be in \(root)/\(folder.name)/environment.yaml, not in \(file): move it"))
+                diagnostics.append(Diagnostic(at: kindNode.location, "an Environment must be in \(self.root)/\(folder.name)/environment.yaml, not in \(file): move it"))
                 folder.broken = true
                 return
             }
@@ -197,7 +197,7 @@ struct BuildRun {
         }
         let id = ResourceID(kind, name)
         if let first = folder.resources[id] {
-            diagnostics.append(Diagnostic(at: root.location,
+            diagnostics.append(Diagnostic(at: nameNode.location,
                 "\(id) is declared twice in \(self.root)/\(folder.name)/ (first at \(first.declaredAt[0])): remove one or rename it",
                 field: "metadata.name"))
             folder.broken = true
@@ -230,8 +230,10 @@ struct BuildRun {
 
         let graph = DependencyGraph(edges: resources.mapValues(\.dependencies))
         for cycle in graph.cycles() {
+            // Point at the reference that leaves the cycle's first member, where a fix can start.
             let first = resources[cycle[0]]!
-            diagnostics.append(Diagnostic(at: first.declaredAt.last, "dependency cycle: \(cycle.map(\.description).joined(separator: " -> ")): break it by removing one of these references", environment: name))
+            let field = referenceField(of: first, to: cycle[1])
+            diagnostics.append(Diagnostic(at: first.location(of: FieldPath.parse(field)), "dependency cycle: \(cycle.map(\.description).joined(separator: " -> ")): break it by removing one of these references", field: field, environment: name))
         }
         guard errorCount == errorsBefore else { return nil }
         return DesiredEnvironment(settings: settings, resources: resources, order: graph.topologicalOrder(), definedAt: envNode.location)
@@ -281,7 +283,7 @@ struct BuildRun {
             guard let b = spec["backends"]?[role] else { return .local }
             let type = EnvironmentSettings.Backend.BackendType(rawValue: b["type"]?.stringValue ?? "local") ?? .local
             let url = b["url"]?.stringValue
-            if type != .local, url == nil { fail("spec.backends.\(role)", "a \(type.rawValue) backend needs a url, e.g. url: \"http://127.0.0.1:\(type == .mlflow ? 5000 : 8265)\"") }
+            if type != .local, url == nil { fail("spec.backends.\(role)", "\(type == .mlflow ? "an" : "a") \(type.rawValue) backend needs a url, e.g. url: \"http://127.0.0.1:\(type == .mlflow ? 5000 : 8265)\"") }
             if type == .mlflow, role == "jobs" || role == "serving" || role == "data" {
                 fail("spec.backends.\(role).type", "mlflow holds models and prompts only: use local or ray for \(role)")
             }
@@ -378,7 +380,8 @@ struct BuildRun {
     }
 
     mutating func warnUnusedBases() {
-        for (name, folder) in folders where folder.environment == nil && !extendedFolders.contains(name) {
+        // A broken folder (say, an environment.yaml without an Environment) already has its error.
+        for (name, folder) in folders where folder.environment == nil && !folder.broken && !extendedFolders.contains(name) {
             let location = folder.resources.values.map { $0.declaredAt[0] }.min()
             diagnostics.append(Diagnostic(.warning, at: location, "base '\(name)' is not extended by any environment, so none of its resources is reconciled: add it to an environment's spec.extends or remove it"))
         }
@@ -552,13 +555,14 @@ struct BuildRun {
 
     private func referenceField(of resource: Resource, to dep: ResourceID) -> String {
         let spec = resource.spec
-        for field in ["fromJob", "validate", "model", "prompt"] where spec[field]?.stringValue == dep.name {
+        let fields: [(String, ResourceKind)] = [("fromJob", .job), ("validate", .job), ("model", .model), ("prompt", .prompt)]
+        for (field, kind) in fields where kind == dep.kind && spec[field]?.stringValue == dep.name {
             return "spec.\(field)"
         }
-        for (i, gate) in (spec["gates"]?.arrayValue ?? []).enumerated() where gate["job"]?.stringValue == dep.name {
+        for (i, gate) in (spec["gates"]?.arrayValue ?? []).enumerated() where dep.kind == .job && gate["job"]?.stringValue == dep.name {
             return "spec.gates[\(i)].job"
         }
-        for list in ["datasets", "models"] {
+        for (list, kind) in [("datasets", ResourceKind.dataset), ("models", .model)] where kind == dep.kind {
             for (i, name) in (spec["inputs"]?[list]?.arrayValue ?? []).enumerated() where name.stringValue == dep.name {
                 return "spec.inputs.\(list)[\(i)]"
             }

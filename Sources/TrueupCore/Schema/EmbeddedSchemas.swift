@@ -360,8 +360,8 @@ enum EmbeddedSchemas {
           "properties": {
             "path": {
               "type": "string",
-              "description": "HTTP path probed with GET, starting with '/'.",
-              "pattern": "^/\\S*$",
+              "description": "HTTP path probed with GET: starts with '/', printable ASCII without spaces (percent-encode anything else).",
+              "pattern": "^/[!-~]*$",
               "examples": [
                 "/healthz"
               ]
@@ -1047,7 +1047,7 @@ enum EmbeddedSchemas {
       "additionalProperties": {
         "type": "string",
         "description": "A threshold: an operator (>=, <=, >, <, ==, !=) followed by a number, for example \">= 0.85\". Quote it in YAML.",
-        "pattern": "^(>=|<=|>|<|==|!=)\\s*-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$",
+        "pattern": "^(>=|<=|>|<|==|!=)[ \\t]*-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$",
         "examples": [
           ">= 0.85",
           "<= 120"
@@ -1239,7 +1239,7 @@ enum EmbeddedSchemas {
       "additionalProperties": {
         "type": "string",
         "description": "A threshold: an operator (>=, <=, >, <, ==, !=) followed by a number, for example \">= 0.85\". Quote it in YAML.",
-        "pattern": "^(>=|<=|>|<|==|!=)\\s*-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$",
+        "pattern": "^(>=|<=|>|<|==|!=)[ \\t]*-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$",
         "examples": [
           ">= 0.85",
           "<= 120"

@@ -110,7 +110,10 @@ public final class Schema: Sendable {
                 guard object.keys.allSatisfy({ ["$ref", "description", "title", "$comment", "default", "examples"].contains($0) }) else {
                     throw fail(pointer, "'$ref' beside validation keywords is not supported")
                 }
-                return try resolve(ref, pointer: pointer)
+                let resolved = try resolve(ref, pointer: pointer)
+                // The description beside a reference says what this use is for: messages quote it.
+                if let description = object["description"]?.stringValue { return resolved.describing(description) }
+                return resolved
             }
             func int(_ key: String) throws -> Int? {
                 guard let v = object[key] else { return nil }
@@ -181,6 +184,16 @@ public final class Schema: Sendable {
             compiledDefs[defName] = schema
             return schema
         }
+    }
+
+    /// The same schema with another description.
+    func describing(_ description: String) -> Schema {
+        Schema(
+            types: types, description: description, properties: properties, required: required,
+            additionalProperties: additionalProperties, propertyNames: propertyNames, minProperties: minProperties,
+            items: items, minItems: minItems, maxItems: maxItems, uniqueItems: uniqueItems, enumValues: enumValues,
+            constValue: constValue, pattern: pattern, minLength: minLength, maxLength: maxLength, minimum: minimum,
+            maximum: maximum, exclusiveMinimum: exclusiveMinimum, anyOf: anyOf, oneOf: oneOf)
     }
 
     static let anything = Schema(

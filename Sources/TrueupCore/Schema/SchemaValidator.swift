@@ -84,6 +84,8 @@ public struct SchemaValidator {
             if types.contains(.null), isNull { return .null }
             if types.contains(.boolean), text == "true" || text == "false" { return .bool(text == "true") }
             if types.contains(.integer) || types.contains(.number), let i = integer(text) { return .integer(i) }
+            // JSON Schema: a number with a zero fractional part (2.0, 1e3) is an integer.
+            if types.contains(.integer), let d = number(text), d.rounded() == d, abs(d) < 9e18 { return .integer(Int64(d)) }
             if types.contains(.number), let d = number(text) { return .number(d) }
             if types.contains(.string) { return .string(text) }
         } else if types.contains(.string) {
@@ -151,11 +153,13 @@ public struct SchemaValidator {
 
     private mutating func finishString(_ text: String, _ node: Node, _ schema: Schema) -> JSONValue? {
         var ok = true
-        if let min = schema.minLength, text.count < min {
+        // JSON Schema counts lengths in code points.
+        let length = text.unicodeScalars.count
+        if let min = schema.minLength, length < min {
             report(node.location, text.isEmpty ? "must not be empty" : "'\(text)' is shorter than \(min) characters")
             ok = false
         }
-        if let max = schema.maxLength, text.count > max {
+        if let max = schema.maxLength, length > max {
             report(node.location, "'\(text.prefix(80))' is longer than \(max) characters: shorten it")
             ok = false
         }
@@ -174,6 +178,7 @@ public struct SchemaValidator {
         if source.contains("ms|s|m|h|d") { return " (a duration such as 30s, 10m, 1h30m)" }
         if source.hasPrefix("^(>=|<=") { return " (a threshold such as \">= 0.85\")" }
         if source.hasPrefix("^(Dataset|Job") { return " (Kind/name, e.g. Job/train)" }
+        if source.hasPrefix("^/") { return " (a URL path starting with '/', without spaces)" }
         return ""
     }
 
@@ -207,8 +212,9 @@ public struct SchemaValidator {
     static func coreSchemaValue(_ text: String) -> JSONValue {
         switch text {
         case "", "~", "null", "Null", "NULL": return .null
-        case "true", "True", "TRUE": return .bool(true)
-        case "false", "False", "FALSE": return .bool(false)
+        // Only true and false are booleans (DESIGN §2), in free-form values too.
+        case "true": return .bool(true)
+        case "false": return .bool(false)
         default:
             if let i = integer(text) { return .integer(i) }
             if let d = number(text) { return .number(d) }
@@ -229,8 +235,8 @@ public struct SchemaValidator {
         for entry in entries {
             path.append(.key(entry.key))
             defer { path.removeLast() }
-            if let nameSchema = schema.propertyNames, let pattern = nameSchema.pattern, !pattern.matches(entry.key) {
-                report(entry.keyLocation, "'\(entry.key)' is not a valid name here: it must match \(pattern.source)")
+            if let nameSchema = schema.propertyNames, let problem = Self.nameProblem(entry.key, nameSchema) {
+                report(entry.keyLocation, problem)
                 ok = false
                 continue
             }
@@ -260,6 +266,17 @@ public struct SchemaValidator {
             ok = false
         }
         return ok ? .object(members) : nil
+    }
+
+    /// What is wrong with a mapping key under `propertyNames`, or nil.
+    static func nameProblem(_ key: String, _ schema: Schema) -> String? {
+        let length = key.unicodeScalars.count
+        if let min = schema.minLength, length < min {
+            return key.isEmpty ? "an empty name is not allowed here: give it a name" : "'\(key)' is shorter than \(min) characters"
+        }
+        if let max = schema.maxLength, length > max { return "'\(key.prefix(80))' is longer than \(max) characters: shorten it" }
+        if let pattern = schema.pattern, !pattern.matches(key) { return "'\(key)' is not a valid name here: it must match \(pattern.source)" }
+        return nil
     }
 
     static func firstSentence(_ text: String) -> String {

@@ -1,0 +1,117 @@
+import Foundation
+import TrueupCore
+import TrueupStore
+
+/// Deployments as supervised local processes with HTTP health checks.
+///
+/// A deployment process outlives the trueup command that started it; the state store keeps its
+/// pid, start time and port, so observing finds it again and a dead one is drift. An update starts
+/// the new process, waits for health, and only then stops the old one. The local backend runs one
+/// process per deployment (`replicas` is for backends that spread load, like Ray Serve).
+public struct LocalServing: ServingBackend {
+    let store: StateStore
+    let paths: LocalPaths
+    let supervisor = ServiceSupervisor()
+
+    public init(store: StateStore, paths: LocalPaths) {
+        self.store = store
+        self.paths = paths
+    }
+
+    public func observe(environment: String) async throws -> [String: DeploymentRecord] {
+        var result: [String: DeploymentRecord] = [:]
+        for (name, stored) in try store.deployments(environment: environment) {
+            var record = stored.record
+            record.problem = Self.problem(stored)
+            result[name] = record
+        }
+        return result
+    }
+
+    static func problem(_ stored: StateStore.StoredDeployment) -> String? {
+        guard let pid = stored.pid, let start = stored.pidStartTime, ServiceSupervisor.isAlive(pid: pid, startTime: start) else {
+            return "its process \(stored.pid.map(String.init) ?? "?") is not running"
+        }
+        let path = stored.record.healthPath
+        if let port = stored.port, let response = HTTPProbe.get(port: port, path: path, timeoutSeconds: 2), (200..<300).contains(response.status) {
+            return nil
+        }
+        return "its health check GET \(path) on port \(stored.port.map(String.init) ?? "?") is failing"
+    }
+
+    public func deploy(_ request: DeploymentRequest) async throws -> DeploymentRecord {
+        let existing = try store.deployments(environment: request.environment)[request.name]
+        if let existing, existing.record.configHash == request.configHash, Self.problem(existing) == nil {
+            return existing.record
+        }
+        let folder = paths.deployment(environment: request.environment, name: request.name, configHash: request.configHash)
+        let code = (folder as NSString).appendingPathComponent("code")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: code) {
+            let partial = code + ".partial-\(getpid())"
+            try? FileManager.default.removeItem(atPath: partial)
+            try request.materializeCode(partial)
+            try FileManager.default.moveItem(atPath: partial, toPath: code)
+        }
+        // A process this folder started before a crash (recorded, but not yet in the store): stop
+        // it, so that exactly one instance of this version runs.
+        let instanceFile = (folder as NSString).appendingPathComponent("instance.json")
+        if let leftover = Self.readInstance(instanceFile), leftover.pid != existing?.pid {
+            _ = try? await supervisor.stop(pid: leftover.pid, startTime: leftover.startTime, graceSeconds: 5)
+        }
+        var environment = request.environmentVariables
+        let inherited = ProcessInfo.processInfo.environment
+        environment["PATH"] = environment["PATH"] ?? inherited["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        environment["HOME"] = environment["HOME"] ?? inherited["HOME"] ?? "/tmp"
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        environment["PYTHONUNBUFFERED"] = "1"
+        let port = try ServiceSupervisor.freePort()
+        let logPath = (folder as NSString).appendingPathComponent("service.log")
+        let running = try supervisor.start(ServiceLaunch(codeFolder: code, command: request.command, environment: environment, logPath: logPath, port: port))
+        try? Self.writeInstance(instanceFile, running)
+        let healthy = await supervisor.waitHealthy(port: port, path: request.healthPath, timeoutSeconds: request.healthTimeoutSeconds, pid: running.pid)
+        guard healthy else {
+            _ = try? await supervisor.stop(pid: running.pid, startTime: running.startTime, graceSeconds: 5)
+            try? FileManager.default.removeItem(atPath: instanceFile)
+            let tail = Self.tail(logPath)
+            throw BackendError("\(request.name) did not become healthy (GET \(request.healthPath) on port \(port)) within \(DurationSyntax.format(request.healthTimeoutSeconds)); \(existing == nil ? "nothing was serving before" : "the previous version keeps serving"). Last lines of \(logPath):\n\(tail)")
+        }
+        let record = DeploymentRecord(
+            environment: request.environment, name: request.name, configHash: request.configHash, assetVersion: request.assetVersion,
+            endpoint: "http://127.0.0.1:\(port)", pid: running.pid, startedAt: Date().timeIntervalSince1970, healthPath: request.healthPath)
+        try store.saveDeployment(record, pid: running.pid, pidStartTime: running.startTime, port: port)
+        // Only now that the new one serves does the old one go.
+        if let existing, let pid = existing.pid, let start = existing.pidStartTime, pid != running.pid {
+            _ = try? await supervisor.stop(pid: pid, startTime: start, graceSeconds: 10)
+        }
+        return record
+    }
+
+    public func remove(environment: String, name: String) async throws {
+        guard let existing = try store.deployments(environment: environment)[name] else { return }
+        if let pid = existing.pid, let start = existing.pidStartTime {
+            _ = try await supervisor.stop(pid: pid, startTime: start, graceSeconds: 10)
+        }
+        try store.deleteDeployment(environment: environment, name: name)
+    }
+
+    struct Instance: Codable {
+        var pid: Int32
+        var startTime: UInt64
+        var port: Int
+    }
+
+    static func writeInstance(_ path: String, _ running: RunningService) throws {
+        let data = try JSONEncoder().encode(Instance(pid: running.pid, startTime: running.startTime, port: running.port))
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    static func readInstance(_ path: String) -> Instance? {
+        FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(Instance.self, from: $0) }
+    }
+
+    static func tail(_ path: String, lines: Int = 10) -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "(no output)" }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,380 @@
+import Foundation
+import TrueupCore
+import TrueupStore
+
+/// Carries out a plan's changes in dependency order, independent ones in parallel (bounded).
+/// A failed or blocked change skips what depends on it, with the reason; the rest continues.
+struct Executor: Sendable {
+    let workspace: Workspace
+    let planned: Reconciler.Planned
+    let runID: Int64
+    let progress: @Sendable (ApplyEvent) -> Void
+
+    struct Outcome: Sendable {
+        var failures: [ResourceID: String] = [:]
+        var skipped: [ResourceID: String] = [:]
+        var deleted: [ResourceID] = []
+    }
+
+    var resolver: Resolver { Resolver(environment: planned.environment, inputs: planned.inputs, commit: planned.plan.commit) }
+    var environment: DesiredEnvironment { planned.environment }
+    var commit: String { planned.plan.commit }
+    var store: StateStore { workspace.store }
+
+    func run(maxParallel: Int) async -> Outcome {
+        var outcome = Outcome()
+        var resolved = planned.resolutions
+        var finished = Set<ResourceID>()
+        var remaining = planned.plan.changes
+        let planned = Set(remaining.map(\.resource))
+        var inFlight = 0
+
+        await withTaskGroup(of: (PlannedChange, Result<Resolution?, ActionFailure>).self) { group in
+            while !remaining.isEmpty || inFlight > 0 {
+                var index = 0
+                while index < remaining.count {
+                    let change = remaining[index]
+                    let deps = change.dependsOn.filter { planned.contains($0) }
+                    if let bad = deps.first(where: { outcome.failures[$0] != nil || outcome.skipped[$0] != nil }) {
+                        let reason = "it depends on \(bad), which \(outcome.failures[bad] != nil ? "failed" : "was not applied")"
+                        outcome.skipped[change.resource] = reason
+                        try? store.recordSkipped(runID: runID, resource: change.resource.description, action: change.action.rawValue, reason: reason, at: Date().timeIntervalSince1970)
+                        progress(.skipped(change.resource, reason: reason))
+                        remaining.remove(at: index)
+                        continue
+                    }
+                    guard deps.allSatisfy(finished.contains) else { index += 1; continue }
+                    switch change.action {
+                    case .noop:
+                        finished.insert(change.resource)
+                        remaining.remove(at: index)
+                        continue
+                    case .blocked:
+                        let reason = "blocked: \(change.reasons.first ?? "see the plan")"
+                        outcome.skipped[change.resource] = reason
+                        try? store.recordSkipped(runID: runID, resource: change.resource.description, action: change.action.rawValue, reason: reason, at: Date().timeIntervalSince1970)
+                        progress(.skipped(change.resource, reason: reason))
+                        remaining.remove(at: index)
+                        continue
+                    default:
+                        guard inFlight < maxParallel else { index += 1; continue }
+                        remaining.remove(at: index)
+                        inFlight += 1
+                        let snapshot = resolved
+                        group.addTask { (change, await self.perform(change, resolved: snapshot)) }
+                    }
+                }
+                guard inFlight > 0 else {
+                    // Nothing runnable and nothing running: only changes waiting on each other remain.
+                    for change in remaining {
+                        outcome.skipped[change.resource] = "its dependencies could not be ordered"
+                    }
+                    remaining.removeAll()
+                    break
+                }
+                if let (change, result) = await group.next() {
+                    inFlight -= 1
+                    switch result {
+                    case .success(let resolution):
+                        if let resolution { resolved[change.resource] = resolution }
+                        if change.action == .delete { outcome.deleted.append(change.resource) }
+                        finished.insert(change.resource)
+                    case .failure(let failure):
+                        outcome.failures[change.resource] = failure.message
+                    }
+                }
+            }
+        }
+        return outcome
+    }
+
+    struct ActionFailure: Error, Sendable {
+        var message: String
+    }
+
+    /// One change: intent, side effect (with retries for transient errors), outcome.
+    func perform(_ change: PlannedChange, resolved: [ResourceID: Resolution]) async -> Result<Resolution?, ActionFailure> {
+        let started = Date()
+        let key = idempotencyKey(change, resolved)
+        let actionID: Int64
+        do {
+            actionID = try store.recordIntent(runID: runID, resource: change.resource.description, action: change.action.rawValue, idempotencyKey: key, at: started.timeIntervalSince1970)
+        } catch {
+            return .failure(ActionFailure(message: "cannot record the intent in the state database: \(error)"))
+        }
+        progress(.started(change.resource, change.action))
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                let resolution = try await act(change, resolved: resolved)
+                let seconds = Date().timeIntervalSince(started)
+                try? store.recordOutcome(actionID: actionID, status: .succeeded, error: nil, logPath: resolution?.logPath, resultJSON: resolution.map { JSONValue.object(["version": $0.resolution.version.map(JSONValue.string) ?? .null, "location": $0.resolution.location.map(JSONValue.string) ?? .null]).canonicalJSON }, attempts: attempts, at: Date().timeIntervalSince1970)
+                progress(.succeeded(change.resource, change.action, seconds: seconds, detail: resolution?.detail))
+                return .success(resolution?.resolution)
+            } catch let error as BackendError where error.transient && attempts < 3 {
+                // Transient: back off and try again (DESIGN §3).
+                try? await Task.sleep(nanoseconds: UInt64(500_000_000 * (1 << (attempts - 1))))
+                continue
+            } catch {
+                let message = (error as? ActionError)?.message ?? "\(error)"
+                try? store.recordOutcome(actionID: actionID, status: .failed, error: message, logPath: (error as? ActionError)?.logPath, resultJSON: nil, attempts: attempts, at: Date().timeIntervalSince1970)
+                progress(.failed(change.resource, change.action, error: message))
+                return .failure(ActionFailure(message: message))
+            }
+        }
+    }
+
+    func idempotencyKey(_ change: PlannedChange, _ resolved: [ResourceID: Resolution]) -> String {
+        if change.resource.kind == .job, let resource = environment.resources[change.resource], let identity = resolver.jobIdentity(resource, resolved) {
+            return "job:\(identity)"
+        }
+        return "\(environment.name)/\(change.resource)@\(commit)"
+    }
+
+    struct Done: Sendable {
+        var resolution: Resolution
+        var detail: String?
+        var logPath: String?
+    }
+
+    struct ActionError: Error, CustomStringConvertible {
+        var message: String
+        var logPath: String?
+        var description: String { message }
+    }
+
+    func act(_ change: PlannedChange, resolved: [ResourceID: Resolution]) async throws -> Done? {
+        if change.action == .delete { try await delete(change); return nil }
+        guard let resource = environment.resources[change.resource] else { return nil }
+        switch resource.id.kind {
+        case .dataset: return try await applyDataset(resource, resolved)
+        case .job: return try await runJob(resource, resolved, candidate: nil)
+        case .model: return try await applyModel(resource, resolved)
+        case .prompt: return try await applyPrompt(resource, resolved)
+        case .deployment: return try await applyDeployment(resource, resolved)
+        case .environment: return nil
+        }
+    }
+
+    // MARK: - Datasets
+
+    func applyDataset(_ r: Resource, _ resolved: [ResourceID: Resolution]) async throws -> Done {
+        let data = planned.backends.data
+        if let path = r.spec["path"]?.stringValue {
+            let scratch = (workspace.stateDirectory as NSString).appendingPathComponent("tmp/\(UUID().uuidString)")
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let file = (scratch as NSString).appendingPathComponent((path as NSString).lastPathComponent)
+            let normal = (try? RepoPath.normalise(path).get()) ?? path
+            FileManager.default.createFile(atPath: file, contents: Data(try CodeExport.file(repository: workspace.repositoryRoot, commit: commit, path: normal)))
+            let version = try await data.register(DatasetRegistration(environment: environment.name, name: r.id.name, sourcePath: file,
+                                                                      expectedSHA256: r.spec["sha256"]?.stringValue ?? planned.inputs.fileDigests[path], producingRun: nil))
+            return Done(resolution: Resolution(version: version.version, location: version.location), detail: "version \(version.version.prefix(12))")
+        }
+        if let uri = r.spec["uri"]?.stringValue {
+            guard uri.hasPrefix("file://") else {
+                throw ActionError(message: "the local data backend reads only file:// URIs, not \(uri): copy the data locally or use another data backend")
+            }
+            let version = try await data.register(DatasetRegistration(environment: environment.name, name: r.id.name, sourcePath: String(uri.dropFirst(7)),
+                                                                      expectedSHA256: r.spec["sha256"]?.stringValue, producingRun: nil))
+            return Done(resolution: Resolution(version: version.version, location: version.location), detail: "version \(version.version.prefix(12))")
+        }
+        let job = ResourceID(.job, r.spec["fromJob"]?.stringValue ?? "")
+        guard let output = resolved[job]?.location, let identity = resolved[job]?.version else {
+            throw ActionError(message: "\(job) has not produced output for this commit")
+        }
+        let folder = (output as NSString).appendingPathComponent("data")
+        guard FileManager.default.fileExists(atPath: folder) else {
+            throw ActionError(message: "\(job) wrote no data/ folder in its output (\(output)): the job must write its dataset under $TRUEUP_OUTPUT_DIR/data")
+        }
+        let version = try await data.register(DatasetRegistration(environment: environment.name, name: r.id.name, sourcePath: folder, expectedSHA256: nil, producingRun: identity))
+        return Done(resolution: Resolution(version: version.version, location: version.location), detail: "version \(version.version.prefix(12)) from \(job)")
+    }
+
+    // MARK: - Jobs
+
+    static func inputVariable(_ name: String) -> String {
+        "TRUEUP_INPUT_" + String(name.uppercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber)) ? $0 : "_" })
+    }
+
+    func runJob(_ job: Resource, _ resolved: [ResourceID: Resolution], candidate: (variable: String, key: String, location: String)?) async throws -> Done {
+        guard let identity = resolver.jobIdentity(job, resolved, candidate: candidate?.key) else {
+            throw ActionError(message: "an input of \(job.id) is still unknown: its producer did not run")
+        }
+        var variables: [String: String] = [:]
+        for (key, value) in job.spec["env"]?.objectValue ?? [:] { variables[key] = value.stringValue ?? value.canonicalJSON }
+        variables["TRUEUP_ENV"] = environment.name
+        variables["TRUEUP_COMMIT"] = commit
+        var inputs: [String: String] = [:]
+        for (kind, list) in [(ResourceKind.dataset, "datasets"), (.model, "models")] {
+            for name in job.spec["inputs"]?[list]?.arrayValue?.compactMap(\.stringValue) ?? [] {
+                guard let location = resolved[ResourceID(kind, name)]?.location else {
+                    throw ActionError(message: "input \(kind.rawValue)/\(name) of \(job.id) has no location yet")
+                }
+                variables[Self.inputVariable(name)] = location
+                inputs[name] = resolved[ResourceID(kind, name)]?.version
+            }
+        }
+        if let candidate { variables[candidate.variable] = candidate.location }
+        let code = job.spec["code"]?.stringValue ?? ""
+        let repository = workspace.repositoryRoot
+        let commit = self.commit
+        let codePath = (try? RepoPath.normalise(code).get()) ?? code
+        let request = JobRunRequest(
+            identity: identity, environment: environment.name, job: job.id.name, commit: commit,
+            codeTree: planned.inputs.codeTrees[code] ?? "",
+            materializeCode: { folder in try CodeExport.export(repository: repository, commit: commit, path: codePath, to: folder) },
+            command: job.spec["command"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+            environmentVariables: variables, inputs: inputs, candidate: candidate?.key,
+            timeoutSeconds: resolver.timeout(job), retries: job.spec["retries"]?.intValue ?? 0)
+        let record = try await planned.backends.jobs.run(request)
+        guard record.status == .succeeded else {
+            throw ActionError(message: "\(job.id) failed: \(record.error ?? "exit code \(record.exitCode ?? -1)"); its log: \(record.logPath) (`trueup logs \(identity.prefix(12))`)", logPath: record.logPath)
+        }
+        return Done(resolution: Resolution(version: identity, location: record.outputLocation), detail: "run \(identity.prefix(12))", logPath: record.logPath)
+    }
+
+    // MARK: - Models and prompts
+
+    func applyModel(_ r: Resource, _ resolved: [ResourceID: Resolution]) async throws -> Done {
+        let registry = planned.backends.registry
+        let name = resolver.registryName(r)
+        let alias = resolver.alias(r)
+        var info: ModelVersionInfo
+        if let version = r.spec["version"]?.stringValue {
+            guard let existing = try await registry.observe(models: [name], prompts: []).models[name]?.versions[version] else {
+                throw ActionError(message: "version \(version) of model \(name) does not exist in the registry")
+            }
+            info = existing
+        } else if let jobName = r.spec["fromJob"]?.stringValue {
+            let job = ResourceID(.job, jobName)
+            guard let output = resolved[job]?.location, let identity = resolved[job]?.version else {
+                throw ActionError(message: "\(job) has not produced a model for this commit")
+            }
+            let folder = (output as NSString).appendingPathComponent("model")
+            guard FileManager.default.fileExists(atPath: folder) else {
+                throw ActionError(message: "\(job) wrote no model/ folder in its output (\(output)): the job must write the model under $TRUEUP_OUTPUT_DIR/model")
+            }
+            let run = try await planned.backends.jobs.observe(environment: environment.name)[identity]
+            var tags = ["trueup.source": "job:\(identity)", "trueup.commit": commit, "trueup.environment": environment.name, "trueup.job": jobName]
+            if let run {
+                tags["trueup.lineage.codeTree"] = run.codeTree
+                for (input, version) in run.inputs { tags["trueup.lineage.input.\(input)"] = version }
+            }
+            info = try await registry.registerModelVersion(ModelRegistration(model: name, sourceLocation: folder, idempotencyKey: "job:\(identity)", tags: tags))
+        } else {
+            let artifact = r.spec["artifact"]?.stringValue ?? ""
+            info = try await registry.registerModelVersion(ModelRegistration(model: name, sourceLocation: artifact, idempotencyKey: "artifact:\(artifact)",
+                                                                            tags: ["trueup.source": "artifact:\(artifact)", "trueup.commit": commit]))
+        }
+        let gateTags = try await runGates(r, resolved, candidate: (variable: "TRUEUP_CANDIDATE_MODEL", key: "model:\(name):\(info.version)", location: info.location)) { tags in
+            try await registry.tagModelVersion(model: name, version: info.version, tags: tags)
+        }
+        _ = gateTags
+        try await registry.setModelAlias(model: name, alias: alias, version: info.version)
+        return Done(resolution: Resolution(version: info.version, location: info.location), detail: "alias \(alias) -> version \(info.version)")
+    }
+
+    func applyPrompt(_ r: Resource, _ resolved: [ResourceID: Resolution]) async throws -> Done {
+        let registry = planned.backends.registry
+        let name = resolver.registryName(r)
+        let alias = resolver.alias(r)
+        let (template, config) = resolver.promptContent(r)
+        let info = try await registry.registerPromptVersion(PromptRegistration(prompt: name, template: template, config: config, tags: ["trueup.commit": commit]))
+        let file = (workspace.stateDirectory as NSString).appendingPathComponent("registry/prompts/\(name)/\(info.version).txt")
+        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try template.write(toFile: file, atomically: true, encoding: .utf8)
+        _ = try await runGates(r, resolved, candidate: (variable: "TRUEUP_CANDIDATE_PROMPT", key: "prompt:\(name):\(info.version)", location: file)) { tags in
+            try await registry.tagPromptVersion(prompt: name, version: info.version, tags: tags)
+        }
+        try await registry.setPromptAlias(prompt: name, alias: alias, version: info.version)
+        return Done(resolution: Resolution(version: info.version, location: file), detail: "alias \(alias) -> version \(info.version)")
+    }
+
+    /// Runs every gate job with the candidate; all must exit 0 and meet their thresholds before the
+    /// alias moves. The verdict is recorded on the version as tags, pass or fail.
+    func runGates(_ r: Resource, _ resolved: [ResourceID: Resolution], candidate: (variable: String, key: String, location: String),
+                  tag: (_ tags: [String: String]) async throws -> Void) async throws -> [String: String] {
+        var tags: [String: String] = [:]
+        for gate in r.spec["gates"]?.arrayValue ?? [] {
+            let jobName = gate["job"]?.stringValue ?? ""
+            guard let job = environment.resources[ResourceID(.job, jobName)] else { continue }
+            let done: Done
+            do {
+                done = try await runJob(job, resolved, candidate: candidate)
+            } catch let error as ActionError {
+                tags["trueup.gates.\(environment.name)"] = "failed"
+                tags["trueup.gates.\(environment.name).reason"] = "gate job \(jobName) failed"
+                try await tag(tags)
+                throw ActionError(message: "gate Job/\(jobName) failed, so the alias stays where it was: \(error.message)", logPath: error.logPath)
+            }
+            let record = try await planned.backends.jobs.observe(environment: environment.name)[done.resolution.version ?? ""]
+            let metrics = record?.metrics ?? [:]
+            var unmet: [String] = []
+            for (metric, thresholdText) in (gate["metrics"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard let threshold = Threshold(thresholdText.stringValue ?? "") else { continue }
+                guard let value = metrics[metric] else {
+                    unmet.append("\(metric) is missing from the gate job's metrics.json")
+                    continue
+                }
+                tags["trueup.gate.\(environment.name).\(jobName).\(metric)"] = String(value)
+                if !threshold.isMet(by: value) { unmet.append("\(metric) \(value) does not meet \(threshold)") }
+            }
+            if !unmet.isEmpty {
+                tags["trueup.gates.\(environment.name)"] = "failed"
+                tags["trueup.gates.\(environment.name).reason"] = unmet.joined(separator: "; ")
+                try await tag(tags)
+                throw ActionError(message: "gate Job/\(jobName) did not pass for \(candidate.key): \(unmet.joined(separator: "; ")); the alias stays where it was", logPath: done.logPath)
+            }
+        }
+        tags["trueup.gates.\(environment.name)"] = "passed"
+        try await tag(tags)
+        return tags
+    }
+
+    // MARK: - Deployments
+
+    func applyDeployment(_ r: Resource, _ resolved: [ResourceID: Resolution]) async throws -> Done {
+        guard let asset = resolver.servedAsset(r), let version = resolved[asset]?.version else {
+            throw ActionError(message: "the version \(r.id) serves is unknown: its model or prompt was not applied")
+        }
+        var variables: [String: String] = [:]
+        for (key, value) in r.spec["env"]?.objectValue ?? [:] { variables[key] = value.stringValue ?? value.canonicalJSON }
+        variables["TRUEUP_ENV"] = environment.name
+        variables["TRUEUP_CONFIG"] = (r.spec["config"] ?? .object([:])).canonicalJSON
+        if asset.kind == .model {
+            variables["TRUEUP_MODEL_URI"] = resolved[asset]?.location ?? ""
+        } else if let prompt = environment.resources[asset] {
+            variables["TRUEUP_PROMPT_TEMPLATE"] = resolver.promptContent(prompt).template
+        }
+        let code = r.spec["code"]?.stringValue ?? ""
+        let codePath = (try? RepoPath.normalise(code).get()) ?? code
+        let repository = workspace.repositoryRoot
+        let commit = self.commit
+        let hash = resolver.deploymentHash(r, assetVersion: version)
+        let record = try await planned.backends.serving.deploy(DeploymentRequest(
+            environment: environment.name, name: r.id.name, configHash: hash, assetVersion: version,
+            materializeCode: { folder in try CodeExport.export(repository: repository, commit: commit, path: codePath, to: folder) },
+            command: r.spec["command"]?.arrayValue?.compactMap(\.stringValue) ?? [], importPath: r.spec["importPath"]?.stringValue,
+            environmentVariables: variables, healthPath: r.spec["health"]?["path"]?.stringValue ?? "/healthz",
+            healthTimeoutSeconds: r.spec["health"]?["timeout"]?.stringValue.flatMap(DurationSyntax.seconds) ?? 30,
+            replicas: r.spec["replicas"]?.intValue ?? 1))
+        return Done(resolution: Resolution(version: hash, location: record.endpoint), detail: "serving \(asset) version \(version) at \(record.endpoint)")
+    }
+
+    // MARK: - Prune
+
+    func delete(_ change: PlannedChange) async throws {
+        let last = planned.applied[change.resource]
+        let name = last?.state["registryName"]?.stringValue ?? change.resource.name
+        let alias = last?.state["alias"]?.stringValue ?? environment.name
+        switch change.resource.kind {
+        case .deployment: try await planned.backends.serving.remove(environment: environment.name, name: change.resource.name)
+        case .model: try await planned.backends.registry.deleteModelAlias(model: name, alias: alias)
+        case .prompt: try await planned.backends.registry.deletePromptAlias(prompt: name, alias: alias)
+        case .dataset: try await planned.backends.data.remove(environment: environment.name, name: change.resource.name)
+        case .job, .environment: break
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import TrueupCore
+import TrueupGit
+import TrueupStore
+
+/// observe -> plan -> apply for one environment at one revision.
+///
+/// Reads top to bottom like a Flux reconcile: guard, load, observe, plan, then apply each change
+/// in dependency order, recording intent before every side effect and the outcome after, and
+/// finally re-observe to record exactly what is now applied (the inventory drift and prune use).
+public final class Reconciler: Sendable {
+    public let workspace: Workspace
+    /// Independent actions run in parallel, at most this many at once.
+    public let maxParallel: Int
+
+    public init(workspace: Workspace, maxParallel: Int = 4) {
+        self.workspace = workspace
+        self.maxParallel = maxParallel
+    }
+
+    /// Everything a plan was made from, kept so apply can act on exactly it.
+    public struct Planned: Sendable {
+        public var desired: DesiredState
+        public var environment: DesiredEnvironment
+        public var inputs: PlanningInputs
+        public var observed: ObservedState
+        public var applied: [ResourceID: AppliedResource]
+        public var plan: Plan
+        public var resolutions: [ResourceID: Resolution]
+        public var backends: Backends
+    }
+
+    /// Loads the desired state at `revision` and plans `environment` against what is observed.
+    public func plan(environment name: String, revision: String) async throws -> Planned {
+        let repository = try GitRepository(path: workspace.repositoryRoot)
+        let snapshot = try repository.snapshot(at: revision)
+        let desired = try SpecLoader().load(snapshot, specRoot: workspace.specRoot)
+        if let problem = desired.diagnostics.first(where: { $0.severity == .error && ($0.environment == nil || $0.environment!.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(name)) }) ?? (desired.environments[name] == nil ? desired.errors.first : nil) {
+            let count = desired.errors.count
+            throw EngineError("the specs at \(snapshot.revision.shortCommit) are invalid (\(count) error\(count == 1 ? "" : "s")), so nothing is planned or applied for \(name); the first:\n  \(problem)\nrun `trueup validate --rev \(revision)` for all of them")
+        }
+        guard let environment = desired.environments[name] else {
+            let known = desired.environments.keys.sorted().joined(separator: ", ")
+            throw EngineError("no environment named '\(name)' at \(snapshot.revision.shortCommit) (environments: \(known.isEmpty ? "none" : known)): fix --env")
+        }
+        let inputs = try PlanningInputs.gather(environment, snapshot: snapshot)
+        let backends = try workspace.backends(for: environment.settings)
+        let applied = try workspace.store.appliedResources(environment: name)
+        let observed = try await Observer(backends: backends).observe(environment, applied: applied)
+        let planner = Planner(environment: environment, all: desired.environments, inputs: inputs, observed: observed, applied: applied, commit: snapshot.revision.commit)
+        let (plan, resolutions) = planner.planWithResolutions()
+        return Planned(desired: desired, environment: environment, inputs: inputs, observed: observed, applied: applied, plan: plan, resolutions: resolutions, backends: backends)
+    }
+
+    /// Applies `environment` at `revision`. With `saved`, applies that plan exactly, or refuses it when stale.
+    public func apply(
+        environment name: String, revision: String, saved: Plan? = nil, trigger: String = "cli", lockWait: Double = 0,
+        progress: @escaping @Sendable (ApplyEvent) -> Void = { _ in }
+    ) async throws -> ApplyResult {
+        let lock = try EnvironmentLock(directory: workspace.paths.locks, environment: name, wait: lockWait)
+        defer { withExtendedLifetime(lock) {} }
+        let store = workspace.store
+        try store.closeInterruptedRuns(environment: name, at: Date().timeIntervalSince1970)
+
+        let planned = try await plan(environment: name, revision: saved?.commit ?? revision)
+        if let saved {
+            let head = try GitRepository(path: workspace.repositoryRoot).resolve(revision).commit
+            if saved.environment != name {
+                throw EngineError("the saved plan is for environment \(saved.environment), not \(name)")
+            }
+            if revision != "HEAD" || saved.commit != head {
+                if saved.commit != head {
+                    throw EngineError("the saved plan is stale: it was made at \(saved.commit.prefix(12)), but \(revision) is now \(head.prefix(12)): run `trueup plan` again")
+                }
+            }
+            if saved.observedFingerprint != planned.plan.observedFingerprint {
+                throw EngineError("the saved plan is stale: the actual state of \(name) changed since it was made: run `trueup plan` again")
+            }
+        }
+        let plan = planned.plan
+        let revisionInfo = try GitRepository(path: workspace.repositoryRoot).resolve(plan.commit)
+        let now = Date().timeIntervalSince1970
+        try store.recordAttempt(environment: name, commit: plan.commit, at: now)
+        let runID = try store.startRun(environment: name, trigger: trigger, revision: revisionInfo, planJSON: try PlanJSON.encode(plan),
+                                       logDirectory: workspace.paths.logs, at: now)
+
+        let executor = Executor(
+            workspace: workspace, planned: planned, runID: runID, progress: progress)
+        let outcome = await executor.run(maxParallel: maxParallel)
+
+        // Level-based bookkeeping: observe again and record as applied whatever now matches.
+        let after = try await plan(environment: name, revision: plan.commit)
+        let finished = Date().timeIntervalSince1970
+        for change in after.plan.changes where change.action == .noop {
+            guard let resource = after.environment.resources[change.resource], let summary = change.after,
+                  !summary.canonicalJSON.contains(PlannedChange.knownAfterApply) else { continue }
+            try store.recordApplied(AppliedResource(
+                environment: name, id: change.resource,
+                state: Self.appliedState(resource, summary: summary, planned: after), appliedCommit: plan.commit, appliedAt: finished))
+        }
+        for id in outcome.deleted { try store.forgetApplied(environment: name, id: id) }
+        let ok = outcome.failures.isEmpty && outcome.skipped.isEmpty
+        try store.finishRun(runID, outcome: ok ? "succeeded" : "failed", at: finished)
+        let remaining = after.plan.changes.filter { $0.action != .noop }
+        let conditions = [
+            Condition(type: "Ready", status: ok && remaining.isEmpty, reason: ok ? (remaining.isEmpty ? "Applied" : "Pending") : "ApplyFailed",
+                      message: ok ? "applied \(plan.commit.prefix(12))" : outcome.failures.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; "),
+                      since: finished),
+        ]
+        if ok {
+            try store.recordApplied(environment: name, commit: plan.commit, at: finished, conditions: conditions)
+        } else {
+            try store.setConditions(environment: name, conditions)
+        }
+        return ApplyResult(runID: runID, plan: plan, failures: outcome.failures, skipped: outcome.skipped)
+    }
+
+    /// What is kept of an applied resource: its summary (compared for drift), its spec (for
+    /// field-level reasons), and what identifies it in a registry.
+    static func appliedState(_ resource: Resource, summary: JSONValue, planned: Planned) -> JSONValue {
+        var state: [String: JSONValue] = ["summary": summary, "spec": resource.spec]
+        if let code = resource.spec["code"]?.stringValue, let tree = planned.inputs.codeTrees[code] { state["codeTree"] = .string(tree) }
+        if resource.id.kind == .model || resource.id.kind == .prompt {
+            state["registryName"] = .string(resource.spec["registryName"]?.stringValue ?? resource.id.name)
+            state["alias"] = .string(resource.spec["alias"]?.stringValue ?? resource.environment)
+        }
+        if resource.id.kind == .job {
+            let resolver = Resolver(environment: planned.environment, inputs: planned.inputs, commit: planned.plan.commit)
+            if let versions = resolver.inputVersions(of: resource, planned.resolutions) {
+                state["inputs"] = .object(versions.mapValues { .string($0) })
+            }
+        }
+        return .object(state)
+    }
+}
+
+public enum PlanJSON {
+    public static func encode(_ plan: Plan) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(plan), as: UTF8.self)
+    }
+
+    public static func decode(_ data: Data, file: String) throws -> Plan {
+        do {
+            return try JSONDecoder().decode(Plan.self, from: data)
+        } catch {
+            throw EngineError("\(file) is not a trueup plan (\(error)): make one with `trueup plan --env ENV -o \(file)`")
+        }
+    }
+}

@@ -1,0 +1,280 @@
+import Foundation
+import TrueupCore
+import TrueupStore
+
+/// plan(desired, observed, applied) -> Plan. Pure: every fact it needs is passed in.
+///
+/// Each resource gets a summary of what it should be (`after`) and of what is (`before`). Equal
+/// summaries mean nothing to do. Otherwise the change is *drift* when the desired summary is the
+/// one trueup last applied (git did not move, reality did), and a pending change when it is not.
+public struct Planner {
+    let environment: DesiredEnvironment
+    let all: [String: DesiredEnvironment]
+    let inputs: PlanningInputs
+    let observed: ObservedState
+    let applied: [ResourceID: AppliedResource]
+    let commit: String
+    let resolver: Resolver
+
+    public init(environment: DesiredEnvironment, all: [String: DesiredEnvironment], inputs: PlanningInputs,
+                observed: ObservedState, applied: [ResourceID: AppliedResource], commit: String) {
+        self.environment = environment
+        self.all = all
+        self.inputs = inputs
+        self.observed = observed
+        self.applied = applied
+        self.commit = commit
+        self.resolver = Resolver(environment: environment, inputs: inputs, commit: commit)
+    }
+
+    static let kaa = JSONValue.string(PlannedChange.knownAfterApply)
+
+    public func plan(now: Double = Date().timeIntervalSince1970) -> Plan {
+        planWithResolutions(now: now).0
+    }
+
+    /// The plan and, for each resource, what is already known of it (the executor starts from these).
+    public func planWithResolutions(now: Double = Date().timeIntervalSince1970) -> (Plan, [ResourceID: Resolution]) {
+        var resolved: [ResourceID: Resolution] = [:]
+        var changes: [PlannedChange] = []
+        for id in environment.order {
+            let resource = environment.resources[id]!
+            let (change, resolution) = planResource(resource, resolved)
+            resolved[id] = resolution
+            changes.append(change)
+        }
+        changes += pruneChanges()
+        return (Plan(environment: environment.name, commit: commit, createdAt: now,
+                     observedFingerprint: Self.fingerprint(observed), changes: changes), resolved)
+    }
+
+    static func fingerprint(_ observed: ObservedState) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var copy = observed
+        // Job runs only grow: a new run elsewhere does not make a plan stale; the rest does.
+        copy.jobRuns = [:]
+        return Hashing.sha256(String(decoding: (try? encoder.encode(copy)) ?? Data(), as: UTF8.self))
+    }
+
+    func planResource(_ resource: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
+        switch resource.id.kind {
+        case .dataset: return planDataset(resource, resolved)
+        case .job: return planJob(resource, resolved)
+        case .model: return planModel(resource, resolved)
+        case .prompt: return planPrompt(resource, resolved)
+        case .deployment: return planDeployment(resource, resolved)
+        case .environment: return (PlannedChange(resource: resource.id, action: .noop, before: nil, after: nil), .unknown)
+        }
+    }
+
+    /// Turns before/after summaries into a change, classifying drift and explaining why.
+    func change(_ resource: Resource, before: JSONValue?, after: JSONValue, matches: Bool, problem: String? = nil, extraReasons: [String] = [], action forced: PlannedChange.Action? = nil) -> PlannedChange {
+        let last = applied[resource.id]
+        var fields = FieldChange.diff(before, after)
+        // What changed in git since the last apply, field by field (DESIGN §5 (a) reads the same).
+        if let lastSpec = last?.state["spec"], lastSpec != resource.spec {
+            fields += FieldChange.diff(lastSpec, resource.spec, path: "spec")
+        }
+        if matches {
+            return PlannedChange(resource: resource.id, action: .noop, before: before, after: after, dependsOn: resource.dependencies)
+        }
+        let drift = last?.state["summary"] == after && before != nil
+        var reasons = extraReasons
+        if let problem { reasons.insert(problem, at: 0) }
+        if drift { reasons.insert("drift: the actual state changed since trueup applied it at \(String(last!.appliedCommit.prefix(12)))", at: 0) }
+        else if last == nil && before == nil { reasons.append("it does not exist yet") }
+        let action = forced ?? (before == nil ? .create : .update)
+        return PlannedChange(resource: resource.id, action: action, drift: drift, before: before, after: after, fields: fields, reasons: reasons, dependsOn: resource.dependencies)
+    }
+
+    // MARK: - Kinds
+
+    func planDataset(_ r: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
+        var desired: String?
+        var reasons: [String] = []
+        if let path = r.spec["path"]?.stringValue {
+            desired = inputs.fileDigests[path]
+        } else if r.spec["uri"] != nil {
+            desired = r.spec["sha256"]?.stringValue
+        } else if let job = r.spec["fromJob"]?.stringValue {
+            // The version is what the job's run for this commit produced, once it has run.
+            if let identity = resolved[ResourceID(.job, job)]?.version, let current = observed.datasets[r.id.name]?.current, current.producingRun == identity {
+                desired = current.version
+            } else {
+                reasons.append("its data comes from Job/\(job), which must run first")
+            }
+        }
+        let seen = observed.datasets[r.id.name]
+        let before: JSONValue? = seen.map { .object(["version": .string($0.problem == nil ? $0.current.version : "(modified)")]) }
+        let after: JSONValue = .object(["version": desired.map(JSONValue.string) ?? Self.kaa])
+        let matches = desired != nil && seen?.current.version == desired && seen?.problem == nil
+        let resolution = Resolution(version: desired, location: matches ? seen?.current.location : nil)
+        return (change(r, before: before, after: after, matches: matches, problem: seen?.problem, extraReasons: reasons), resolution)
+    }
+
+    func planJob(_ r: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
+        let identity = resolver.jobIdentity(r, resolved)
+        let run = identity.flatMap { observed.jobRuns[$0] }
+        let resolution = Resolution(version: identity, location: run?.status == .succeeded ? run?.outputLocation : nil)
+        let trigger = r.spec["trigger"]?.stringValue ?? (r.spec["trigger"]?["schedule"] != nil ? "schedule" : "onChange")
+        let after: JSONValue = .object(["identity": identity.map(JSONValue.string) ?? Self.kaa])
+        let lastIdentity = applied[r.id]?.state["summary"]
+        if trigger == "manual" && !resolver.claimedJobs.contains(r.id.name) {
+            // Runs only as a gate, with a candidate; nothing to do on its own.
+            return (PlannedChange(resource: r.id, action: .noop, before: lastIdentity, after: after, reasons: ["trigger is manual: it runs only as a gate"], dependsOn: r.dependencies), resolution)
+        }
+        if let run, run.status == .succeeded {
+            return (PlannedChange(resource: r.id, action: .noop, before: after, after: after, dependsOn: r.dependencies), resolution)
+        }
+        var reasons: [String] = []
+        if identity == nil {
+            reasons.append("an input is known only after apply")
+        } else if let run, run.status == .failed {
+            reasons.append("its last run with this identity failed (\(run.error ?? "exit \(run.exitCode ?? -1)")): trying again")
+        } else if let run, run.status == .running {
+            reasons.append("a run with this identity is still in progress: it will be waited for, not started again")
+        }
+        if let last = applied[r.id] {
+            if let oldTree = last.state["codeTree"]?.stringValue, let code = r.spec["code"]?.stringValue, oldTree != inputs.codeTrees[code] {
+                reasons.append("code \(code) changed (tree \(oldTree.prefix(10)) -> \((inputs.codeTrees[code] ?? "").prefix(10)))")
+            }
+            if let oldInputs = last.state["inputs"]?.objectValue, let versions = resolver.inputVersions(of: r, resolved) {
+                for (name, version) in versions.sorted(by: { $0.key < $1.key }) where oldInputs[name]?.stringValue != version {
+                    reasons.append("input \(name) changed to \(version.prefix(12))")
+                }
+            }
+        } else if reasons.isEmpty {
+            reasons.append("it has not run for this code and these inputs")
+        }
+        var change = change(r, before: lastIdentity, after: after, matches: false, extraReasons: reasons, action: .run)
+        change.drift = false
+        return (change, resolution)
+    }
+
+    func modelCandidate(_ r: Resource, _ resolved: [ResourceID: Resolution], registry: RegistryState.Model?) -> (version: String?, reason: String?) {
+        if let version = r.spec["version"]?.stringValue { return (version, nil) }
+        if let job = r.spec["fromJob"]?.stringValue {
+            guard let identity = resolved[ResourceID(.job, job)]?.version else { return (nil, "its version is what Job/\(job) produces, once it has run") }
+            let version = registry?.versions.values.first { $0.tags["trueup.source"] == "job:\(identity)" }?.version
+            return (version, version == nil ? "Job/\(job) produces a new version for this commit" : nil)
+        }
+        if let artifact = r.spec["artifact"]?.stringValue {
+            let version = registry?.versions.values.first { $0.tags["trueup.source"] == "artifact:\(artifact)" }?.version
+            return (version, version == nil ? "artifact \(artifact) is registered as a new version" : nil)
+        }
+        return (nil, nil)
+    }
+
+    func planModel(_ r: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
+        let name = resolver.registryName(r)
+        let alias = resolver.alias(r)
+        let registry = observed.registry.models[name]
+        let (candidate, why) = modelCandidate(r, resolved, registry: registry)
+        let current = registry?.aliases[alias]
+        let before: JSONValue? = current.map { .object(["alias": .string(alias), "version": .string($0)]) }
+        let after: JSONValue = .object(["alias": .string(alias), "version": candidate.map(JSONValue.string) ?? Self.kaa])
+        let info = candidate.flatMap { registry?.versions[$0] }
+        let resolution = Resolution(version: candidate, location: info?.location)
+        var reasons = why.map { [$0] } ?? []
+        if let candidate, r.spec["version"] != nil {
+            if info == nil {
+                return (PlannedChange(resource: r.id, action: .blocked, before: before, after: after,
+                                      reasons: ["version \(candidate) of model \(name) does not exist in the registry: register it or fix spec.version"],
+                                      dependsOn: r.dependencies), resolution)
+            }
+            if let blocked = promotionProblem(kind: .model, resource: r, version: candidate, tags: info?.tags ?? [:]) {
+                return (PlannedChange(resource: r.id, action: .blocked, before: before, after: after, reasons: [blocked], dependsOn: r.dependencies), resolution)
+            }
+        }
+        if let gates = gateSummary(r), !gates.isEmpty { reasons.append("gates must pass first: \(gates)") }
+        if let info, info.tags["trueup.gates.\(environment.name)"] == "failed", current != candidate {
+            reasons.append("gates failed for version \(candidate!) before: \(info.tags["trueup.gates.\(environment.name).reason"] ?? "see history")")
+        }
+        let matches = candidate != nil && current == candidate
+        return (change(r, before: before, after: after, matches: matches, extraReasons: reasons), matches ? resolution : Resolution(version: candidate, location: info?.location))
+    }
+
+    func planPrompt(_ r: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
+        let name = resolver.registryName(r)
+        let alias = resolver.alias(r)
+        let registry = observed.registry.prompts[name]
+        let (template, config) = resolver.promptContent(r)
+        let hash = PromptContentHash.of(template: template, config: config)
+        let existing = registry?.versions.values.first { $0.contentHash == hash }
+        let current = registry?.aliases[alias]
+        let before: JSONValue? = current.map { .object(["alias": .string(alias), "version": .string($0)]) }
+        let after: JSONValue = .object(["alias": .string(alias), "version": existing.map { .string($0.version) } ?? Self.kaa])
+        var reasons: [String] = existing == nil ? ["the template or its config changed: a new immutable version is created"] : []
+        if let gates = gateSummary(r), !gates.isEmpty { reasons.append("gates must pass first: \(gates)") }
+        if let existing, r.spec["promotion"] == nil, let blocked = promotionProblem(kind: .prompt, resource: r, version: existing.version, tags: existing.tags) {
+            return (PlannedChange(resource: r.id, action: .blocked, before: before, after: after, reasons: [blocked], dependsOn: r.dependencies), Resolution(version: existing.version))
+        }
+        let matches = existing != nil && current == existing?.version
+        return (change(r, before: before, after: after, matches: matches, extraReasons: reasons), Resolution(version: existing?.version, location: nil))
+    }
+
+    func planDeployment(_ r: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
+        let asset = resolver.servedAsset(r)
+        let assetVersion = asset.flatMap { resolved[$0]?.version }
+        let hash = assetVersion.map { resolver.deploymentHash(r, assetVersion: $0) }
+        let seen = observed.deployments[r.id.name]
+        let before: JSONValue? = seen.map { .object(["config": .string(String($0.configHash.prefix(16))), "serves": .string($0.assetVersion), "state": .string($0.problem == nil ? "serving" : "down")]) }
+        let after: JSONValue = .object([
+            "config": hash.map { .string(String($0.prefix(16))) } ?? Self.kaa,
+            "serves": assetVersion.map(JSONValue.string) ?? Self.kaa,
+            "state": .string("serving"),
+        ])
+        var reasons: [String] = []
+        if assetVersion == nil, let asset { reasons.append("it serves \(asset), whose version is known after apply") }
+        let matches = hash != nil && seen?.configHash == hash && seen?.problem == nil
+        return (change(r, before: before, after: after, matches: matches, problem: seen?.problem, extraReasons: reasons), Resolution(version: hash, location: seen?.endpoint))
+    }
+
+    func gateSummary(_ r: Resource) -> String? {
+        let gates = r.spec["gates"]?.arrayValue ?? []
+        guard !gates.isEmpty else { return nil }
+        return gates.map { gate in
+            let metrics = (gate["metrics"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.stringValue ?? "")" }
+            return "Job/\(gate["job"]?.stringValue ?? "?")" + (metrics.isEmpty ? "" : " (\(metrics.joined(separator: ", ")))")
+        }.joined(separator: "; ")
+    }
+
+    /// `promotion.from`: a pinned version must be live in the source environment and have passed its gates there.
+    func promotionProblem(kind: ResourceKind, resource: Resource, version: String, tags: [String: String]) -> String? {
+        guard let from = environment.settings.promotionFrom else { return nil }
+        let sourceResource = all[from]?.resources[resource.id]
+        let sourceAlias = sourceResource.map { Resolver(environment: all[from]!, inputs: inputs, commit: commit).alias($0) } ?? from
+        let name = resolver.registryName(resource)
+        let live = kind == .model ? observed.registry.models[name]?.aliases[sourceAlias] : observed.registry.prompts[name]?.aliases[sourceAlias]
+        guard live == version else {
+            return "promotion from \(from): version \(version) is not live in \(from) (its alias '\(sourceAlias)' points at \(live ?? "nothing")): promote what \(from) runs with `trueup promote --from \(from) --to \(environment.name)`"
+        }
+        if tags["trueup.gates.\(from)"] == "failed" {
+            return "promotion from \(from): version \(version) failed its gates in \(from)"
+        }
+        return nil
+    }
+
+    /// Resources trueup applied that git no longer declares.
+    func pruneChanges() -> [PlannedChange] {
+        var result: [PlannedChange] = []
+        for (id, last) in applied.sorted(by: { $0.key < $1.key }) where environment.resources[id] == nil {
+            if environment.settings.prune && !environment.resources.isEmpty {
+                result.append(PlannedChange(resource: id, action: .delete, before: last.state["summary"], after: nil,
+                                            reasons: ["it was removed from git and the environment has prune: true"]))
+            } else {
+                result.append(PlannedChange(resource: id, action: .noop, before: last.state["summary"], after: last.state["summary"],
+                                            reasons: ["it was removed from git, but prune is off: it is left as it is (set spec.prune: true to delete it)"]))
+            }
+        }
+        return result
+    }
+}
+
+/// Same hash the local registry uses, so the planner recognises an existing prompt version.
+enum PromptContentHash {
+    static func of(template: String, config: JSONValue) -> String {
+        Hashing.sha256(template + "\u{0}" + config.canonicalJSON)
+    }
+}

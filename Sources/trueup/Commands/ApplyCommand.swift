@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import TrueupCore
+import TrueupEngine
+
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Make an environment match git: run jobs, register and gate versions, move aliases, deploy.",
+        discussion: "Either `apply --env E [--rev R] --yes` or `apply plan.json` (refused when stale)."
+    )
+
+    @OptionGroup var repository: RepositoryOptions
+
+    @Argument(help: "A plan saved with `trueup plan -o FILE`.")
+    var planFile: String?
+
+    @Option(name: .long, help: "The environment to apply.")
+    var env: String?
+
+    @Option(name: .long, help: "The revision to apply.")
+    var rev: String = "HEAD"
+
+    @Flag(name: .long, help: "Apply without asking.")
+    var yes = false
+
+    @Option(name: .customLong("lock-timeout"), help: "Seconds to wait when another apply holds the environment.")
+    var lockTimeout: Double = 0
+
+    func validate() throws {
+        if planFile == nil && env == nil { throw ValidationError("say what to apply: --env ENV, or a saved plan file") }
+        if planFile != nil && env != nil { throw ValidationError("give either --env or a plan file, not both: a saved plan names its environment") }
+    }
+
+    func run() async throws {
+        let result = try await reportingErrors { () -> ApplyResult in
+            let workspace = try repository.workspace()
+            let reconciler = Reconciler(workspace: workspace)
+            var saved: Plan?
+            var name = env ?? ""
+            if let planFile {
+                guard let data = FileManager.default.contents(atPath: planFile) else {
+                    throw EngineError("cannot read \(planFile): check the path")
+                }
+                saved = try PlanJSON.decode(data, file: planFile)
+                name = saved!.environment
+            } else if !yes {
+                let preview = try await reconciler.plan(environment: name, revision: rev).plan
+                print(PlanRenderer.text(preview), terminator: "")
+                guard preview.hasChanges else { return ApplyResult(runID: 0, plan: preview, failures: [:], skipped: [:]) }
+                guard isatty(STDIN_FILENO) != 0 else {
+                    throw EngineError("refusing to apply without confirmation: pass --yes, or apply a saved plan")
+                }
+                FileHandle.standardError.write(Data("Apply these changes to \(name)? Only 'yes' is accepted: ".utf8))
+                guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else { throw EngineError("apply cancelled") }
+            }
+            return try await reconciler.apply(environment: name, revision: rev, saved: saved, lockWait: lockTimeout, progress: Self.printProgress)
+        }
+        if result.runID == 0 { return }
+        let failed = result.failures.count + result.skipped.count
+        if failed == 0 {
+            note(Terminal.color("Applied \(result.plan.environment) at \(result.plan.commit.prefix(12)): \(PlanRenderer.summary(result.plan)) (run \(result.runID))", "32"))
+        } else {
+            note(Terminal.color("Apply of \(result.plan.environment) finished with \(result.failures.count) failed and \(result.skipped.count) not applied (run \(result.runID)): `trueup logs \(result.runID)` shows why", "31"))
+            throw ExitCode(1)
+        }
+    }
+
+    @Sendable static func printProgress(_ event: ApplyEvent) {
+        switch event {
+        case .started(let id, let action):
+            note("  \(PlanRenderer.symbol(action)) \(id)  \(action.rawValue)...")
+        case .succeeded(let id, let action, let seconds, let detail):
+            note(Terminal.color("  ✓ \(id)  \(action.rawValue) done in \(String(format: "%.1f", seconds))s\(detail.map { ": \($0)" } ?? "")", "32"))
+        case .failed(let id, _, let error):
+            note(Terminal.color("  ✗ \(id)  failed: \(error)", "31"))
+        case .skipped(let id, let reason):
+            note(Terminal.color("  - \(id)  not applied: \(reason)", "33"))
+        case .note(let text):
+            note("  \(text)")
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import TrueupCore
+import TrueupEngine
+import TrueupStore
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show each environment's applied revision, conditions, assets and model lineage."
+    )
+
+    @OptionGroup var repository: RepositoryOptions
+
+    @Option(name: .long, help: "Only this environment.")
+    var env: String?
+
+    @Option(name: .long, help: "text or json.")
+    var format: OutputFormat = .text
+
+    func run() async throws {
+        let report = try await reportingErrors { try StatusReport.gather(workspace: try repository.workspace(), only: env) }
+        if format == .json {
+            print(report.json.prettyJSON)
+        } else {
+            print(report.text, terminator: "")
+        }
+    }
+}
+
+/// What `status` shows, gathered from the state store alone (no backend calls, so it is instant).
+struct StatusReport {
+    var json: JSONValue
+    var text: String
+
+    static func gather(workspace: Workspace, only: String?) throws -> StatusReport {
+        let store = workspace.store
+        var statuses = try store.allEnvironmentStatuses()
+        if let only { statuses = statuses.filter { $0.name == only } }
+        var text = ""
+        var environments: [JSONValue] = []
+        if statuses.isEmpty { text += "nothing applied yet\(only.map { " to \($0)" } ?? ""): run `trueup apply --env ENV`\n" }
+        for status in statuses {
+            let applied = try store.appliedResources(environment: status.name)
+            let deployments = try store.deployments(environment: status.name)
+            text += "Environment \(status.name)\n"
+            text += "  last applied:   \(status.lastAppliedCommit.map { String($0.prefix(12)) } ?? "never")\(status.lastAppliedAt.map { " at \(Self.time($0))" } ?? "")\n"
+            text += "  last attempted: \(status.lastAttemptedCommit.map { String($0.prefix(12)) } ?? "never")\(status.lastAttemptedAt.map { " at \(Self.time($0))" } ?? "")\n"
+            for condition in status.conditions {
+                text += "  \(condition.type): \(condition.status ? "True" : "False") (\(condition.reason)) \(condition.message)\n"
+            }
+            var resources: [JSONValue] = []
+            for (id, resource) in applied.sorted(by: { $0.key < $1.key }) {
+                let summary = resource.state["summary"] ?? .null
+                text += "  \(id.description.padding(toLength: 36, withPad: " ", startingAt: 0)) \(Self.describe(summary))\n"
+                var entry: [String: JSONValue] = ["resource": .string(id.description), "state": summary, "appliedCommit": .string(resource.appliedCommit)]
+                if id.kind == .deployment, let running = deployments[id.name] {
+                    entry["endpoint"] = .string(running.record.endpoint)
+                    entry["pid"] = running.pid.map { .integer(Int64($0)) } ?? .null
+                    text += "      serving at \(running.record.endpoint) (pid \(running.pid.map(String.init) ?? "?"))\n"
+                }
+                if id.kind == .model, let name = resource.state["registryName"]?.stringValue, let version = summary["version"]?.stringValue,
+                   let info = try store.registryState(models: [name], prompts: []).models[name]?.versions[version] {
+                    let lineage = Self.lineage(info, store: store)
+                    text += lineage.text
+                    entry["lineage"] = lineage.json
+                }
+                resources.append(.object(entry))
+            }
+            environments.append(.object([
+                "name": .string(status.name),
+                "lastAppliedCommit": status.lastAppliedCommit.map(JSONValue.string) ?? .null,
+                "lastAttemptedCommit": status.lastAttemptedCommit.map(JSONValue.string) ?? .null,
+                "conditions": .array(status.conditions.map { .object(["type": .string($0.type), "status": .bool($0.status), "reason": .string($0.reason), "message": .string($0.message)]) }),
+                "resources": .array(resources),
+            ]))
+        }
+        return StatusReport(json: .object(["environments": .array(environments)]), text: text)
+    }
+
+    static func describe(_ summary: JSONValue) -> String {
+        guard let object = summary.objectValue else { return summary.canonicalJSON }
+        return object.keys.sorted().map { key in
+            let value = object[key]!.stringValue ?? object[key]!.canonicalJSON
+            return "\(key)=\(value.count == 64 ? String(value.prefix(12)) : value)"
+        }.joined(separator: " ")
+    }
+
+    /// A model version's lineage: the run that produced it, that run's code tree and inputs, the commit.
+    static func lineage(_ info: ModelVersionInfo, store: StateStore) -> (text: String, json: JSONValue) {
+        var text = "      version \(info.version): \(info.location)\n"
+        var json: [String: JSONValue] = ["version": .string(info.version), "location": .string(info.location)]
+        if let source = info.tags["trueup.source"], source.hasPrefix("job:") {
+            let identity = String(source.dropFirst(4))
+            text += "      produced by Job/\(info.tags["trueup.job"] ?? "?") run \(identity.prefix(12)) at commit \(info.tags["trueup.commit"]?.prefix(12) ?? "?")\n"
+            json["run"] = .string(identity)
+            json["commit"] = info.tags["trueup.commit"].map(JSONValue.string) ?? .null
+            if let run = try? store.jobRun(identity: identity) {
+                text += "      code tree \(run.codeTree.prefix(12)); inputs: \(run.inputs.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value.prefix(12))" }.joined(separator: ", "))\n"
+                json["codeTree"] = .string(run.codeTree)
+                json["inputs"] = .object(run.inputs.mapValues { .string($0) })
+            }
+        }
+        let gates = info.tags.filter { $0.key.hasPrefix("trueup.gate") }.sorted { $0.key < $1.key }
+        if !gates.isEmpty {
+            text += "      gates: \(gates.map { "\($0.key.replacingOccurrences(of: "trueup.", with: ""))=\($0.value)" }.joined(separator: ", "))\n"
+            json["gates"] = .object(Dictionary(uniqueKeysWithValues: gates.map { ($0.key, JSONValue.string($0.value)) }))
+        }
+        return (text, .object(json))
+    }
+
+    static func time(_ t: Double) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: t))
+    }
+}
