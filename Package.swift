@@ -19,6 +19,7 @@ let package = Package(
         // C boundaries: module.modulemap + shim.h, nothing else.
         .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CLibGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        .systemLibrary(name: "CPosixSpawn"),
 
         // Pure model and logic: documents, schemas, overlays, variables, graph. No I/O.
         .target(
@@ -34,7 +35,7 @@ let package = Package(
         // Implementations of the core's backend protocols: Local/ (and later MLflow/, Ray/).
         .target(
             name: "TrueupBackends",
-            dependencies: ["TrueupCore", "TrueupStore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["TrueupCore", "TrueupStore", "CPosixSpawn", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Composition: load specs, observe -> plan -> apply, gates, locking.
         .target(name: "TrueupEngine", dependencies: ["TrueupCore", "TrueupYAML", "TrueupGit", "TrueupStore", "TrueupBackends"]),
@@ -48,7 +49,7 @@ let package = Package(
         ),
 
         .testTarget(name: "TrueupCoreTests", dependencies: ["TrueupCore", "TrueupYAML"]),
-        .testTarget(name: "TrueupYAMLTests", dependencies: ["TrueupYAML"]),
+        .testTarget(name: "TrueupYAMLTests", dependencies: ["TrueupYAML", "TrueupCore"]),
         .testTarget(name: "TrueupGitTests", dependencies: ["TrueupGit"]),
         .testTarget(name: "TrueupStoreTests", dependencies: ["TrueupStore"]),
         .testTarget(name: "TrueupBackendsTests", dependencies: ["TrueupBackends", "TrueupStore"]),

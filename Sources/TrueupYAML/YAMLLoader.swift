@@ -124,7 +124,8 @@ private final class LibYAMLParser {
             index += 1
         }
         let at = SourceLocation(file: file, line: line, column: column)
-        let byte = offset < count ? " (byte 0x\(String(bytes[offset], radix: 16, uppercase: true)))" : ""
+        let hex = offset < count ? String(bytes[offset], radix: 16, uppercase: true) : ""
+        let byte = hex.isEmpty ? "" : " (byte 0x\(hex.count == 1 ? "0" : "")\(hex))"
         if isEncoding {
             return Diagnostic(at: at, "the file is not valid UTF-8: \(problem)\(byte): save it as UTF-8")
         }

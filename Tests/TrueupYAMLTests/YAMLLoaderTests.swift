@@ -245,7 +245,7 @@ struct EncodingTests {
     @Test func controlCharactersAreReportedWhereTheyAre() {
         let error = failure(bytes: Array("a: 1\nb: x".utf8) + [0x01] + Array("\n".utf8))
         #expect(error?.location == at(2, 5))
-        #expect(error?.message == "invalid YAML: control characters are not allowed (byte 0x1): remove this character")
+        #expect(error?.message == "invalid YAML: control characters are not allowed (byte 0x01): remove this character")
     }
 
     @Test func validUTF8TextIsKept() throws {

@@ -74,6 +74,9 @@ public struct FieldChange: Codable, Sendable, Hashable {
     /// Field-by-field differences between two values (objects recurse; anything else compares whole).
     public static func diff(_ before: JSONValue?, _ after: JSONValue?, path: String = "") -> [FieldChange] {
         if before == after { return [] }
+        // Nothing on one side of an object: list the other side's fields one by one.
+        if before == nil, case .object = after { return diff(.object([:]), after, path: path) }
+        if after == nil, case .object = before { return diff(before, .object([:]), path: path) }
         if case .object(let a)? = before, case .object(let b)? = after {
             var changes: [FieldChange] = []
             for key in Set(a.keys).union(b.keys).sorted() {

@@ -157,6 +157,9 @@ struct PatternMatcher: Sendable {
             case UInt8(ascii: "("):
                 if index + 1 < bytes.count, bytes[index] == UInt8(ascii: "?"), bytes[index + 1] == UInt8(ascii: ":") {
                     index += 2
+                } else if index < bytes.count, bytes[index] == UInt8(ascii: "?") {
+                    // Lookarounds and named groups: read as literals they would silently match other text.
+                    throw UnsupportedPattern(pattern: pattern, reason: "only (...) and (?:...) groups are supported")
                 }
                 let inner = try parseAlternatives()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ")") else {
@@ -172,6 +175,8 @@ struct PatternMatcher: Sendable {
                 return .byteSet(try parseEscape())
             case UInt8(ascii: "^"), UInt8(ascii: "$"):
                 throw UnsupportedPattern(pattern: pattern, reason: "anchors are only supported at the start and end")
+            case UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "+"):
+                throw UnsupportedPattern(pattern: pattern, reason: "a quantifier follows nothing it could repeat")
             default:
                 var set = ByteSet()
                 set.insert(c)

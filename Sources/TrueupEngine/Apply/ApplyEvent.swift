@@ -17,4 +17,11 @@ public struct ApplyResult: Sendable {
     public var skipped: [ResourceID: String]
 
     public var succeeded: Bool { failures.isEmpty && skipped.isEmpty }
+
+    public init(runID: Int64, plan: Plan, failures: [ResourceID: String], skipped: [ResourceID: String]) {
+        self.runID = runID
+        self.plan = plan
+        self.failures = failures
+        self.skipped = skipped
+    }
 }

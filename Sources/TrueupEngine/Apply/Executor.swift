@@ -167,7 +167,7 @@ struct Executor: Sendable {
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let file = (scratch as NSString).appendingPathComponent((path as NSString).lastPathComponent)
             let normal = (try? RepoPath.normalise(path).get()) ?? path
-            FileManager.default.createFile(atPath: file, contents: Data(try CodeExport.file(repository: workspace.repositoryRoot, commit: commit, path: normal)))
+            _ = FileManager.default.createFile(atPath: file, contents: Data(try CodeExport.file(repository: workspace.repositoryRoot, commit: commit, path: normal)))
             let version = try await data.register(DatasetRegistration(environment: environment.name, name: r.id.name, sourcePath: file,
                                                                       expectedSHA256: r.spec["sha256"]?.stringValue ?? planned.inputs.fileDigests[path], producingRun: nil))
             return Done(resolution: Resolution(version: version.version, location: version.location), detail: "version \(version.version.prefix(12))")

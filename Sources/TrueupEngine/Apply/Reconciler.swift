@@ -89,7 +89,7 @@ public final class Reconciler: Sendable {
         let outcome = await executor.run(maxParallel: maxParallel)
 
         // Level-based bookkeeping: observe again and record as applied whatever now matches.
-        let after = try await plan(environment: name, revision: plan.commit)
+        let after = try await self.plan(environment: name, revision: plan.commit)
         let finished = Date().timeIntervalSince1970
         for change in after.plan.changes where change.action == .noop {
             guard let resource = after.environment.resources[change.resource], let summary = change.after,

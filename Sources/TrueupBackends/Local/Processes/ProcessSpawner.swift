@@ -1,3 +1,4 @@
+import CPosixSpawn
 import Glibc
 
 /// One child process to spawn: what to run, where, with which environment, and where its output goes.
@@ -87,7 +88,7 @@ public enum ProcessSpawner {
         }
         try check(posix_spawnattr_setsigmask(&attributes, &noSignals), "posix_spawnattr_setsigmask", "could not clear the signal mask")
         try check(posix_spawnattr_setsigdefault(&attributes, &defaults), "posix_spawnattr_setsigdefault", "could not reset signal handlers")
-        let flags = Int16(POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        let flags = Int16(Int32(trueup_POSIX_SPAWN_SETSID) | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
         try check(posix_spawnattr_setflags(&attributes, flags), "posix_spawnattr_setflags", "could not request a new session")
 
         let argv = CStringArray(request.arguments)
