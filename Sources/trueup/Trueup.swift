@@ -11,7 +11,7 @@ struct Trueup: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, StatusCommand.self,
+            InitCommand.self, ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, StatusCommand.self,
             HistoryCommand.self, LogsCommand.self, SchemaInstanceCommand.self,
         ]
     )

@@ -1,4 +1,5 @@
 import Foundation
+import TrueupBackends
 import TrueupCore
 import TrueupStore
 
@@ -168,6 +169,7 @@ struct Executor: Sendable {
             let file = (scratch as NSString).appendingPathComponent((path as NSString).lastPathComponent)
             let normal = (try? RepoPath.normalise(path).get()) ?? path
             _ = FileManager.default.createFile(atPath: file, contents: Data(try CodeExport.file(repository: workspace.repositoryRoot, commit: commit, path: normal)))
+            try await validateDataset(r, candidate: file, resolved)
             let version = try await data.register(DatasetRegistration(environment: environment.name, name: r.id.name, sourcePath: file,
                                                                       expectedSHA256: r.spec["sha256"]?.stringValue ?? planned.inputs.fileDigests[path], producingRun: nil))
             return Done(resolution: Resolution(version: version.version, location: version.location), detail: "version \(version.version.prefix(12))")
@@ -176,6 +178,7 @@ struct Executor: Sendable {
             guard uri.hasPrefix("file://") else {
                 throw ActionError(message: "the local data backend reads only file:// URIs, not \(uri): copy the data locally or use another data backend")
             }
+            try await validateDataset(r, candidate: String(uri.dropFirst(7)), resolved)
             let version = try await data.register(DatasetRegistration(environment: environment.name, name: r.id.name, sourcePath: String(uri.dropFirst(7)),
                                                                       expectedSHA256: r.spec["sha256"]?.stringValue, producingRun: nil))
             return Done(resolution: Resolution(version: version.version, location: version.location), detail: "version \(version.version.prefix(12))")
@@ -188,8 +191,20 @@ struct Executor: Sendable {
         guard FileManager.default.fileExists(atPath: folder) else {
             throw ActionError(message: "\(job) wrote no data/ folder in its output (\(output)): the job must write its dataset under $TRUEUP_OUTPUT_DIR/data")
         }
+        try await validateDataset(r, candidate: folder, resolved)
         let version = try await data.register(DatasetRegistration(environment: environment.name, name: r.id.name, sourcePath: folder, expectedSHA256: nil, producingRun: identity))
         return Done(resolution: Resolution(version: version.version, location: version.location), detail: "version \(version.version.prefix(12)) from \(job)")
+    }
+
+    /// `spec.validate`: a job that must pass on the candidate data before it becomes current.
+    func validateDataset(_ r: Resource, candidate path: String, _ resolved: [ResourceID: Resolution]) async throws {
+        guard let jobName = r.spec["validate"]?.stringValue, let job = environment.resources[ResourceID(.job, jobName)] else { return }
+        let digest = (try? LocalDataCatalog.sha256(ofPath: path)) ?? path
+        do {
+            _ = try await runJob(job, resolved, candidate: (variable: Self.inputVariable(r.id.name), key: "dataset:\(r.id.name):\(digest)", location: path))
+        } catch let error as ActionError {
+            throw ActionError(message: "validation Job/\(jobName) rejected the new data of \(r.id), which stays at its previous version: \(error.message)", logPath: error.logPath)
+        }
     }
 
     // MARK: - Jobs

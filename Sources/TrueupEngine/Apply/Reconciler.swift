@@ -35,13 +35,19 @@ public final class Reconciler: Sendable {
         let repository = try GitRepository(path: workspace.repositoryRoot)
         let snapshot = try repository.snapshot(at: revision)
         let desired = try SpecLoader().load(snapshot, specRoot: workspace.specRoot)
-        if let problem = desired.diagnostics.first(where: { $0.severity == .error && ($0.environment == nil || $0.environment!.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(name)) }) ?? (desired.environments[name] == nil ? desired.errors.first : nil) {
-            let count = desired.errors.count
-            throw EngineError("the specs at \(snapshot.revision.shortCommit) are invalid (\(count) error\(count == 1 ? "" : "s")), so nothing is planned or applied for \(name); the first:\n  \(problem)\nrun `trueup validate --rev \(revision)` for all of them")
-        }
+        // Another environment's errors do not stop this one; its own (or its bases') do.
         guard let environment = desired.environments[name] else {
-            let known = desired.environments.keys.sorted().joined(separator: ", ")
-            throw EngineError("no environment named '\(name)' at \(snapshot.revision.shortCommit) (environments: \(known.isEmpty ? "none" : known)): fix --env")
+            let known = desired.environments.keys.sorted()
+            let mine = desired.errors.filter { d in
+                d.environment?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(name) ?? false
+                    || (d.location?.file.hasPrefix("\(workspace.specRoot)/\(name)/") ?? false)
+            }
+            let relevant = mine.isEmpty ? desired.errors : mine
+            if relevant.isEmpty {
+                throw EngineError("no environment named '\(name)' at \(snapshot.revision.shortCommit) (environments: \(known.isEmpty ? "none" : known.joined(separator: ", "))): fix --env")
+            }
+            let shown = relevant.prefix(10).map { "  \($0)" }.joined(separator: "\n")
+            throw EngineError("the specs of \(name) at \(snapshot.revision.shortCommit) are invalid, so nothing is planned or applied for it (\(relevant.count) error\(relevant.count == 1 ? "" : "s")):\n\(shown)\nrun `trueup validate --rev \(revision)` to see them all")
         }
         let inputs = try PlanningInputs.gather(environment, snapshot: snapshot)
         let backends = try workspace.backends(for: environment.settings)

@@ -23,6 +23,15 @@ struct Resolver: Sendable {
     let environment: DesiredEnvironment
     let inputs: PlanningInputs
     let commit: String
+    /// Jobs whose output some resource claims (`fromJob`): they must run even when `trigger: manual`.
+    let claimedJobs: Set<String>
+
+    init(environment: DesiredEnvironment, inputs: PlanningInputs, commit: String) {
+        self.environment = environment
+        self.inputs = inputs
+        self.commit = commit
+        self.claimedJobs = Set(environment.resources.values.compactMap { $0.spec["fromJob"]?.stringValue })
+    }
 
     /// The input name -> version map of a job, or nil when an input is known only after apply.
     func inputVersions(of job: Resource, _ resolved: [ResourceID: Resolution]) -> [String: String]? {
@@ -83,11 +92,6 @@ struct Resolver: Sendable {
         if let model = deployment.spec["model"]?.stringValue { return ResourceID(.model, model) }
         if let prompt = deployment.spec["prompt"]?.stringValue { return ResourceID(.prompt, prompt) }
         return nil
-    }
-
-    /// Jobs whose output some resource claims (`fromJob`): they must run even when `trigger: manual`.
-    var claimedJobs: Set<String> {
-        Set(environment.resources.values.compactMap { $0.spec["fromJob"]?.stringValue })
     }
 
     func timeout(_ job: Resource) -> Double {
