@@ -37,6 +37,25 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// Opens the state for reading only, writing nothing (`trueup diff` must leave it byte-identical).
+    /// With no database yet, an empty in-memory one stands in: nothing has been applied.
+    public init(readOnlyStateDirectory stateDirectory: String) throws {
+        path = (stateDirectory as NSString).appendingPathComponent("state.db")
+        do {
+            if FileManager.default.fileExists(atPath: path) {
+                var configuration = Configuration()
+                configuration.readonly = true
+                configuration.busyMode = .timeout(30)
+                queue = try DatabaseQueue(path: path, configuration: configuration)
+            } else {
+                queue = try DatabaseQueue()
+                try Self.migrator.migrate(queue)
+            }
+        } catch {
+            throw OpenError(description: "cannot read the state database \(path): \(error): check the --state-dir")
+        }
+    }
+
     public func read<T>(_ body: (Database) throws -> T) throws -> T { try queue.read(body) }
     public func write<T>(_ body: (Database) throws -> T) throws -> T { try queue.write(body) }
 

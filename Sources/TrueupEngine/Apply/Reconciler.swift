@@ -35,6 +35,12 @@ public final class Reconciler: Sendable {
         let repository = try GitRepository(path: workspace.repositoryRoot)
         let snapshot = try repository.snapshot(at: revision)
         let desired = try SpecLoader().load(snapshot, specRoot: workspace.specRoot)
+        return try await plan(environment: name, desired: desired, snapshot: snapshot, revision: revision)
+    }
+
+    /// Plans `environment` of an already loaded desired state.
+    public func plan(environment name: String, desired: DesiredState, snapshot: SourceSnapshot, revision: String,
+                     observed presetObserved: (ObservedState, [ResourceID: AppliedResource])? = nil) async throws -> Planned {
         // Another environment's errors do not stop this one; its own (or its bases') do.
         guard let environment = desired.environments[name] else {
             let known = desired.environments.keys.sorted()
@@ -51,8 +57,14 @@ public final class Reconciler: Sendable {
         }
         let inputs = try PlanningInputs.gather(environment, snapshot: snapshot)
         let backends = try workspace.backends(for: environment.settings)
-        let applied = try workspace.store.appliedResources(environment: name)
-        let observed = try await Observer(backends: backends).observe(environment, applied: applied)
+        let applied: [ResourceID: AppliedResource]
+        let observed: ObservedState
+        if let presetObserved {
+            (observed, applied) = presetObserved
+        } else {
+            applied = try workspace.store.appliedResources(environment: name)
+            observed = try await Observer(backends: backends).observe(environment, applied: applied)
+        }
         let planner = Planner(environment: environment, all: desired.environments, inputs: inputs, observed: observed, applied: applied, commit: snapshot.revision.commit)
         let (plan, resolutions) = planner.planWithResolutions()
         return Planned(desired: desired, environment: environment, inputs: inputs, observed: observed, applied: applied, plan: plan, resolutions: resolutions, backends: backends)

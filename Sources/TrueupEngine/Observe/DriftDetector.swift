@@ -2,17 +2,10 @@ import Foundation
 import TrueupCore
 import TrueupStore
 
-public struct DriftItem: Codable, Sendable {
-    public var resource: ResourceID
-    public var applied: JSONValue?
-    public var actual: JSONValue?
-    public var description: String
-}
-
 public struct DriftReport: Codable, Sendable {
     public var environment: String
     public var lastAppliedCommit: String?
-    public var drifted: [DriftItem]
+    public var drifted: [DriftEntry]
 }
 
 /// Drift: actual state that differs from what trueup last applied while git did not change (DESIGN §3).
@@ -31,18 +24,23 @@ public struct DriftDetector: Sendable {
             return DriftReport(environment: name, lastAppliedCommit: nil, drifted: [])
         }
         let planned = try await Reconciler(workspace: workspace).plan(environment: name, revision: commit)
-        var items: [DriftItem] = []
+        return DriftReport(environment: name, lastAppliedCommit: status?.lastAppliedCommit, drifted: Self.drift(planned))
+    }
+
+    /// What differs from what trueup last applied, resource by resource (jobs do not drift).
+    static func drift(_ planned: Reconciler.Planned) -> [DriftEntry] {
+        var items: [DriftEntry] = []
         for change in planned.plan.changes where change.resource.kind != .job {
-            guard let applied = planned.applied[change.resource]?.state["summary"], planned.environment.resources[change.resource] != nil else { continue }
-            guard change.before != applied else { continue }
+            guard let applied = planned.applied[change.resource]?.state["summary"], planned.environment.resources[change.resource] != nil,
+                  change.before != applied else { continue }
             let fields = FieldChange.diff(applied, change.before)
             var description = fields.map { "\($0.path.isEmpty ? "state" : $0.path) is \(PlanRenderer.value($0.after)), applied \(PlanRenderer.value($0.before))" }.joined(separator: "; ")
             if change.before == nil { description = "it no longer exists (applied: \(applied.canonicalJSON))" }
             if let problem = change.reasons.first(where: { !$0.hasPrefix("drift:") && !$0.hasPrefix("gates") }), change.before != nil {
                 description += " (\(problem))"
             }
-            items.append(DriftItem(resource: change.resource, applied: applied, actual: change.before, description: description))
+            items.append(DriftEntry(resource: change.resource, applied: applied, actual: change.before, description: description))
         }
-        return DriftReport(environment: name, lastAppliedCommit: status?.lastAppliedCommit, drifted: items)
+        return items
     }
 }

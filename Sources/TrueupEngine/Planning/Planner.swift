@@ -82,6 +82,10 @@ public struct Planner {
         let drift = last?.state["summary"] == after && before != nil
         var reasons = extraReasons
         if let problem { reasons.insert(problem, at: 0) }
+        let specFields = fields.filter { $0.path.hasPrefix("spec.") }.map(\.path)
+        if !specFields.isEmpty {
+            reasons.insert("its spec changed in git (\(specFields.prefix(5).joined(separator: ", "))\(specFields.count > 5 ? ", ..." : ""))", at: 0)
+        }
         if drift { reasons.insert("drift: the actual state changed since trueup applied it at \(String(last!.appliedCommit.prefix(12)))", at: 0) }
         else if last == nil && before == nil { reasons.append("it does not exist yet") }
         let action = forced ?? (before == nil ? .create : .update)

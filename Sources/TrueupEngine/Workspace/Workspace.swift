@@ -12,14 +12,15 @@ public final class Workspace: Sendable {
     public let store: StateStore
 
     /// Opens the repository enclosing `repositoryPath` and the state directory (default `.trueup/` at its root).
-    public init(repositoryPath: String, specRoot: String = "environments", stateDirectory: String? = nil) throws {
+    /// With `readOnly`, nothing is created or written: not the state directory, not the database.
+    public init(repositoryPath: String, specRoot: String = "environments", stateDirectory: String? = nil, readOnly: Bool = false) throws {
         let repository = try GitRepository(discoveringFrom: repositoryPath)
         repositoryRoot = repository.root
         self.specRoot = specRoot
         let state = stateDirectory.map { ($0 as NSString).isAbsolutePath ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
             ?? (repository.root as NSString).appendingPathComponent(".trueup")
         self.stateDirectory = (state as NSString).standardizingPath
-        store = try StateStore(stateDirectory: self.stateDirectory)
+        store = readOnly ? try StateStore(readOnlyStateDirectory: self.stateDirectory) : try StateStore(stateDirectory: self.stateDirectory)
     }
 
     public var paths: LocalPaths { LocalPaths(stateDirectory: stateDirectory) }

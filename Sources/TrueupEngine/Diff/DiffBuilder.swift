@@ -1,0 +1,133 @@
+import Foundation
+import TrueupCore
+import TrueupGit
+import TrueupStore
+
+/// Builds the pull-request report. It reads git and the state (read-only, or a controller's API)
+/// and the backends' observations; it runs no code from either revision and writes nothing.
+public struct DiffBuilder: Sendable {
+    public let workspace: Workspace
+    /// Where actual state comes from when not from the local state directory.
+    public let actualState: (any ActualStateSource)?
+
+    public init(workspace: Workspace, actualState: (any ActualStateSource)? = nil) {
+        self.workspace = workspace
+        self.actualState = actualState
+    }
+
+    public func build(base: String, head: String, only: String? = nil) async throws -> DiffReport {
+        let repository = try GitRepository(path: workspace.repositoryRoot)
+        let baseSnapshot = try repository.snapshot(at: base)
+        let headSnapshot = try repository.snapshot(at: head)
+        let loader = SpecLoader()
+        let baseState = try loader.load(baseSnapshot, specRoot: workspace.specRoot)
+        let headState = try loader.load(headSnapshot, specRoot: workspace.specRoot)
+        let baseNames = try environmentFolders(baseSnapshot)
+        let headNames = try environmentFolders(headSnapshot)
+        var names = baseNames.union(headNames)
+        if let only {
+            guard names.contains(only) else {
+                throw EngineError("no environment named '\(only)' in either revision (environments: \(names.sorted().joined(separator: ", "))): fix --env")
+            }
+            names = [only]
+        }
+        let reconciler = Reconciler(workspace: workspace)
+        var environments: [EnvironmentDiff] = []
+        for name in names.sorted() {
+            let baseEnv = baseState.environments[name]
+            let headEnv = headState.environments[name]
+            let desiredChanges = Self.desiredChanges(base: baseEnv, head: headEnv, baseFiles: baseSnapshot, headFiles: headSnapshot)
+            if !headNames.contains(name) {
+                environments.append(EnvironmentDiff(name: name, status: .removed, errors: [], desiredChanges: desiredChanges, plan: nil, drift: []))
+                continue
+            }
+            guard let headEnv else {
+                let errors = headState.errors.filter { d in
+                    (d.environment?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(name) ?? false)
+                        || (d.location?.file.hasPrefix("\(workspace.specRoot)/\(name)/") ?? false)
+                }
+                let shown = (errors.isEmpty ? headState.errors : errors).map(\.description)
+                // Drift is still worth showing: against what base declares.
+                var drift: [DriftEntry] = []
+                if baseEnv != nil {
+                    let planned = try await reconciler.plan(environment: name, desired: baseState, snapshot: baseSnapshot, revision: base, observed: try await observe(name, baseState))
+                    drift = DriftDetector.drift(planned)
+                }
+                environments.append(EnvironmentDiff(name: name, status: .invalid, errors: shown, desiredChanges: desiredChanges, plan: nil, drift: drift))
+                continue
+            }
+            let planned = try await reconciler.plan(environment: name, desired: headState, snapshot: headSnapshot, revision: head, observed: try await observe(name, headState))
+            _ = headEnv
+            environments.append(EnvironmentDiff(
+                name: name, status: baseEnv == nil && !baseNames.contains(name) ? .added : .valid, errors: [],
+                desiredChanges: desiredChanges, plan: planned.plan, drift: DriftDetector.drift(planned)))
+        }
+        return DiffReport(
+            base: .init(revision: base, commit: baseSnapshot.revision.commit),
+            head: .init(revision: head, commit: headSnapshot.revision.commit),
+            environments: environments)
+    }
+
+    /// The actual state of one environment: from a controller's API, or observed through the
+    /// environment's backends with the state store opened read-only.
+    func observe(_ name: String, _ desired: DesiredState) async throws -> (ObservedState, [ResourceID: AppliedResource]) {
+        if let actualState { return try await actualState.actualState(environment: name) }
+        let applied = try workspace.store.appliedResources(environment: name)
+        guard let environment = desired.environments[name] else { return (ObservedState(), applied) }
+        let backends = try workspace.backends(for: environment.settings)
+        return (try await Observer(backends: backends).observe(environment, applied: applied), applied)
+    }
+
+    func environmentFolders(_ snapshot: SourceSnapshot) throws -> Set<String> {
+        var names = Set<String>()
+        let prefix = workspace.specRoot + "/"
+        for entry in try snapshot.entries(under: workspace.specRoot) where entry.path.hasPrefix(prefix) {
+            let parts = entry.path.dropFirst(prefix.count).split(separator: "/")
+            if parts.count == 2, parts[1] == "environment.yaml" || parts[1] == "environment.yml" { names.insert(String(parts[0])) }
+        }
+        return names
+    }
+
+    /// (a): resource by resource, field by field, of the merged and substituted specs.
+    static func desiredChanges(base: DesiredEnvironment?, head: DesiredEnvironment?, baseFiles: SourceSnapshot, headFiles: SourceSnapshot) -> [ResourceChange] {
+        var changes: [ResourceChange] = []
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        func settings(_ env: DesiredEnvironment?) -> JSONValue? {
+            guard let env, let data = try? encoder.encode(env.settings) else { return nil }
+            return try? JSONValue.parse(data)
+        }
+        let baseSettings = settings(base), headSettings = settings(head)
+        if baseSettings != headSettings, base != nil, head != nil {
+            changes.append(ResourceChange(resource: "Environment/\(head!.name)", change: .modified, fields: FieldChange.diff(baseSettings, headSettings, path: "spec")))
+        }
+        let ids = Set(base?.resources.keys.map { $0 } ?? []).union(head?.resources.keys.map { $0 } ?? [])
+        for id in ids.sorted() {
+            let before = base?.resources[id].map { withRepositoryContent($0.spec, baseFiles) }
+            let after = head?.resources[id].map { withRepositoryContent($0.spec, headFiles) }
+            if before == after { continue }
+            let kind: ResourceChange.Change = before == nil ? .added : after == nil ? .removed : .modified
+            changes.append(ResourceChange(resource: id.description, change: kind, fields: FieldChange.diff(before, after, path: "spec")))
+        }
+        return changes
+    }
+}
+
+/// What a spec points at in the repository is part of the change too: a code folder's tree id, a
+/// template file's text. They show as `code@tree` and `templateFile@content` beside the spec.
+func withRepositoryContent(_ spec: JSONValue, _ files: SourceSnapshot) -> JSONValue {
+    guard case .object(var members) = spec else { return spec }
+    if let code = members["code"]?.stringValue, case .success(let path) = RepoPath.normalise(code) {
+        members["code@tree"] = .string(String(((try? files.entry(at: path))??.objectID ?? "missing").prefix(12)))
+    }
+    if let template = members["templateFile"]?.stringValue, case .success(let path) = RepoPath.normalise(template),
+       let bytes = try? files.contents(of: path) {
+        members["templateFile@content"] = .string(String(decoding: bytes, as: UTF8.self))
+    }
+    return .object(members)
+}
+
+/// Actual state from somewhere other than the local state directory: a running controller.
+public protocol ActualStateSource: Sendable {
+    func actualState(environment: String) async throws -> (ObservedState, [ResourceID: AppliedResource])
+}
