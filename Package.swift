@@ -6,7 +6,7 @@ import PackageDescription
 
 let package = Package(
     name: "trueup",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "trueup", targets: ["trueup"]),
     ],
@@ -55,5 +55,7 @@ let package = Package(
         .testTarget(name: "TrueupBackendsTests", dependencies: ["TrueupBackends", "TrueupStore"]),
         // Corpus/ holds golden spec repositories read from the source tree (#filePath), not resources.
         .testTarget(name: "TrueupEngineTests", dependencies: ["TrueupEngine", "TrueupCore"], exclude: ["Corpus"]),
+        // End to end: the built `trueup` binary against real git repositories, SQLite files and processes.
+        .testTarget(name: "TrueupCLITests", dependencies: ["trueup", "TrueupStore", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -3,6 +3,7 @@
 // git, YAML or how actions are carried out.
 import Foundation
 import GRDB
+import Synchronization
 import TrueupCore
 
 /// The state database: WAL, `synchronous=FULL`, versioned migrations, one writer.
@@ -12,6 +13,7 @@ import TrueupCore
 public final class StateStore: Sendable {
     public let path: String
     let queue: DatabaseQueue
+    let fence = Mutex<Fence?>(nil)
 
     public struct OpenError: Error, CustomStringConvertible {
         public var description: String
@@ -57,7 +59,21 @@ public final class StateStore: Sendable {
     }
 
     public func read<T>(_ body: (Database) throws -> T) throws -> T { try queue.read(body) }
-    public func write<T>(_ body: (Database) throws -> T) throws -> T { try queue.write(body) }
+    /// Every write transaction goes through here. When a fence is set (a controller holding the
+    /// leader lease), the transaction first checks, inside itself, that the lease is still ours:
+    /// a paused old leader whose lease was taken over cannot write.
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        let fence = self.fence.withLock { $0 }
+        return try queue.write { db in
+            if let fence { try Self.checkFence(fence, db) }
+            return try body(db)
+        }
+    }
+
+    /// The lease this process must hold for its writes to be accepted; nil: no fencing (the CLI).
+    public func setFence(_ fence: Fence?) {
+        self.fence.withLock { $0 = fence }
+    }
 
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
     public func integrityCheck() throws -> String {
@@ -148,6 +164,22 @@ public final class StateStore: Sendable {
                     record_json TEXT NOT NULL,
                     pid INTEGER, pid_start_time INTEGER, port INTEGER,
                     PRIMARY KEY (environment, name)
+                );
+                """)
+        }
+        migrator.registerMigration("v2-leases") { db in
+            try db.execute(sql: """
+                -- The controller's leader lease: one row per lease name; token grows on every takeover.
+                CREATE TABLE leases (
+                    name TEXT PRIMARY KEY,
+                    holder TEXT NOT NULL,
+                    token INTEGER NOT NULL,
+                    expires_at REAL NOT NULL
+                );
+                -- Webhook deliveries already seen: a redelivery is a no-op.
+                CREATE TABLE webhook_deliveries (
+                    delivery_id TEXT PRIMARY KEY,
+                    received_at REAL NOT NULL
                 );
                 """)
         }
