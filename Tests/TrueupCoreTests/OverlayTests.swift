@@ -57,7 +57,7 @@ struct OverlayTests {
         let base = try yaml("spec:\n  replicas: 1\n  code: src\n", file: "base.yaml")
         let overlay = try yaml("spec:\n  replicas: 3\n", file: "prod.yaml")
         let node = Overlay.merge(base, overlay)
-        #expect(node["spec"]?["replicas"]?.location == SourceLocation(file: "prod.yaml", line: 2, column: 13))
-        #expect(node["spec"]?["code"]?.location == SourceLocation(file: "base.yaml", line: 3, column: 9))
+        #expect(node["spec"]?["replicas"]?.location == TrueupCore.SourceLocation(file: "prod.yaml", line: 2, column: 13))
+        #expect(node["spec"]?["code"]?.location == TrueupCore.SourceLocation(file: "base.yaml", line: 3, column: 9))
     }
 }

@@ -10,8 +10,8 @@ func yaml(_ text: String, file: String = "f.yaml") throws -> Node {
     return document.root
 }
 
-func at(_ line: Int, _ column: Int) -> SourceLocation {
-    SourceLocation(file: "f.yaml", line: line, column: column)
+func at(_ line: Int, _ column: Int) -> TrueupCore.SourceLocation {
+    TrueupCore.SourceLocation(file: "f.yaml", line: line, column: column)
 }
 
 struct SupportError: Error, CustomStringConvertible {

@@ -87,7 +87,7 @@ final class TestRepository {
         }
         while let relative = walker.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: root + "/" + relative, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: root + "/" + relative, isDirectory: &isDirectory)
             if isDirectory.boolValue || skipped.contains(relative) { continue }
             let data = try Data(contentsOf: URL(fileURLWithPath: root + "/" + relative))
             try write(destination.isEmpty ? relative : destination + "/" + relative, bytes: [UInt8](data))

@@ -31,8 +31,8 @@ private func failure(bytes: [UInt8]) -> Diagnostic? {
     }
 }
 
-private func at(_ line: Int, _ column: Int) -> SourceLocation {
-    SourceLocation(file: "f.yaml", line: line, column: column)
+func at(_ line: Int, _ column: Int) -> TrueupCore.SourceLocation {
+    TrueupCore.SourceLocation(file: "f.yaml", line: line, column: column)
 }
 
 struct SourceMarkTests {
@@ -66,7 +66,7 @@ struct SourceMarkTests {
     @Test func columnsCountCharactersNotBytes() throws {
         // "é" is two bytes; editors (and libyaml) count it as one column.
         let root = try #require(try load("a: {x: \"éé\", y: z}").first).root
-        #expect(root["a"]?["y"]?.location == at(1, 18))
+        #expect(root["a"]?["y"]?.location == at(1, 17))
     }
 
     @Test func aliasTakesTheLocationOfItsUse() throws {
@@ -117,7 +117,7 @@ struct DuplicateKeyTests {
         ("env: {SEED: \"1\", SEED: \"2\"}\n", at(1, 18), "duplicate key 'SEED' (first at line 1, column 7)"),
         ("- a: 1\n  a: 1\n", at(2, 3), "duplicate key 'a' (first at line 1, column 3)"),
     ])
-    func duplicateKeysAreRefusedWhereTheRepeatIs(_ text: String, _ location: SourceLocation, _ message: String) {
+    func duplicateKeysAreRefusedWhereTheRepeatIs(_ text: String, _ location: TrueupCore.SourceLocation, _ message: String) {
         let error = failure(text)
         #expect(error?.location == location)
         #expect(error?.message.hasPrefix(message) == true)
@@ -222,19 +222,26 @@ struct HostileInputTests {
 }
 
 struct EncodingTests {
-    @Test(arguments: [
+    static let latin1: [UInt8] = Array("a: 1\nb: 2\nc: caf".utf8) + [0xE9] + Array("\n".utf8)
+    static let afterMultiByte: [UInt8] = Array("name: \"ü\" ".utf8) + [0xFF]
+    static let utf16: [UInt8] = [0xFF, 0xFE] + Array("a: 1\n".utf8)
+    static let overlong: [UInt8] = Array("a: ".utf8) + [0xC0, 0xAF]
+    static let truncated: [UInt8] = Array("a: b\n".utf8) + [0xE2, 0x82]
+    static let cases: [([UInt8], TrueupCore.SourceLocation, String)] = [
         // A Latin-1 "é" (0xE9) on line 3.
-        (Array("a: 1\nb: 2\nc: caf".utf8) + [0xE9] + Array("\n".utf8), at(3, 7), "invalid"),
+        (latin1, at(3, 7), "(byte 0xE9)"),
         // After a valid multi-byte character, the column still counts characters.
-        (Array("name: \"ü\" ".utf8) + [0xFF], at(1, 11), "invalid leading UTF-8 octet (byte 0xFF)"),
+        (afterMultiByte, at(1, 11), "invalid leading UTF-8 octet (byte 0xFF)"),
         // A UTF-16 byte-order mark.
-        ([0xFF, 0xFE] + Array("a: 1\n".utf8), at(1, 1), "byte 0xFF"),
+        (utf16, at(1, 1), "byte 0xFF"),
         // An overlong encoding of '/'.
-        (Array("a: ".utf8) + [0xC0, 0xAF], at(1, 4), "byte 0xC0"),
+        (overlong, at(1, 4), "byte 0xC0"),
         // A sequence cut short at the end of the file.
-        (Array("a: b\n".utf8) + [0xE2, 0x82], at(2, 1), "UTF-8"),
-    ] as [([UInt8], SourceLocation, String)])
-    func invalidUTF8IsReportedWhereItIs(_ bytes: [UInt8], _ location: SourceLocation, _ detail: String) {
+        (truncated, at(2, 1), "UTF-8"),
+    ]
+
+    @Test(arguments: cases)
+    func invalidUTF8IsReportedWhereItIs(_ bytes: [UInt8], _ location: TrueupCore.SourceLocation, _ detail: String) {
         let error = failure(bytes: bytes)
         #expect(error?.location == location)
         #expect(error?.message.hasPrefix("the file is not valid UTF-8") == true)
@@ -261,7 +268,7 @@ struct SyntaxErrorTests {
         ("a: \"unterminated\n", at(2, 1), "found unexpected end of stream"),
         ("a: b: c\n", at(1, 5), "mapping values are not allowed in this context"),
     ])
-    func syntaxErrorsSayWhatAndWhere(_ text: String, _ location: SourceLocation, _ problem: String) {
+    func syntaxErrorsSayWhatAndWhere(_ text: String, _ location: TrueupCore.SourceLocation, _ problem: String) {
         let error = failure(text)
         #expect(error?.location == location)
         #expect(error?.message.hasPrefix("invalid YAML: \(problem)") == true)

@@ -73,6 +73,7 @@ public final class Reconciler: Sendable {
     /// Applies `environment` at `revision`. With `saved`, applies that plan exactly, or refuses it when stale.
     public func apply(
         environment name: String, revision: String, saved: Plan? = nil, trigger: String = "cli", lockWait: Double = 0,
+        healDrift: Bool = true,
         progress: @escaping @Sendable (ApplyEvent) -> Void = { _ in }
     ) async throws -> ApplyResult {
         let lock = try EnvironmentLock(directory: workspace.paths.locks, environment: name, wait: lockWait)
@@ -80,7 +81,14 @@ public final class Reconciler: Sendable {
         let store = workspace.store
         try store.closeInterruptedRuns(environment: name, at: Date().timeIntervalSince1970)
 
-        let planned = try await plan(environment: name, revision: saved?.commit ?? revision)
+        var planned = try await plan(environment: name, revision: saved?.commit ?? revision)
+        if !healDrift {
+            // The controller on its own heals drift only where selfHeal is on (DESIGN §3).
+            for i in planned.plan.changes.indices where planned.plan.changes[i].drift {
+                planned.plan.changes[i].action = .noop
+                planned.plan.changes[i].reasons.append("drift left as it is: selfHeal is off in this environment")
+            }
+        }
         if let saved {
             let head = try GitRepository(path: workspace.repositoryRoot).resolve(revision).commit
             if saved.environment != name {
