@@ -21,6 +21,7 @@ test: test-deps
 	$(SWIFT) build
 	$(SWIFT) test
 	.venv/bin/python Tests/SchemaAgreement/check_agreement.py --trueup $(TRUEUP)
+	python3 Tests/TrueupDiffTests/test_upsert_comment.py
 
 # Regenerate the schemas built into the binary from schemas/*.schema.json.
 schemas:

@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C boundaries: module.modulemap + shim.h, nothing else.
@@ -39,11 +43,23 @@ let package = Package(
         ),
         // Composition: load specs, observe -> plan -> apply, gates, locking.
         .target(name: "TrueupEngine", dependencies: ["TrueupCore", "TrueupYAML", "TrueupGit", "TrueupStore", "TrueupBackends"]),
+        // The long-running controller: scheduler, git mirror, loop, webhooks, HTTP API, metrics, dashboard.
+        .target(
+            name: "TrueupController",
+            dependencies: [
+                "TrueupEngine", "TrueupStore", "TrueupCore", "TrueupGit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The command line: parse, call, render.
         .executableTarget(
             name: "trueup",
             dependencies: [
-                "TrueupEngine", "TrueupStore",
+                "TrueupEngine", "TrueupStore", "TrueupController",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,6 +71,21 @@ let package = Package(
         .testTarget(name: "TrueupBackendsTests", dependencies: ["TrueupBackends", "TrueupStore"]),
         // Corpus/ holds golden spec repositories read from the source tree (#filePath), not resources.
         .testTarget(name: "TrueupEngineTests", dependencies: ["TrueupEngine", "TrueupCore"], exclude: ["Corpus"]),
+        // `trueup diff` end to end through the built binary (depending on the executable target builds it).
+        // Golden/ and Fixtures/ are read from the source tree; the Python files are run by `make test`.
+        .testTarget(
+            name: "TrueupDiffTests", dependencies: ["trueup", "TrueupCore"],
+            exclude: ["Golden", "Fixtures", "test_upsert_comment.py", "validate_report.py"]
+        ),
+        // The controller: scheduler and webhook units, and the live process against real git remotes.
+        .testTarget(
+            name: "TrueupControllerTests",
+            dependencies: [
+                "TrueupController", "trueup", "TrueupStore", "TrueupEngine", "TrueupGit", "TrueupCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         // End to end: the built `trueup` binary against real git repositories, SQLite files and processes.
         .testTarget(name: "TrueupCLITests", dependencies: ["trueup", "TrueupStore", .product(name: "GRDB", package: "GRDB.swift")]),
     ]

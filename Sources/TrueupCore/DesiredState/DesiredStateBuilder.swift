@@ -433,13 +433,13 @@ struct BuildRun {
         func ref(_ kind: ResourceKind, _ value: JSONValue?) {
             if let name = value?.stringValue { refs.append(ResourceID(kind, name)) }
         }
-        func exactlyOne(_ fields: [String]) {
+        func exactlyOne(_ fields: [String], of what: String = "source") {
             let present = fields.filter { spec[$0] != nil }
             if present.count != 1 {
                 let list = fields.map { "spec.\($0)" }.joined(separator: ", ")
                 let message = present.isEmpty
-                    ? "needs exactly one source, but has none: set one of \(list)"
-                    : "needs exactly one source, but has \(present.map { "spec.\($0)" }.joined(separator: " and ")): keep one"
+                    ? "needs exactly one \(what), but has none: set one of \(list)"
+                    : "needs exactly one \(what), but has \(present.map { "spec.\($0)" }.joined(separator: " and ")): keep one"
                 fail(resource, present.count > 1 ? "spec.\(present[1])" : "spec", message)
             }
         }
@@ -477,7 +477,7 @@ struct BuildRun {
                 case .failure(let problem): fail(resource, "spec.path", problem.message)
                 case .success(let entry):
                     if let pinned = spec["sha256"]?.stringValue, let actual = digest(of: entry), actual != pinned {
-                        fail(resource, "spec.sha256", "'\(raw)' has sha256 \(actual) at \(revisionWords), not the pinned \(pinned): update spec.sha256 if the change is intended")
+                        fail(resource, "spec.sha256", "'\(raw)' has sha256 \(actual) \(revisionWords), not the pinned \(pinned): update spec.sha256 if the change is intended")
                     }
                 }
             }
@@ -496,11 +496,11 @@ struct BuildRun {
             ref(.job, spec["fromJob"])
             gates()
         case .prompt:
-            exactlyOne(["template", "templateFile"])
+            exactlyOne(["template", "templateFile"], of: "template")
             repoPath("templateFile", .file)
             gates()
         case .deployment:
-            exactlyOne(["model", "prompt"])
+            exactlyOne(["model", "prompt"], of: "thing to serve")
             ref(.model, spec["model"])
             ref(.prompt, spec["prompt"])
             repoPath("code", .directory)
@@ -524,7 +524,7 @@ struct BuildRun {
     }
 
     var revisionWords: String {
-        builder.snapshot.revision.commit == "worktree" ? "in the working tree" : "commit \(builder.snapshot.revision.shortCommit)"
+        builder.snapshot.revision.commit == "worktree" ? "in the working tree" : "at commit \(builder.snapshot.revision.shortCommit)"
     }
 
     private mutating func checkPath(_ raw: String, _ expect: RepoPath.Expect) -> Result<SourceEntry, RepoPathProblem> {

@@ -13,9 +13,18 @@ public final class Reconciler: Sendable {
     /// Independent actions run in parallel, at most this many at once.
     public let maxParallel: Int
 
+    /// Parsed documents cached by blob id across calls: a reconciler kept for a process's life
+    /// (the controller) re-parses only the spec files whose blob changed.
+    private let loader = SharedSpecLoader()
+
     public init(workspace: Workspace, maxParallel: Int = 4) {
         self.workspace = workspace
         self.maxParallel = maxParallel
+    }
+
+    /// Loads the desired state of a snapshot through this reconciler's cache.
+    public func loadDesiredState(_ snapshot: SourceSnapshot) throws -> DesiredState {
+        try loader.load(snapshot, specRoot: workspace.specRoot)
     }
 
     /// Everything a plan was made from, kept so apply can act on exactly it.
@@ -34,7 +43,7 @@ public final class Reconciler: Sendable {
     public func plan(environment name: String, revision: String) async throws -> Planned {
         let repository = try GitRepository(path: workspace.repositoryRoot)
         let snapshot = try repository.snapshot(at: revision)
-        let desired = try SpecLoader().load(snapshot, specRoot: workspace.specRoot)
+        let desired = try loadDesiredState(snapshot)
         return try await plan(environment: name, desired: desired, snapshot: snapshot, revision: revision)
     }
 
@@ -157,6 +166,18 @@ public final class Reconciler: Sendable {
             }
         }
         return .object(state)
+    }
+}
+
+/// One SpecLoader shared by the tasks of a reconciler; the lock serialises its cache.
+private final class SharedSpecLoader: @unchecked Sendable {
+    private let lock = NSLock()
+    private let loader = SpecLoader()
+
+    func load(_ snapshot: SourceSnapshot, specRoot: String) throws -> DesiredState {
+        lock.lock()
+        defer { lock.unlock() }
+        return try loader.load(snapshot, specRoot: specRoot)
     }
 }
 

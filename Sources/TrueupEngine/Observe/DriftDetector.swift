@@ -28,7 +28,7 @@ public struct DriftDetector: Sendable {
     }
 
     /// What differs from what trueup last applied, resource by resource (jobs do not drift).
-    static func drift(_ planned: Reconciler.Planned) -> [DriftEntry] {
+    public static func drift(_ planned: Reconciler.Planned) -> [DriftEntry] {
         var items: [DriftEntry] = []
         for change in planned.plan.changes where change.resource.kind != .job {
             guard let applied = planned.applied[change.resource]?.state["summary"], planned.environment.resources[change.resource] != nil,

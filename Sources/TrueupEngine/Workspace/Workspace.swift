@@ -23,6 +23,15 @@ public final class Workspace: Sendable {
         store = readOnly ? try StateStore(readOnlyStateDirectory: self.stateDirectory) : try StateStore(stateDirectory: self.stateDirectory)
     }
 
+    /// A workspace over a state store that is already open, for a repository that may not exist
+    /// yet: the controller opens its state first and clones its mirror into it afterwards.
+    public init(repositoryRoot: String, specRoot: String, stateDirectory: String, store: StateStore) {
+        self.repositoryRoot = repositoryRoot
+        self.specRoot = specRoot
+        self.stateDirectory = stateDirectory
+        self.store = store
+    }
+
     public var paths: LocalPaths { LocalPaths(stateDirectory: stateDirectory) }
 
     /// The backends an environment asks for (`spec.backends`; local by default).

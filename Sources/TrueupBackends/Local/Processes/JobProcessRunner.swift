@@ -120,7 +120,7 @@ public struct JobProcessRunner: Sendable {
             throw ProcessError(call: "open", code: ENOENT, message: "could not create the run lock in \(runFolder)")
         }
         // From here until the spawn, a crash releases the lock with nothing started.
-        guard try lock.tryLock(.exclusive, attempts: 50) else { throw JobRunError.alreadyRunning(runFolder: runFolder) }
+        guard try lock.tryLock(.exclusive, attempts: 20) else { throw JobRunError.alreadyRunning(runFolder: runFolder) }
         let fm = FileManager.default
         if fm.fileExists(atPath: Self.file(runFolder, RunFile.started)) || fm.fileExists(atPath: Self.file(runFolder, RunFile.exitCode)) {
             throw JobRunError.alreadyStarted(runFolder: runFolder)
@@ -160,7 +160,13 @@ public struct JobProcessRunner: Sendable {
         // between the look at the lock and the look at the markers.
         let lock = try RunFolderLock(path: file(folder, RunFile.lock), create: false)
         if let lock, try !lock.tryLock(.shared) {
-            return .running(pid: readInteger(file(folder, RunFile.started)).map { pid_t($0) })
+            if let pid = readInteger(file(folder, RunFile.started)) { return .running(pid: pid_t(pid)) }
+            // Held with nothing started: a starter about to spawn, or only a moment's copy of a
+            // starter's descriptor in a child another thread is spawning (close-on-exec closes it
+            // at exec). Look again for a moment before saying a job may be on its way.
+            if try !lock.tryLock(.shared, attempts: 20) {
+                return .running(pid: readInteger(file(folder, RunFile.started)).map { pid_t($0) })
+            }
         }
         if let code = readInteger(file(folder, RunFile.exitCode)) { return .finished(exitCode: code) }
         if fm.fileExists(atPath: file(folder, RunFile.exitCode)) {

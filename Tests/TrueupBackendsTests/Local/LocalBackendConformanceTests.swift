@@ -1,0 +1,52 @@
+import Testing
+import TrueupBackends
+import TrueupCore
+import TrueupStore
+
+/// The local backends against the shared conformance suite. Each check gets a fresh state
+/// directory with a real SQLite `StateStore`; every `make()` opens the store again, as a
+/// restarted trueup would, so what survives is what the state directory holds.
+@Suite("Local backends pass the conformance suite")
+struct LocalBackendConformanceTests {
+    @Test(arguments: RegistryConformance.Check.allCases)
+    func registry(_ check: RegistryConformance.Check) async throws {
+        try await LocalState.with { state in
+            try await RegistryConformance.run(check, on: RegistrySubject { try LocalRegistry(store: state.openStore(), paths: state.paths) })
+        }
+    }
+
+    @Test(arguments: JobConformance.Check.allCases)
+    func jobs(_ check: JobConformance.Check) async throws {
+        try await LocalState.with { state in
+            try await JobConformance.run(check, on: JobSubject { try LocalJobs(store: state.openStore(), paths: state.paths) })
+        }
+    }
+
+    @Test(arguments: ServingConformance.Check.allCases)
+    func serving(_ check: ServingConformance.Check) async throws {
+        try await LocalState.with { state in
+            try await ServingConformance.run(check, on: ServingSubject { try LocalServing(store: state.openStore(), paths: state.paths) })
+        }
+    }
+
+    @Test(arguments: DataConformance.Check.allCases)
+    func data(_ check: DataConformance.Check) async throws {
+        try await LocalState.with { state in
+            try await DataConformance.run(check, on: DataSubject { try LocalDataCatalog(store: state.openStore(), paths: state.paths) })
+        }
+    }
+}
+
+/// A fresh local state directory for one test, removed afterwards.
+struct LocalState: Sendable {
+    let folder: ScratchFolder
+
+    var paths: LocalPaths { LocalPaths(stateDirectory: folder.path) }
+
+    /// A new connection to the state database, as another trueup process would open it.
+    func openStore() throws -> StateStore { try StateStore(stateDirectory: folder.path) }
+
+    static func with<T>(_ body: (LocalState) async throws -> T) async throws -> T {
+        try await ScratchFolder.with("trueup-local-state") { folder in try await body(LocalState(folder: folder)) }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+import TrueupStore
+
+/// The dashboard as a person sees it: rendered by headless Chromium (Debian's `chromium`, which
+/// `scripts/setup-deps --test` installs), then read for what is on the page.
+@Suite("Dashboard in a browser", .serialized)
+struct DashboardTests {
+    static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: chromium != nil, "chromium is not installed: run scripts/setup-deps --test (apt-get install chromium) to render the dashboard"))
+    func environmentsAssetsDriftLastCommitAndRecentRuns() async throws {
+        let fixture = try await ControllerFixture()
+        // staging: applied automatically, drift reported but not corrected.
+        try fixture.write("environments/staging/environment.yaml",
+                          ControllerFixture.environment("staging", sync: "auto").replacingOccurrences(of: "selfHeal: true", with: "selfHeal: false"))
+        let head = try await fixture.commitAndPush("staging follows main, without self-healing", author: "Katherine Johnson")
+        let controller = try fixture.startController(arguments: ["--poll", "1s"])
+        try await controller.waitUntilApplied("dev", head)
+        try await controller.waitUntilApplied("staging", head)
+
+        // Someone edits staging's stored dataset by hand: drift, reported, not healed.
+        let store = try StateStore(readOnlyStateDirectory: fixture.stateDirectory)
+        let stored = try #require(try store.currentDatasets(environment: "staging")["numbers"]).location
+        try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: stored)
+        try "n\n666\n".write(toFile: stored, atomically: false, encoding: .utf8)
+        #expect(try await controller.request("POST", "/api/v1/environments/staging/sync").status == 202)
+        let drifted = try await eventuallyAsync(timeout: ControllerFixture.timeout) {
+            (await controller.environment("staging"))?["state"] as? String == "Drifted"
+        }
+        let staging = await controller.environment("staging") ?? [:]
+        #expect(drifted, "\(staging)")
+
+        let dom = try await render(controller.baseURL + "/", fixture: fixture, screenshot: fixture.base + "/dashboard.png")
+        // The environments, with their state.
+        #expect(dom.contains(#"<tr data-environment="dev" data-state="Synced">"#), "\(dom)")
+        #expect(dom.contains(#"<tr data-environment="staging" data-state="Drifted">"#))
+        // The asset matrix: environments across, assets down, each cell a state.
+        #expect(dom.contains(#"<tr data-asset="Dataset/numbers">"#) && dom.contains(#"<tr data-asset="Job/count">"#))
+        let datasetRow = Self.row(dom, "Dataset/numbers")
+        #expect(datasetRow.contains(#"data-environment="dev" data-state="Synced""#), "\(datasetRow)")
+        #expect(datasetRow.contains(#"data-environment="staging" data-state="Drifted""#), "\(datasetRow)")
+        #expect(datasetRow.contains("was modified"), "the drift says what changed: \(datasetRow)")
+        // The last commit: sha, author, message.
+        #expect(dom.contains(String(head.prefix(12))) && dom.contains("Katherine Johnson") && dom.contains("staging follows main, without self-healing"))
+        // Recent runs, with their outcome and a link to their logs.
+        #expect(dom.contains(#"<tr data-run="1">"#) && dom.contains(#"href="/api/v1/runs/1/logs""#))
+        #expect(dom.contains(">succeeded<"))
+        // It refreshes itself.
+        #expect(dom.contains(#"http-equiv="refresh""#))
+        #expect(!dom.contains("<script"), "no JavaScript")
+
+        if let keep = ProcessInfo.processInfo.environment["TRUEUP_SCREENSHOT_DIR"] {
+            try? FileManager.default.removeItem(atPath: keep + "/dashboard.png")
+            try? FileManager.default.copyItem(atPath: fixture.base + "/dashboard.png", toPath: keep + "/dashboard.png")
+        }
+    }
+
+    /// The page's DOM after Chromium rendered it, and a screenshot beside it.
+    private func render(_ url: String, fixture: ControllerFixture, screenshot: String) async throws -> String {
+        let chromium = try #require(Self.chromium)
+        let profile = fixture.base + "/chromium-profile"
+        let flags = ["--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--user-data-dir=\(profile)", "--window-size=1280,900"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOME"] = fixture.base
+        let dump = try await Command.run([chromium] + flags + ["--dump-dom", url], in: fixture.base, environment: environment, logs: fixture.logs)
+        #expect(dump.status == 0, "\(dump)")
+        let shot = try await Command.run([chromium] + flags + ["--screenshot=\(screenshot)", url], in: fixture.base, environment: environment, logs: fixture.logs)
+        #expect(shot.status == 0 && FileManager.default.fileExists(atPath: screenshot), "\(shot)")
+        return dump.stdout
+    }
+
+    /// The `<tr>` of one asset in the matrix.
+    private static func row(_ dom: String, _ asset: String) -> String {
+        guard let start = dom.range(of: "<tr data-asset=\"\(asset)\">") else { return "" }
+        let rest = dom[start.lowerBound...]
+        return String(rest[..<(rest.range(of: "</tr>")?.upperBound ?? rest.endIndex)])
+    }
+}

@@ -1,0 +1,347 @@
+import Foundation
+import Testing
+import TrueupCore
+import TrueupEngine
+
+/// A repository holding Corpus/minimal/: environment `dev` with Dataset/customers, Job/train,
+/// Model/churn and Deployment/api.
+private func minimalRepository() throws -> TestRepository {
+    let repository = try TestRepository()
+    try repository.copy(from: SourceTree.corpus.appendingPathComponent("minimal"))
+    return repository
+}
+
+private let jobHeader = "apiVersion: trueup/v1\nkind: Job\nmetadata:\n  name: train\nspec:\n"
+
+struct RepositoryExampleTests {
+    @Test func theRepositorysOwnEnvironmentsValidateInAFreshRepository() throws {
+        let repository = try TestRepository()
+        for folder in ["environments", "examples", "schemas"] {
+            try repository.copy(from: SourceTree.root.appendingPathComponent(folder), into: folder)
+        }
+        try repository.commit("example")
+        let state = try repository.load()
+        #expect(state.diagnostics.map(\.description) == [])
+        #expect(state.environments.keys.sorted() == ["dev", "prod", "staging"])
+
+        // Overlays and variables did their work: the values each environment ends up with.
+        let prod = try #require(state.environments["prod"])
+        let model = try #require(prod.resources[ResourceID(.model, "churn-classifier")])
+        #expect(model.spec["version"] == .string("3"))
+        #expect(model.spec["fromJob"] == nil)
+        #expect(model.spec["gates"]?.arrayValue?.count == 1)
+        #expect(prod.resources[ResourceID(.deployment, "churn-api")]?.spec["replicas"] == .integer(3))
+        #expect(state.environments["staging"]?.resources[ResourceID(.deployment, "churn-api")]?.spec["replicas"] == .integer(2))
+        let train = try #require(state.environments["dev"]?.resources[ResourceID(.job, "train-churn")])
+        #expect(train.spec["command"] == .array(["python3", "train.py", "--epochs", "50", "--learning-rate", "0.1"].map(JSONValue.string)))
+        #expect(prod.settings.windows.count == 1)
+        #expect(prod.settings.promotionFrom == "staging")
+
+        // Dependencies come first in every environment's order.
+        let order = try #require(state.environments["dev"]?.order)
+        for (index, id) in order.enumerated() {
+            for dependency in state.environments["dev"]!.resources[id]!.dependencies {
+                #expect(order.firstIndex(of: dependency)! < index, "\(dependency) must come before \(id)")
+            }
+        }
+    }
+}
+
+struct RevisionTests {
+    @Test func anOlderCommitIsReadNotTheWorkingTree() throws {
+        let repository = try minimalRepository()
+        let first = try repository.commit("valid")
+        try repository.write("environments/dev/train.yaml", jobHeader + "  code: src\n  command: [python3, train.py]\n  retries: many\n")
+        let second = try repository.commit("broken")
+        // The working tree moves on again: neither commit may see this.
+        try repository.write("environments/dev/train.yaml", jobHeader + "  code: nowhere\n")
+
+        #expect(try repository.validationLines(revision: first) == [])
+        #expect(try repository.validationLines(revision: "HEAD~1") == [])
+        let broken = ["environments/dev/train.yaml:8:12: expected an integer, got 'many' (spec.retries, environment dev)"]
+        #expect(try repository.validationLines(revision: second) == broken)
+        #expect(try repository.validationLines(revision: "main") == broken)
+        #expect(try repository.load(revision: first).revision.commit == first)
+    }
+
+    @Test func worktreeSeesUncommittedEdits() throws {
+        let repository = try minimalRepository()
+        try repository.commit()
+        try repository.write("environments/dev/model.yaml", "apiVersion: trueup/v1\nkind: Model\nmetadata:\n  name: churn\nspec:\n  fromJob: train\n  version: \"2\"\n")
+        try repository.write("environments/dev/extra.yaml", "apiVersion: trueup/v1\nkind: Job\nmetadata:\n  name: extra\nspec:\n  code: src\n  command: [x]\n")
+
+        #expect(try repository.validationLines() == [])
+        let worktree = try repository.load(worktree: true)
+        #expect(worktree.revision.commit == "worktree")
+        #expect(worktree.diagnostics.map(\.description) == [
+            "environments/dev/model.yaml:6:12: Model/churn: needs exactly one source, but has spec.version and spec.fromJob: keep one (spec.fromJob, environment dev)",
+        ])
+        #expect(try repository.load().environments["dev"]?.resources[ResourceID(.job, "extra")] == nil)
+    }
+
+    @Test func pathsAreCheckedAgainstTheSameRevisionAsTheSpecs() throws {
+        let repository = try minimalRepository()
+        try repository.write("environments/dev/train.yaml", jobHeader + "  code: src/new\n  command: [python3, new.py]\n")
+        let commit = try repository.commit()
+        try repository.write("src/new/new.py", "print('new')\n")
+
+        #expect(try repository.validationLines() == [
+            "environments/dev/train.yaml:6:9: Job/train: 'src/new' does not exist at commit \(commit.prefix(12)): commit it or fix the path (spec.code, environment dev)",
+        ])
+        #expect(try repository.validationLines(worktree: true) == [])
+    }
+
+    @Test func datasetContentIsVerifiedAtTheRevision() throws {
+        let repository = try minimalRepository()
+        try repository.commit()
+        try repository.write("data/customers.csv", "id,churned\n1,1\n")
+
+        #expect(try repository.validationLines() == [])
+        let lines = try repository.validationLines(worktree: true)
+        #expect(lines.count == 1)
+        #expect(lines.first?.hasPrefix("environments/dev/customers.yaml:7:11: Dataset/customers: 'data/customers.csv' has sha256 ") == true)
+        #expect(lines.first?.contains(" in the working tree, not the pinned ") == true)
+    }
+
+    @Test func unknownRevisionIsAnErrorNotAnEmptyState() throws {
+        let repository = try minimalRepository()
+        try repository.commit()
+        #expect(throws: (any Error).self) { try repository.load(revision: "no-such-branch") }
+    }
+
+    @Test func emptySpecFolderIsReported() throws {
+        let repository = try TestRepository()
+        try repository.write("README.md", "nothing here\n")
+        try repository.commit()
+        let state = try repository.load()
+        #expect(!state.isValid)
+        #expect(state.diagnostics.first?.message.hasPrefix("no spec files under 'environments/'") == true)
+    }
+
+    @Test func aReusedLoaderReadsEachRevisionCorrectly() throws {
+        // The loader caches parsed files by blob id: the same blob at another path, or in another
+        // revision, must still be reported under its own path.
+        let repository = try minimalRepository()
+        let first = try repository.commit()
+        let job = try String(decoding: repository.read("environments/dev/train.yaml"), as: UTF8.self)
+        try repository.write("environments/dev/copy.yaml", job)
+        let second = try repository.commit()
+
+        let loader = SpecLoader()
+        let source = { (revision: String) in SpecSource(repositoryPath: repository.path, revision: revision) }
+        #expect(try loader.load(source(first)).diagnostics.isEmpty)
+        #expect(try loader.load(source(second)).diagnostics.map(\.description) == [
+            "environments/dev/train.yaml:4:9: Job/train is declared twice in environments/dev/ (first at environments/dev/copy.yaml:1:1): remove one or rename it (metadata.name)",
+        ])
+        #expect(try loader.load(source(first)).diagnostics.isEmpty)
+    }
+}
+
+struct SymlinkTests {
+    @Test(arguments: [
+        ("environments/dev/link.yaml", "train.yaml"),
+        ("environments/dev/shared", "../../src"),
+        ("environments/dev/outside.yaml", "/etc/hostname"),
+    ])
+    func symlinksInTheSpecTreeAreRefused(_ link: String, _ target: String) throws {
+        let repository = try minimalRepository()
+        try repository.symlink(link, to: target)
+        try repository.commit()
+        for worktree in [false, true] {
+            let state = try repository.load(worktree: worktree)
+            #expect(state.diagnostics.map(\.description) == [
+                "\(link):1:1: symlink in the spec tree is refused: replace it with the real file or folder",
+            ])
+            #expect(state.environments.isEmpty)
+        }
+    }
+}
+
+struct RepositoryPathTests {
+    /// A resource of each kind with a repository-path field, as a function of that field's value.
+    static let fields: [(file: String, document: @Sendable (String) -> String, field: String, line: Int, column: Int)] = [
+        ("environments/dev/train.yaml", { jobHeader + "  code: \($0)\n  command: [python3, train.py]\n" }, "spec.code", 6, 9),
+        ("environments/dev/customers.yaml", {
+            "apiVersion: trueup/v1\nkind: Dataset\nmetadata:\n  name: customers\nspec:\n  path: \($0)\n"
+        }, "spec.path", 6, 9),
+        ("environments/dev/prompt.yaml", {
+            "apiVersion: trueup/v1\nkind: Prompt\nmetadata:\n  name: answer\nspec:\n  templateFile: \($0)\n"
+        }, "spec.templateFile", 6, 17),
+    ]
+
+    /// A bad value, what to create in the repository before and after committing, and the
+    /// message (`<commit>` stands for the short commit id).
+    struct Problem: Sendable {
+        var value: String
+        var committed: @Sendable (TestRepository) throws -> Void = { _ in }
+        var uncommitted: @Sendable (TestRepository) throws -> Void = { _ in }
+        var message: String
+    }
+
+    static let problems: [Problem] = [
+        Problem(value: "/etc/passwd", message: "'/etc/passwd' is absolute: give a path relative to the repository root"),
+        Problem(value: "~/data.csv", message: "'~/data.csv' is absolute: give a path relative to the repository root"),
+        Problem(value: "src/../../outside",
+                message: "'src/../../outside' contains '..': paths must stay inside the repository; give it relative to the repository root"),
+        Problem(value: "src/..", message: "'src/..' contains '..': paths must stay inside the repository; give it relative to the repository root"),
+        Problem(value: "linked/file.txt", committed: { try $0.symlink("linked", to: "src") },
+                message: "'linked/file.txt' goes through the symlink 'linked': symlinks are refused, use the real path"),
+        Problem(value: "src/link", committed: { try $0.symlink("src/link", to: "/etc") },
+                message: "'src/link' is a symlink: symlinks are refused, use the real path"),
+        // Only in the working tree: a commit must not see it.
+        Problem(value: "later/file.txt", uncommitted: { try $0.write("later/file.txt", "not committed\n") },
+                message: "'later/file.txt' does not exist at commit <commit>: commit it or fix the path"),
+        Problem(value: ".", message: "'.' names the repository root: name a folder or file in it"),
+    ]
+
+    static var cases: [(Int, Int)] {
+        fields.indices.flatMap { f in problems.indices.map { (f, $0) } }
+    }
+
+    @Test(arguments: cases)
+    func badRepositoryPathsAreRefused(_ fieldIndex: Int, _ problemIndex: Int) throws {
+        let field = Self.fields[fieldIndex]
+        let problem = Self.problems[problemIndex]
+        let repository = try minimalRepository()
+        try repository.write(field.file, field.document(problem.value))
+        try problem.committed(repository)
+        let commit = try repository.commit()
+        try problem.uncommitted(repository)
+
+        let kind = field.file.contains("train") ? "Job/train" : field.file.contains("customers") ? "Dataset/customers" : "Prompt/answer"
+        let message = problem.message.replacingOccurrences(of: "<commit>", with: String(commit.prefix(12)))
+        let state = try repository.load()
+        #expect(state.diagnostics.map(\.description) == [
+            "\(field.file):\(field.line):\(field.column): \(kind): \(message) (\(field.field), environment dev)",
+        ])
+    }
+
+    @Test func symlinksCommittedInTheCodeTreeAreRefusedToo() throws {
+        let repository = try minimalRepository()
+        try repository.symlink("code", to: "src")
+        try repository.write("environments/dev/train.yaml", jobHeader + "  code: code\n  command: [python3, train.py]\n")
+        try repository.commit()
+        for worktree in [false, true] {
+            #expect(try repository.validationLines(worktree: worktree) == [
+                "environments/dev/train.yaml:6:9: Job/train: 'code' is a symlink: symlinks are refused, use the real path (spec.code, environment dev)",
+            ])
+        }
+    }
+}
+
+struct ConsistencyTests {
+    @Test func extendsCycleIsReported() throws {
+        let repository = try minimalRepository()
+        try repository.write("environments/a/environment.yaml", "apiVersion: trueup/v1\nkind: Environment\nmetadata: {name: a}\nspec:\n  extends: [b]\n")
+        try repository.write("environments/b/environment.yaml", "apiVersion: trueup/v1\nkind: Environment\nmetadata: {name: b}\nspec:\n  extends: [dev, a]\n")
+        try repository.commit()
+        let state = try repository.load()
+        #expect(state.diagnostics.map(\.description) == [
+            "environments/b/environment.yaml:5:18: extends cycle: a -> b -> a: remove one of these extends (spec.extends[1])",
+        ])
+        #expect(state.environments.keys.sorted() == ["dev"])
+    }
+
+    @Test func unknownExtendsIsReportedWithASuggestion() throws {
+        let repository = try minimalRepository()
+        try repository.write("environments/prod/environment.yaml", "apiVersion: trueup/v1\nkind: Environment\nmetadata: {name: prod}\nspec:\n  extends: [deev]\n")
+        try repository.commit()
+        #expect(try repository.validationLines() == [
+            "environments/prod/environment.yaml:5:13: extends unknown folder 'deev': did you mean 'dev'? (spec.extends[0])",
+        ])
+    }
+
+    @Test func duplicateIdentityInOneFileIsReported() throws {
+        let repository = try minimalRepository()
+        let job = try String(decoding: repository.read("environments/dev/train.yaml"), as: UTF8.self)
+        try repository.write("environments/dev/train.yaml", job + "---\n" + job)
+        try repository.commit()
+        #expect(try repository.validationLines() == [
+            "environments/dev/train.yaml:15:9: Job/train is declared twice in environments/dev/ (first at environments/dev/train.yaml:1:1): remove one or rename it (metadata.name)",
+        ])
+    }
+
+    @Test func sameNameInDifferentKindsIsNotADuplicate() throws {
+        let repository = try minimalRepository()
+        try repository.write("environments/dev/more.yaml", "apiVersion: trueup/v1\nkind: Prompt\nmetadata: {name: train}\nspec: {template: hi}\n")
+        try repository.commit()
+        #expect(try repository.validationLines() == [])
+    }
+
+    @Test func danglingReferenceIsReported() throws {
+        let repository = try minimalRepository()
+        try repository.write("environments/dev/model.yaml", "apiVersion: trueup/v1\nkind: Model\nmetadata: {name: churn}\nspec:\n  fromJob: trian\n")
+        try repository.commit()
+        #expect(try repository.validationLines() == [
+            "environments/dev/model.yaml:5:12: Model/churn: refers to Job/trian, which does not exist in environment 'dev': did you mean 'train'? (spec.fromJob, environment dev)",
+        ])
+    }
+
+    @Test func dependencyCycleIsReported() throws {
+        let repository = try minimalRepository()
+        try repository.write("environments/dev/customers.yaml", "apiVersion: trueup/v1\nkind: Dataset\nmetadata: {name: customers}\nspec:\n  fromJob: train\n")
+        try repository.commit()
+        let state = try repository.load()
+        #expect(state.diagnostics.map(\.description) == [
+            "environments/dev/customers.yaml:5:12: dependency cycle: Dataset/customers -> Job/train -> Dataset/customers: break it by removing one of these references (spec.fromJob, environment dev)",
+        ])
+        #expect(state.environments.isEmpty)
+    }
+}
+
+struct SeveralEnvironmentsTests {
+    /// dev (valid) and prod (broken), both extending the base `shared`.
+    private func twoEnvironments() throws -> TestRepository {
+        let repository = try minimalRepository()
+        try repository.write("environments/shared/report.yaml", jobHeader.replacingOccurrences(of: "train", with: "report")
+            + "  code: src\n  command: [python3, report.py, \"${vars.format}\"]\n")
+        try repository.write("environments/dev/environment.yaml",
+            "apiVersion: trueup/v1\nkind: Environment\nmetadata: {name: dev}\nspec:\n  extends: [shared]\n  variables: {epochs: 1, format: csv}\n")
+        try repository.write("environments/prod/environment.yaml",
+            "apiVersion: trueup/v1\nkind: Environment\nmetadata: {name: prod}\nspec:\n  extends: [shared, dev]\n  variables: {epochs: 2}\n")
+        try repository.commit()
+        return repository
+    }
+
+    @Test func aBrokenEnvironmentDoesNotHideAValidOne() throws {
+        let state = try twoEnvironments().load()
+        #expect(state.diagnostics.map(\.description) == [
+            "environments/shared/report.yaml:7:33: undefined variable 'format' in environment 'prod': define it under spec.variables in environments/prod/environment.yaml (spec.command[2], environment prod)",
+        ])
+        #expect(state.environments.keys.sorted() == ["dev"])
+        #expect(state.environments["dev"]?.resources[ResourceID(.job, "report")]?.spec["command"]?.arrayValue?.last == .string("csv"))
+        #expect(state.environments["dev"]?.resources.count == 5)
+    }
+
+    @Test func onlyTheNamedEnvironmentIsBuilt() throws {
+        let repository = try twoEnvironments()
+        let dev = try repository.load(only: "dev")
+        #expect(dev.diagnostics.isEmpty)
+        #expect(dev.environments.keys.sorted() == ["dev"])
+        #expect(try repository.load(only: "prod").environments.isEmpty)
+    }
+
+    @Test func aProblemInASharedBaseIsReportedOnceForEveryEnvironment() throws {
+        let repository = try twoEnvironments()
+        try repository.write("environments/shared/report.yaml", jobHeader.replacingOccurrences(of: "train", with: "report")
+            + "  code: src\n  command: [python3, report.py]\n  retries: -1\n")
+        try repository.commit()
+        #expect(try repository.validationLines() == [
+            "environments/shared/report.yaml:8:12: -1 is below the minimum 0 (spec.retries, environment dev, prod)",
+        ])
+    }
+
+    @Test func eachEnvironmentResolvesItsOwnVariables() throws {
+        let repository = try twoEnvironments()
+        try repository.write("environments/prod/environment.yaml",
+            "apiVersion: trueup/v1\nkind: Environment\nmetadata: {name: prod}\nspec:\n  extends: [shared, dev]\n  variables: {epochs: 2, format: parquet}\n")
+        try repository.commit()
+        let state = try repository.load()
+        #expect(state.diagnostics.isEmpty)
+        let train = ResourceID(.job, "train")
+        #expect(state.environments["dev"]?.resources[train]?.spec["command"]?.arrayValue?[3] == .string("1"))
+        #expect(state.environments["prod"]?.resources[train]?.spec["command"]?.arrayValue?[3] == .string("2"))
+        let report = ResourceID(.job, "report")
+        #expect(state.environments["prod"]?.resources[report]?.spec["command"]?.arrayValue?.last == .string("parquet"))
+    }
+}
