@@ -117,10 +117,14 @@ extension StateStore {
 
     // MARK: - Data catalog
 
+    /// Records a version (content hash) and makes it current. A job run that produces content an
+    /// earlier run already produced becomes that version's producing run: the planner matches a
+    /// `fromJob` dataset by the run of this commit, so keeping the old run would plan it forever.
     public func registerDatasetVersion(environment: String, name: String, version: DatasetVersion, at time: Double) throws {
         try write { db in
             try db.execute(sql: """
-                INSERT OR IGNORE INTO dataset_versions(environment, name, version, size, location, producing_run, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO dataset_versions(environment, name, version, size, location, producing_run, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(environment, name, version) DO UPDATE SET producing_run = COALESCE(excluded.producing_run, producing_run)
                 """, arguments: [environment, name, version.version, version.size, version.location, version.producingRun, time])
             try db.execute(sql: """
                 INSERT INTO dataset_current(environment, name, version) VALUES (?, ?, ?)

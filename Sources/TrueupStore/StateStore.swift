@@ -30,6 +30,13 @@ public final class StateStore: Sendable {
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         do {
+            // Creating the file, switching it to WAL and migrating it are not atomic in SQLite:
+            // two processes opening a fresh state at once both see no tables ("table ... already
+            // exists") or collide on the journal mode ("database is locked"). An exclusive flock
+            // beside the database serialises the opening; it is released when this block ends or
+            // the process dies, and is never held during normal reads and writes.
+            let opening = try OpeningLock(path: path + ".open-lock")
+            defer { opening.release() }
             queue = try DatabaseQueue(path: path, configuration: configuration)
             // WAL lets readers (status, the dashboard) proceed while an apply writes.
             _ = try queue.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
@@ -184,6 +191,32 @@ public final class StateStore: Sendable {
                 """)
         }
         return migrator
+    }
+}
+
+/// An exclusive `flock` on a file beside the database, held while the database is opened and
+/// migrated. flock is released by the kernel when the descriptor closes, so a process killed
+/// mid-migration never leaves the state locked.
+private struct OpeningLock {
+    let descriptor: Int32
+
+    init(path: String) throws {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw StateStore.OpenError(description: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        while flock(fd, LOCK_EX) != 0 {
+            let code = errno
+            guard code == EINTR else {
+                close(fd)
+                throw StateStore.OpenError(description: "flock on \(path) failed: \(String(cString: strerror(code)))")
+            }
+        }
+        descriptor = fd
+    }
+
+    func release() {
+        close(descriptor)
     }
 }
 

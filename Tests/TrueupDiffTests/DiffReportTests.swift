@@ -151,9 +151,7 @@ extension TrueupDiffTests {
             let errors = staging["errors"] as? [String] ?? []
             #expect(errors.contains { $0.range(of: #"^environments/staging/churn-api\.yaml:[0-9]+:[0-9]+: "#, options: .regularExpression) != nil },
                     "errors say file:line:col: \(errors)")
-            withKnownIssue("an invalid head shows every resource of the environment as removed in (a): DiffBuilder passes base-vs-nothing changes for invalid environments") {
-                #expect(staging.desiredChanges.count == 0, "what an unreadable head changes is unknown, not 'everything removed'")
-            }
+            #expect(staging.desiredChanges.count == 0, "what an unreadable head changes is unknown, not 'everything removed'")
 
             // The whole report still shows the other environments, and still exits 1.
             let (all, whole) = try fixture.jsonReport()

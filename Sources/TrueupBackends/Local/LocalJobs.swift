@@ -33,16 +33,24 @@ public struct LocalJobs: JobBackend {
         let maxAttempts = max(1, request.retries + 1)
         var attempt = Self.latestAttempt(in: base)
         var previous = try store.jobRun(identity: request.identity)
+        // The attempts this request may make are numbered from here: a failure that an earlier
+        // request ran to the end and recorded is asked for again with a fresh set of attempts.
+        var firstAttempt = 1
         var exit: JobExit
         if attempt == 0 {
             attempt = 1
             exit = try await start(request, attempt: attempt, base: base)
+        } else if let previous, previous.status == .failed, previous.attempts == attempt {
+            attempt += 1
+            firstAttempt = attempt
+            exit = try await start(request, attempt: attempt, base: base)
         } else {
+            // An attempt is recorded as running: a killed trueup left it; adopt or read it.
             exit = try await resume(request, attempt: attempt, base: base, record: previous)
         }
         while true {
             if case .exited(0) = exit { break }
-            guard attempt < maxAttempts else { break }
+            guard attempt - firstAttempt + 1 < maxAttempts else { break }
             // Retries with backoff (DESIGN §3), each in a fresh run folder.
             previous = try await record(request, attempt: attempt, base: base, exit: exit)
             try await Task.sleep(nanoseconds: UInt64(min(8.0, 0.5 * Double(1 << (attempt - 1))) * 1_000_000_000))
@@ -75,11 +83,16 @@ public struct LocalJobs: JobBackend {
         let folder = Self.attemptFolder(base, attempt)
         let code = (base as NSString).appendingPathComponent("code")
         if !FileManager.default.fileExists(atPath: code) {
-            // Written beside and renamed, so a crash never leaves half a code tree to run.
-            let partial = code + ".partial-\(getpid())"
-            try? FileManager.default.removeItem(atPath: partial)
+            // Written beside and renamed, so a crash never leaves half a code tree to run. The
+            // name is unique per call: two requests for one identity may get here at once.
+            let partial = code + ".partial-\(getpid())-\(UUID().uuidString.prefix(8))"
             try request.materializeCode(partial)
-            try FileManager.default.moveItem(atPath: partial, toPath: code)
+            do {
+                try FileManager.default.moveItem(atPath: partial, toPath: code)
+            } catch where FileManager.default.fileExists(atPath: code) {
+                // Another request renamed the same tree into place first.
+                try? FileManager.default.removeItem(atPath: partial)
+            }
         }
         let output = (folder as NSString).appendingPathComponent("output")
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)

@@ -106,18 +106,18 @@ struct EnvironmentReconciliation: Sendable {
             return ReconcileOutcome(result: .blocked, message: "\(actionable.count) change\(actionable.count == 1 ? " is" : "s are") blocked: \(why)", plan: plan, drift: drift)
         }
         if settings.sync != .auto && reason != .syncRequested {
-            return ReconcileOutcome(result: .pendingManualSync, message: "\(summary(actionable)) pending: sync is manual; apply with `trueup apply --env \(name)` or POST /api/v1/environments/\(name)/sync", plan: plan, drift: drift)
+            return ReconcileOutcome(result: .pendingManualSync, message: "\(PlanRenderer.summary(of: actionable)) pending: sync is manual; apply with `trueup apply --env \(name)` or POST /api/v1/environments/\(name)/sync", plan: plan, drift: drift)
         }
         let window = SyncWindows.evaluate(settings.windows, at: now())
         if !window.allowed {
-            return ReconcileOutcome(result: .syncWindowClosed, message: "\(summary(actionable)) pending: \(window.reason ?? "a sync window is closed")", plan: plan, drift: drift)
+            return ReconcileOutcome(result: .syncWindowClosed, message: "\(PlanRenderer.summary(of: actionable)) pending: \(window.reason ?? "a sync window is closed")", plan: plan, drift: drift)
         }
 
         let result = try await context.reconciler.apply(
             environment: name, revision: commit, trigger: "controller (\(reason.rawValue))", lockWait: 60, healDrift: settings.selfHeal)
         let failed = result.failures.count + result.skipped.count
         if failed == 0 {
-            return ReconcileOutcome(result: .applied, message: "applied \(environment.revision.shortCommit): \(summary(actionable)) (run \(result.runID))",
+            return ReconcileOutcome(result: .applied, message: "applied \(environment.revision.shortCommit): \(PlanRenderer.summary(of: actionable)) (run \(result.runID))",
                                     plan: result.plan, drift: settings.selfHeal ? [] : drift, runID: result.runID)
         }
         let first = (result.failures.sorted { $0.key < $1.key }.first.map { "\($0.key): \($0.value)" })
@@ -163,12 +163,6 @@ struct EnvironmentReconciliation: Sendable {
         case .driftNotHealed, .syncWindowClosed, .blocked: context.logger.warning("\(outcome.message)", metadata: metadata)
         default: context.logger.info("\(outcome.message)", metadata: metadata)
         }
-    }
-
-    private func summary(_ changes: [PlannedChange]) -> String {
-        var counts: [PlannedChange.Action: Int] = [:]
-        for change in changes { counts[change.action, default: 0] += 1 }
-        return PlannedChange.Action.allCases.compactMap { action in counts[action].map { "\($0) to \(action.rawValue)" } }.joined(separator: ", ")
     }
 }
 

@@ -38,11 +38,15 @@ public struct EnvironmentDiff: Codable, Sendable {
         case removed
         /// Invalid at head: nothing would be applied to it.
         case invalid
+        /// Valid at head, but its actual state could not be read (a backend this build lacks or
+        /// cannot reach, a controller that did not answer): what merging would do is unknown.
+        case unobserved
     }
 
     public var name: String
     public var status: Status
-    /// Why the environment is invalid at head (file:line:col lines).
+    /// Why the environment is invalid at head (file:line:col lines), or why its actual state could
+    /// not be read.
     public var errors: [String]
     /// (a) Desired-state changes, resource by resource, field by field, after overlays and variables.
     public var desiredChanges: [ResourceChange]

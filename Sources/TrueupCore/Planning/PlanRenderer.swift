@@ -14,12 +14,18 @@ public enum PlanRenderer {
     }
 
     public static func summary(_ plan: Plan) -> String {
+        summary(of: plan.changes)
+    }
+
+    /// "2 to create, 1 to run, 1 blocked, 1 drifted" for any subset of a plan's changes.
+    public static func summary(of changes: [PlannedChange]) -> String {
         var parts: [String] = []
         for (action, word) in [(PlannedChange.Action.create, "to create"), (.update, "to update"), (.run, "to run"), (.delete, "to delete"), (.blocked, "blocked")] {
-            let n = plan.count(action)
+            let n = changes.filter { $0.action == action }.count
             if n > 0 { parts.append("\(n) \(word)") }
         }
-        if !plan.drifted.isEmpty { parts.append("\(plan.drifted.count) drifted") }
+        let drifted = changes.filter(\.drift).count
+        if drifted > 0 { parts.append("\(drifted) drifted") }
         return parts.isEmpty ? "no changes: the actual state matches the desired state" : parts.joined(separator: ", ")
     }
 

@@ -36,8 +36,8 @@ public struct DiffBuilder: Sendable {
         for name in names.sorted() {
             let baseEnv = baseState.environments[name]
             let headEnv = headState.environments[name]
-            let desiredChanges = Self.desiredChanges(base: baseEnv, head: headEnv, baseFiles: baseSnapshot, headFiles: headSnapshot)
             if !headNames.contains(name) {
+                let desiredChanges = Self.desiredChanges(base: baseEnv, head: nil, baseFiles: baseSnapshot, headFiles: headSnapshot)
                 environments.append(EnvironmentDiff(name: name, status: .removed, errors: [], desiredChanges: desiredChanges, plan: nil, drift: []))
                 continue
             }
@@ -47,17 +47,28 @@ public struct DiffBuilder: Sendable {
                         || (d.location?.file.hasPrefix("\(workspace.specRoot)/\(name)/") ?? false)
                 }
                 let shown = (errors.isEmpty ? headState.errors : errors).map(\.description)
-                // Drift is still worth showing: against what base declares.
+                // Drift is still worth showing: against what base declares. When that state cannot
+                // be read either, the head's errors are what the reviewer must see.
                 var drift: [DriftEntry] = []
-                if baseEnv != nil {
-                    let planned = try await reconciler.plan(environment: name, desired: baseState, snapshot: baseSnapshot, revision: base, observed: try await observe(name, baseState))
+                if baseEnv != nil, let observed = try? await observe(name, baseState) {
+                    let planned = try await reconciler.plan(environment: name, desired: baseState, snapshot: baseSnapshot, revision: base, observed: observed)
                     drift = DriftDetector.drift(planned)
                 }
-                environments.append(EnvironmentDiff(name: name, status: .invalid, errors: shown, desiredChanges: desiredChanges, plan: nil, drift: drift))
+                // What an unreadable head changes is unknown, not "everything removed": (a) stays empty.
+                environments.append(EnvironmentDiff(name: name, status: .invalid, errors: shown, desiredChanges: [], plan: nil, drift: drift))
                 continue
             }
-            let planned = try await reconciler.plan(environment: name, desired: headState, snapshot: headSnapshot, revision: head, observed: try await observe(name, headState))
-            _ = headEnv
+            let desiredChanges = Self.desiredChanges(base: baseEnv, head: headEnv, baseFiles: baseSnapshot, headFiles: headSnapshot)
+            let observed: (ObservedState, [ResourceID: AppliedResource])
+            do {
+                observed = try await observe(name, headState)
+            } catch {
+                // One environment's unreachable backend must not hide the report of the others.
+                environments.append(EnvironmentDiff(name: name, status: .unobserved, errors: ["cannot read the actual state of \(name): \(error)"],
+                                                    desiredChanges: desiredChanges, plan: nil, drift: []))
+                continue
+            }
+            let planned = try await reconciler.plan(environment: name, desired: headState, snapshot: headSnapshot, revision: head, observed: observed)
             environments.append(EnvironmentDiff(
                 name: name, status: baseEnv == nil && !baseNames.contains(name) ? .added : .valid, errors: [],
                 desiredChanges: desiredChanges, plan: planned.plan, drift: DriftDetector.drift(planned)))

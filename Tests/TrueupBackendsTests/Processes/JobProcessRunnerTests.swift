@@ -174,13 +174,15 @@ struct JobProcessRunnerTests {
     @Test func theJobInheritsOnlyStandardStreamsAndItsLock() async throws {
         let folder = try TemporaryFolder()
         // A descriptor some other part of trueup left inheritable must not reach the job.
-        let stray = open("/dev/null", O_RDONLY)
-        #expect(stray >= 0)
-        #expect(dup2(stray, 57) == 57)
-        defer {
-            close(57)
-            close(stray)
-        }
+        // F_DUPFD takes the lowest free descriptor from 500 up (and leaves it inheritable); dup2 to
+        // a fixed number would silently close whatever another test running in parallel has
+        // open there, such as a run folder's lock.
+        let opened = open("/dev/null", O_RDONLY)
+        #expect(opened >= 0)
+        let stray = fcntl(opened, F_DUPFD, 500)
+        close(opened)
+        #expect(stray >= 500)
+        defer { close(stray) }
         let job = try launch(folder, "ls /proc/$$/fd; readlink /proc/$$/fd/3; read line; echo \"stdin=[$line]\"")
         #expect(try await runner.wait(runner.start(job)) == .exited(code: 0))
         let log = try #require(folder.read("run/job.log"))
