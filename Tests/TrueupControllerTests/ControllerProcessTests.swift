@@ -247,11 +247,27 @@ struct ControllerProcessTests {
                                           in: fixture.work, environment: environment, logs: fixture.logs)
         #expect(local.stdout.contains("\"create\""), "\(local)")
 
-        environment["API_TOKEN"] = "wrong"
+        environment["API_TOKEN"] = "wrong-token-9f3a"
         let refused = try await Command.run(
             [ControllerProcess.binary, "diff", "--repo", fixture.work, "--base", "origin/main", "--head", "HEAD", "--server", controller.baseURL, "--api-token-env", "API_TOKEN"],
             in: fixture.work, environment: environment, logs: fixture.logs)
-        #expect(refused.status == 1 && refused.stderr.contains("401"), "\(refused)")
+        #expect(refused.status == 1 && refused.stderr.contains("401") && refused.stderr.contains("--api-token-env"), "\(refused)")
         #expect(!controller.log.contains(token))
+        #expect(!(refused.stdout + refused.stderr).contains("wrong-token-9f3a"), "the token sent is printed nowhere: \(refused)")
+
+        let both = try await Command.run(
+            [ControllerProcess.binary, "diff", "--repo", fixture.work, "--base", "origin/main", "--head", "HEAD", "--server", controller.baseURL,
+             "--state-dir", fixture.stateDirectory],
+            in: fixture.work, environment: environment, logs: fixture.logs)
+        #expect(both.status != 0 && both.stderr.contains("not both"), "\(both)")
+
+        // With the controller gone, diff says so and names --server; it does not hang.
+        controller.terminate()
+        #expect(try await controller.waitForExit() == 0)
+        environment["API_TOKEN"] = token
+        let gone = try await Command.run(
+            [ControllerProcess.binary, "diff", "--repo", fixture.work, "--base", "origin/main", "--head", "HEAD", "--server", controller.baseURL, "--api-token-env", "API_TOKEN"],
+            in: fixture.work, environment: environment, logs: fixture.logs)
+        #expect(gone.status == 1 && gone.stderr.contains("--server"), "\(gone)")
     }
 }

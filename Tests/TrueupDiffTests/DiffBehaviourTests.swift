@@ -315,24 +315,5 @@ extension TrueupDiffTests {
     }
 }
 
-// MARK: - --server (the controller's API)
-
-extension TrueupDiffTests {
-    @Suite struct Server {
-        @Test("--server reads the actual state from a running controller", .disabled("needs the controller"))
-        func actualStateFromTheController() throws {
-            // When `trueup controller` lands, this test will:
-            // 1. build the fixture and `trueup apply --env dev --yes` it, then start
-            //    `trueup controller --repo <fixture> --listen 127.0.0.1:0 --api-token-env TRUEUP_API_TOKEN`
-            //    on the same state directory, and wait for /readyz;
-            // 2. commit a prompt edit and run `trueup diff --base base --head HEAD --server http://127.0.0.1:<port>
-            //    --api-token-env TRUEUP_API_TOKEN` in every format: the report must equal (after normalisation) the one
-            //    made from --state-dir, exit 2, and validate against the schema;
-            // 3. run it from a copy of the repository with no .trueup/ at all: same report, proving CI needs
-            //    neither backend credentials nor state files;
-            // 4. with a wrong token: exit 1 and an error naming --api-token-env, with the token printed nowhere;
-            //    with the controller stopped: exit 1 and an error naming --server, not a hang;
-            // 5. `--server` together with `--state-dir` is refused, and the controller's state is unchanged.
-        }
-    }
-}
+// `--server` is tested against a real controller in TrueupControllerTests
+// (theAPITokenIsEnforcedAndTrueupDiffReadsStateFromTheController).

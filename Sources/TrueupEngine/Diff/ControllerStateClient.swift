@@ -27,17 +27,45 @@ public struct ControllerStateClient: ActualStateSource {
         let url = baseURL.appendingPathComponent("api/v1/environments/\(environment)/state")
         var request = URLRequest(url: url, timeoutInterval: 30)
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let data: Data, response: URLResponse
+        do {
+            (data, response) = try await URLSession.shared.data(for: request)
+        } catch {
+            throw ControllerUnavailable(description: "cannot reach the controller at \(baseURL.absoluteString) (\(error.localizedDescription)): check --server and that the controller is running")
+        }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard status == 200 else {
-            let hint = status == 401 ? "pass the controller's API token in the environment variable named by --api-token-env" : status == 404 ? "the controller does not know environment \(environment)" : "check --server"
-            throw EngineError("the controller at \(baseURL.absoluteString) answered \(status) for \(url.path): \(hint)")
+        switch status {
+        case 200: break
+        case 404:
+            // An environment the controller does not know (new in this pull request): nothing of it
+            // has been applied, which is exactly what an empty state says.
+            return (ObservedState(), [:])
+        case 401, 403:
+            throw ControllerUnavailable(description: "the controller at \(baseURL.absoluteString) answered \(status): pass its API token in the environment variable named by --api-token-env")
+        case 503:
+            throw ControllerUnavailable(description: "the controller at \(baseURL.absoluteString) answered 503 (\(Self.message(data))): point --server at the leading controller")
+        default:
+            throw EngineError("the controller at \(baseURL.absoluteString) answered \(status) for \(url.path): \(Self.message(data))")
         }
         do {
             let decoded = try JSONDecoder().decode(Response.self, from: data)
             return (decoded.observed, Dictionary(decoded.applied.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
         } catch {
-            throw EngineError("the controller at \(baseURL.absoluteString) sent state trueup cannot read (\(error)): are both the same version?")
+            throw ControllerUnavailable(description: "the controller at \(baseURL.absoluteString) sent state trueup cannot read (\(error)): are both the same version of trueup?")
         }
     }
+
+    /// The `error` of the controller's JSON error body, or a short excerpt of whatever it sent.
+    static func message(_ data: Data) -> String {
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let error = object["error"] as? String { return error }
+        let text = String(decoding: data.prefix(200), as: UTF8.self)
+        return text.isEmpty ? "no details" : text
+    }
+}
+
+/// The controller cannot serve any environment's state (unreachable, the token refused, not the
+/// leader, another version): `trueup diff` stops with this error rather than report every
+/// environment as unobserved.
+public struct ControllerUnavailable: Error, CustomStringConvertible, Sendable {
+    public var description: String
 }

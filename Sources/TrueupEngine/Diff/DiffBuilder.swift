@@ -62,6 +62,8 @@ public struct DiffBuilder: Sendable {
             let observed: (ObservedState, [ResourceID: AppliedResource])
             do {
                 observed = try await observe(name, headState)
+            } catch let error as ControllerUnavailable {
+                throw error
             } catch {
                 // One environment's unreachable backend must not hide the report of the others.
                 environments.append(EnvironmentDiff(name: name, status: .unobserved, errors: ["cannot read the actual state of \(name): \(error)"],
