@@ -6,9 +6,12 @@ the machine falls on all of them alike. Each run's standard output and error go 
 standard input is the file named by the case, if any. A run that exits non-zero aborts the
 benchmark: a failing command is not a measurement.
 
-Input: a JSON file, {"runs": N, "warmup": W, "cases": [{"name", "argv", "stdin"?, "role"?}]}.
+Input: a JSON file, {"runs": N, "warmup": W, "cases": [{"name", "argv", "stdin"?, "role"?,
+"expect"?}], "ratios"?: [{"label", "of", "to", "target"?}]}.
 role: "trueup", "libyaml" or "pyyaml" (the rows ratios are computed between), or "floor" (process
-start-up only, shown for reference). Standard library only.
+start-up only, shown for reference). expect: the exit codes that count as success (default [0]).
+ratios: extra lines "label: median(of) / median(to)", with "target": a ceiling in ms for `of`
+itself, reported as met or not. Standard library only.
 """
 import json
 import math
@@ -29,7 +32,7 @@ def run_once(case):
         _, status, usage = os.wait4(proc.pid, 0)
         wall = (time.perf_counter_ns() - start) / 1e6
         proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
+        if proc.returncode not in case.get("expect", [0]):
             stderr.seek(0)
             sys.stderr.write(f"benchmark: '{case['name']}' exited {proc.returncode}: {' '.join(case['argv'])}\n")
             sys.stderr.write(stderr.read().decode(errors="replace")[-2000:])
@@ -87,6 +90,13 @@ def main():
         return median(results[name][key]) if name in results else None
 
     print()
+    for ratio in config.get("ratios", []):
+        of, to = results[ratio["of"]], results[ratio["to"]]
+        wall = median(of["wall"]) / median(to["wall"])
+        cpu = median(of["cpu"]) / median(to["cpu"]) if median(to["cpu"]) > 0 else float("nan")
+        target = ratio.get("target")
+        verdict = f"   target < {target} ms: " + ("met" if median(of["wall"]) < target else "NOT met") if target else ""
+        print(f"{ratio['label']}  wall {wall:5.2f}x   CPU {cpu:5.2f}x{verdict}")
     if role_median("trueup", "wall") is None:
         return
     for role, label in (("libyaml", "bare libyaml"), ("pyyaml", "PyYAML CSafeLoader")):
