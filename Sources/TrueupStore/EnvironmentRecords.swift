@@ -114,7 +114,7 @@ extension StateStore {
                 guard let kind = ResourceKind(rawValue: row["kind"]) else { continue }
                 let id = ResourceID(kind, row["name"])
                 result[id] = AppliedResource(
-                    environment: environment, id: id, state: try StoredJSON.decode(JSONValue.self, row["state_json"]),
+                    environment: environment, id: id, state: try JSONValue.parse(Data((row["state_json"] as String).utf8)),
                     appliedCommit: row["applied_commit"], appliedAt: row["applied_at"])
             }
             return result

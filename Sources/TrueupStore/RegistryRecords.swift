@@ -39,33 +39,44 @@ extension StateStore {
         }
     }
 
+    /// The versions and aliases of these models and prompts: a few queries for the whole set
+    /// (names in chunks, under SQLite's limit on bound parameters), not a few per asset.
     public func registryState(models: Set<String>, prompts: Set<String>) throws -> RegistryState {
         try read { db in
             var state = RegistryState()
-            for model in models {
-                var entry = RegistryState.Model()
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM model_versions WHERE model = ?", arguments: [model]) {
+            for model in models { state.models[model] = RegistryState.Model() }
+            for prompt in prompts { state.prompts[prompt] = RegistryState.Prompt() }
+            for chunk in Self.chunks(models) {
+                let marks = Self.placeholders(chunk.count)
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM model_versions WHERE model IN (\(marks))", arguments: StatementArguments(chunk)) {
                     let info = try Self.modelVersion(row)
-                    entry.versions[info.version] = info
+                    state.models[row["model"], default: RegistryState.Model()].versions[info.version] = info
                 }
-                for row in try Row.fetchAll(db, sql: "SELECT alias, version FROM aliases WHERE asset_type = 'model' AND name = ?", arguments: [model]) {
-                    entry.aliases[row["alias"]] = row["version"]
+                for row in try Row.fetchAll(db, sql: "SELECT name, alias, version FROM aliases WHERE asset_type = 'model' AND name IN (\(marks))", arguments: StatementArguments(chunk)) {
+                    state.models[row["name"], default: RegistryState.Model()].aliases[row["alias"]] = row["version"]
                 }
-                state.models[model] = entry
             }
-            for prompt in prompts {
-                var entry = RegistryState.Prompt()
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM prompt_versions WHERE prompt = ?", arguments: [prompt]) {
+            for chunk in Self.chunks(prompts) {
+                let marks = Self.placeholders(chunk.count)
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM prompt_versions WHERE prompt IN (\(marks))", arguments: StatementArguments(chunk)) {
                     let info = try Self.promptVersion(row)
-                    entry.versions[info.version] = info
+                    state.prompts[row["prompt"], default: RegistryState.Prompt()].versions[info.version] = info
                 }
-                for row in try Row.fetchAll(db, sql: "SELECT alias, version FROM aliases WHERE asset_type = 'prompt' AND name = ?", arguments: [prompt]) {
-                    entry.aliases[row["alias"]] = row["version"]
+                for row in try Row.fetchAll(db, sql: "SELECT name, alias, version FROM aliases WHERE asset_type = 'prompt' AND name IN (\(marks))", arguments: StatementArguments(chunk)) {
+                    state.prompts[row["name"], default: RegistryState.Prompt()].aliases[row["alias"]] = row["version"]
                 }
-                state.prompts[prompt] = entry
             }
             return state
         }
+    }
+
+    private static func chunks(_ names: Set<String>) -> [[String]] {
+        let sorted = names.sorted()
+        return stride(from: 0, to: sorted.count, by: 500).map { Array(sorted[$0..<min($0 + 500, sorted.count)]) }
+    }
+
+    private static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
     }
 
     public func setAlias(assetType: String, name: String, alias: String, version: String, at time: Double) throws {

@@ -73,13 +73,13 @@ public struct LocalDataCatalog: DataBackend {
                     manifest += "\(file)\u{0}\(try sha256(ofPath: full))\n"
                 }
             }
-            return SHA256.hash(data: Data(manifest.utf8)).hex
+            return ContentDigest.sha256(manifest)
         }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw BackendError("cannot read \(path)") }
         defer { try? handle.close() }
         var hasher = SHA256()
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-        return hasher.finalize().hex
+        return ContentDigest.hex(hasher.finalize())
     }
 
     static func size(ofPath path: String) -> Int64 {
@@ -87,6 +87,3 @@ public struct LocalDataCatalog: DataBackend {
     }
 }
 
-extension Sequence where Element == UInt8 {
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
-}

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import TrueupCore
 import TrueupStore
@@ -18,7 +17,7 @@ public struct LocalRegistry: RegistryBackend {
     }
 
     public func registerModelVersion(_ request: ModelRegistration) async throws -> ModelVersionInfo {
-        let key = String(SHA256.hash(data: Data(request.idempotencyKey.utf8)).map { String(format: "%02x", $0) }.joined().prefix(32))
+        let key = String(ContentDigest.sha256(request.idempotencyKey).prefix(32))
         var location = request.sourceLocation
         // A local folder is copied in so the version outlives the job's scratch folder; a URI
         // (`artifact: s3://...`) is recorded as is.
@@ -69,6 +68,6 @@ public struct LocalRegistry: RegistryBackend {
 public enum PromptContent {
     public static func hash(template: String, config: JSONValue) -> String {
         let text = template + "\u{0}" + config.canonicalJSON
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return ContentDigest.sha256(text)
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TrueupCore
 
 /// Checks that a webhook comes from the forge holding the shared secret. Pure: bytes in, verdict
 /// out. Secrets and signatures never appear in a verdict's text.
@@ -52,6 +53,6 @@ enum WebhookVerification {
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
+        ContentDigest.hex(bytes)
     }
 }

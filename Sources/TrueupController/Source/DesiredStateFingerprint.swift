@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import TrueupCore
 
@@ -30,8 +29,7 @@ enum DesiredStateFingerprint {
             parts.append("file \(path) \(try snapshot.entry(at: path)?.objectID ?? "missing")")
         }
         if usesCommit { parts.append("commit \(snapshot.revision.commit)") }
-        let digest = SHA256.hash(data: Data(parts.joined(separator: "\n").utf8))
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return ContentDigest.sha256(parts.joined(separator: "\n"))
     }
 
     /// The environment's folder and the folders it extends, each once, nearest first.

@@ -1,4 +1,3 @@
-import Crypto
 
 /// A parsed spec file: its documents, as TrueupYAML produced them.
 public struct SpecFile: Sendable {
@@ -534,7 +533,7 @@ struct BuildRun {
     private mutating func digest(of entry: SourceEntry) -> String? {
         if let known = digestCache[entry.objectID] { return known }
         guard let bytes = try? builder.snapshot.contents(of: entry.path) else { return nil }
-        let hex = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let hex = ContentDigest.sha256(bytes)
         digestCache[entry.objectID] = hex
         return hex
     }

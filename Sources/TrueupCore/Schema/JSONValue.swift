@@ -119,42 +119,24 @@ public enum JSONValue: Hashable, Sendable {
         out += "\""
     }
 
-    /// Parses JSON text (Foundation's parser), keeping integers apart from other numbers.
+    /// Parses JSON text, keeping integers apart from other numbers (see JSONParser).
     public static func parse(_ data: Data) throws -> JSONValue {
-        let object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        return JSONValue(foundation: object)
-    }
-
-    init(foundation object: Any) {
-        switch object {
-        case let s as String: self = .string(s)
-        case let n as NSNumber:
-            // objCType tells the JSON parser's booleans ("c") and floats ("d", "f") from integers.
-            let type = String(cString: n.objCType)
-            if type == "c" || type == "B" {
-                self = .bool(n.boolValue)
-            } else if type == "d" || type == "f" {
-                self = .number(n.doubleValue)
-            } else {
-                self = .integer(n.int64Value)
-            }
-        case let a as [Any]: self = .array(a.map(JSONValue.init(foundation:)))
-        case let d as [String: Any]: self = .object(d.mapValues(JSONValue.init(foundation:)))
-        default: self = .null
-        }
+        try JSONParser.parse(data)
     }
 }
 
 extension JSONValue: Codable {
     public init(from decoder: Decoder) throws {
+        // Every failed attempt builds and throws a DecodingError, so the common shapes (strings,
+        // then objects) are tried first; among numbers Bool, Int64, Double keep their order.
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let o = try? c.decode([String: JSONValue].self) { self = .object(o) }
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
         else if let i = try? c.decode(Int64.self) { self = .integer(i) }
         else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        else { self = .array(try c.decode([JSONValue].self)) }
     }
 
     public func encode(to encoder: Encoder) throws {

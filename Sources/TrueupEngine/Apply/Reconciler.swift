@@ -23,8 +23,10 @@ public final class Reconciler: Sendable {
     }
 
     /// Loads the desired state of a snapshot through this reconciler's cache.
-    public func loadDesiredState(_ snapshot: SourceSnapshot) throws -> DesiredState {
-        try loader.load(snapshot, specRoot: workspace.specRoot)
+    /// With `only`, just that environment (and what it extends) is assembled and validated: a
+    /// plan of one environment does not pay for the others.
+    public func loadDesiredState(_ snapshot: SourceSnapshot, only environment: String? = nil) throws -> DesiredState {
+        try loader.load(snapshot, specRoot: workspace.specRoot, only: environment)
     }
 
     /// Everything a plan was made from, kept so apply can act on exactly it.
@@ -43,7 +45,12 @@ public final class Reconciler: Sendable {
     public func plan(environment name: String, revision: String) async throws -> Planned {
         let repository = try GitRepository(path: workspace.repositoryRoot)
         let snapshot = try repository.snapshot(at: revision)
-        let desired = try loadDesiredState(snapshot)
+        var desired = try loadDesiredState(snapshot, only: name)
+        if let from = desired.environments[name]?.settings.promotionFrom, desired.environments[from] == nil {
+            // Promotion is judged by the source environment's aliases: assemble it too (the
+            // parsed files are cached, so this costs only the building).
+            desired = try loadDesiredState(snapshot)
+        }
         return try await plan(environment: name, desired: desired, snapshot: snapshot, revision: revision)
     }
 
@@ -174,10 +181,10 @@ private final class SharedSpecLoader: @unchecked Sendable {
     private let lock = NSLock()
     private let loader = SpecLoader()
 
-    func load(_ snapshot: SourceSnapshot, specRoot: String) throws -> DesiredState {
+    func load(_ snapshot: SourceSnapshot, specRoot: String, only environment: String?) throws -> DesiredState {
         lock.lock()
         defer { lock.unlock() }
-        return try loader.load(snapshot, specRoot: specRoot)
+        return try loader.load(snapshot, specRoot: specRoot, only: environment)
     }
 }
 

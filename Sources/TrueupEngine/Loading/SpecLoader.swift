@@ -42,6 +42,18 @@ public final class SpecLoader {
     public func load(_ snapshot: SourceSnapshot, specRoot: String = "environments", only environment: String? = nil) throws -> DesiredState {
         let root = specRoot.split(separator: "/").joined(separator: "/")
         let entries = try snapshot.entries(under: root)
+        // One environment: parse only its folder and the folders it extends. Should that find any
+        // error, everything is read, so that what is reported is exactly what a whole load says
+        // (suggestions name every folder, a broken file elsewhere is seen).
+        if let environment, let folders = neededFolders(environment, entries: entries, snapshot: snapshot, root: root) {
+            let state = assemble(entries.filter { folders.contains(Self.folder(of: $0.path, root: root) ?? "") || Self.isEnvironmentFile($0.path, root: root) },
+                                 allEntries: entries, snapshot: snapshot, root: root, only: environment)
+            if state.errors.isEmpty { return state }
+        }
+        return assemble(entries, allEntries: entries, snapshot: snapshot, root: root, only: environment)
+    }
+
+    private func assemble(_ specEntries: [SourceEntry], allEntries entries: [SourceEntry], snapshot: SourceSnapshot, root: String, only environment: String?) -> DesiredState {
         var files: [SpecFile] = []
         var broken = Set<String>()
         var diagnostics: [Diagnostic] = []
@@ -49,23 +61,9 @@ public final class SpecLoader {
             diagnostics.append(Diagnostic(at: nil, "no spec files under '\(root)/' at \(snapshot.revision.commit == "worktree" ? "the working tree" : "commit " + snapshot.revision.shortCommit): run `trueup init` or pass --path"))
         }
         var seen = Set<String>()
-        for entry in entries where entry.kind == .file && (entry.path.hasSuffix(".yaml") || entry.path.hasSuffix(".yml")) {
+        for entry in specEntries where entry.kind == .file && Self.isYAML(entry.path) {
             seen.insert(entry.objectID)
-            let result: Result<[Document], Diagnostic>
-            if let cached = parsed[entry.objectID] {
-                result = cached.map { $0 }
-            } else {
-                do {
-                    let bytes = try snapshot.contents(of: entry.path)
-                    result = .success(try yaml.load(bytes, file: entry.path))
-                } catch let error as Diagnostic {
-                    result = .failure(error)
-                } catch {
-                    result = .failure(Diagnostic(at: SourceLocation(file: entry.path, line: 1, column: 1), "cannot read the file: \(error)"))
-                }
-                parsed[entry.objectID] = result
-            }
-            switch result {
+            switch parse(entry, snapshot) {
             case .success(let documents):
                 files.append(SpecFile(path: entry.path, objectID: entry.objectID, documents: Self.relocated(documents, to: entry.path)))
             case .failure(var error):
@@ -79,6 +77,59 @@ public final class SpecLoader {
         var state = DesiredStateBuilder(snapshot: snapshot, root: root).build(files: files, entries: entries, brokenFiles: broken, only: environment)
         state.diagnostics = (state.diagnostics + diagnostics).sorted()
         return state
+    }
+
+    /// A file's documents, parsed once per blob id.
+    private func parse(_ entry: SourceEntry, _ snapshot: SourceSnapshot) -> Result<[Document], Diagnostic> {
+        if let cached = parsed[entry.objectID] { return cached }
+        let result: Result<[Document], Diagnostic>
+        do {
+            let bytes = try snapshot.contents(of: entry.path)
+            result = .success(try yaml.load(bytes, file: entry.path))
+        } catch let error as Diagnostic {
+            result = .failure(error)
+        } catch {
+            result = .failure(Diagnostic(at: SourceLocation(file: entry.path, line: 1, column: 1), "cannot read the file: \(error)"))
+        }
+        parsed[entry.objectID] = result
+        return result
+    }
+
+    /// The folders `environment` is assembled from: its own and, following every environment
+    /// file's `spec.extends`, the ones it inherits. Nil when that cannot be told (the environment
+    /// file is missing or unreadable): then everything is read.
+    private func neededFolders(_ environment: String, entries: [SourceEntry], snapshot: SourceSnapshot, root: String) -> Set<String>? {
+        var environmentFiles: [String: SourceEntry] = [:]
+        for entry in entries where entry.kind == .file && Self.isEnvironmentFile(entry.path, root: root) {
+            if let folder = Self.folder(of: entry.path, root: root) { environmentFiles[folder] = entry }
+        }
+        guard environmentFiles[environment] != nil else { return nil }
+        var needed: Set<String> = []
+        var pending = [environment]
+        while let folder = pending.popLast() {
+            guard needed.insert(folder).inserted, let file = environmentFiles[folder] else { continue }
+            guard case .success(let documents) = parse(file, snapshot) else { return nil }
+            for document in documents {
+                for item in document.root["spec"]?["extends"]?.items ?? [] {
+                    if let parent = item.scalarText { pending.append(parent) }
+                }
+            }
+        }
+        return needed
+    }
+
+    static func isYAML(_ path: String) -> Bool { path.hasSuffix(".yaml") || path.hasSuffix(".yml") }
+
+    /// `root/<folder>/environment.yaml` (or `.yml`).
+    static func isEnvironmentFile(_ path: String, root: String) -> Bool {
+        let parts = path.dropFirst(root.count + 1).split(separator: "/")
+        return parts.count == 2 && (parts[1] == "environment.yaml" || parts[1] == "environment.yml")
+    }
+
+    /// The first folder below `root` of a path, or nil for a file directly in `root`.
+    static func folder(of path: String, root: String) -> String? {
+        let parts = path.dropFirst(root.count + 1).split(separator: "/")
+        return parts.count > 1 ? String(parts[0]) : nil
     }
 
     /// The same blob can sit at two paths; cached nodes carry the first path's name.

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import TrueupCore
 
@@ -21,7 +20,7 @@ public struct PlanningInputs: Sendable {
             }
             if resource.id.kind == .dataset, let path = spec["path"]?.stringValue, inputs.fileDigests[path] == nil,
                case .success(let normal) = RepoPath.normalise(path) {
-                inputs.fileDigests[path] = SHA256.hash(data: try snapshot.contents(of: normal)).map { String(format: "%02x", $0) }.joined()
+                inputs.fileDigests[path] = ContentDigest.sha256(try snapshot.contents(of: normal))
             }
             if let file = spec["templateFile"]?.stringValue, inputs.texts[file] == nil, case .success(let normal) = RepoPath.normalise(file) {
                 inputs.texts[file] = String(decoding: try snapshot.contents(of: normal), as: UTF8.self)
@@ -33,6 +32,6 @@ public struct PlanningInputs: Sendable {
 
 enum Hashing {
     static func sha256(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        ContentDigest.sha256(text)
     }
 }
