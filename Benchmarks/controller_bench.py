@@ -523,28 +523,37 @@ def print_latency(rows, poll_rows, commits, warmup, api_poll):
         ("baseline: trueup apply --env dev --yes (process)", "cli_wall"),
         ("baseline: apply process start -> first action", "cli_first_action"),
     ]
-    width = max(len(name) for name, _ in table)
-    print(f"   {'':<{width}}  {'median ms':>9}  {'p95 ms':>8}  {'min ms':>8}")
-    for name, key in table:
-        xs = [r[key] for r in rows]
-        print(f"   {name:<{width}}  {median(xs):9.1f}  {p95(xs):8.1f}  {min(xs):8.1f}")
+    poll_table = [
+        ("poll 1s: git push -> first action started", "first_action"),
+        ("poll 1s: git push -> applied (run finished)", "commit_applied"),
+        ("poll 1s: git push -> API shows lastApplied", "seen"),
+    ]
+    width = max(len(name) for name, _ in table + poll_table)
+
+    def print_table(rows, table):
+        print(f"   {'':<{width}}  {'median ms':>9}  {'p95 ms':>8}  {'min ms':>8}")
+        for name, key in table:
+            xs = [r[key] for r in rows]
+            print(f"   {name:<{width}}  {median(xs):9.1f}  {p95(xs):8.1f}  {min(xs):8.1f}")
+
+    print_table(rows, table)
     cli = median([r["cli_wall"] for r in rows])
     print(f"   (baseline CPU time, user+sys, median: {median([r['cli_cpu'] for r in rows]):.1f} ms per apply process)")
     print()
-    print("   ratios of medians:")
-    print(f"     controller commit -> applied / CLI apply process      {median([r['commit_applied'] for r in rows]) / cli:6.2f}")
-    print(f"     controller webhook -> applied / CLI apply process     {median([r['applied'] for r in rows]) / cli:6.2f}")
-    print(f"     controller webhook -> first action / CLI start -> first action "
-          f"{median([r['first_action'] for r in rows]) / median([r['cli_first_action'] for r in rows]):6.2f}")
+    med = lambda key: median([r[key] for r in rows])
+    print_ratios("ratios of medians", [
+        ("controller commit -> applied / CLI apply process", med("commit_applied") / cli),
+        ("controller webhook -> applied / CLI apply process", med("applied") / cli),
+        ("controller webhook -> first action / CLI start -> first action", med("first_action") / med("cli_first_action")),
+    ])
     if poll_rows:
         print()
-        print(f"   poll-driven (--poll 1s, no webhook), {len(poll_rows)} commits (+1 warm-up); t0 = start of git push:")
-        for name, key in [("push -> first action started", "first_action"), ("push -> applied (run finished)", "commit_applied"),
-                          ("push -> API shows lastApplied", "seen")]:
-            xs = [r[key] for r in poll_rows]
-            print(f"   {'controller, poll 1s: ' + name:<{width + 4}}  {median(xs):9.1f}  {p95(xs):8.1f}  {min(xs):8.1f}")
-        print("   (each push after a random 0-1 s pause; expect about half the poll period of waiting, up to 250 ms more")
-        print("    because the controller's loop looks at the clock every 250 ms, plus fetch, plan and apply)")
+        print(f"   poll-driven: a controller with --poll 1s and no webhook, same repository and state, "
+              f"{len(poll_rows)} commits (+1 warm-up),")
+        print("   each pushed after a random 0-1 s pause: expect about half the poll period of waiting (up to 250 ms")
+        print("   more: the controller's loop looks at the clock every 250 ms), then fetch, plan and apply")
+        print()
+        print_table(poll_rows, poll_table)
     print()
 
 
@@ -675,8 +684,8 @@ def print_idle(r):
           f"(controller CPU {r['converged_cpu']:.1f} s, its jobs {r['converged_children']:.1f} s); "
           f"{r['deployments']} deployment processes serving")
     print(f"   sampled {r['elapsed']:.1f} s, from {r['settle']} s after that, every 1 s, /proc/PID/stat and /proc/PID/status")
-    print(f"   --poll {r['poll']}: {r['fetches']:.0f} fetch(es) and {r['reconciles']:.0f} reconcile(s) fell inside the window "
-          f"(environment interval 10m; with the default 60s poll, one fetch per minute of git reads is part of idle)")
+    print(f"   --poll {r['poll']}: {r['fetches']:.0f} fetch(es) of the unchanged repository and {r['reconciles']:.0f} reconcile(s) "
+          f"fell inside the window; they are part of idle (the environments' interval is 10m)")
     print()
     print(f"   idle CPU                          {r['cpu_ms_per_s'] / 10:6.2f} % of one core  "
           f"({r['cpu_ms_per_s']:.2f} CPU-ms per second; {r['cpu_ms_total']:.0f} ms over the window)")
@@ -691,11 +700,19 @@ def print_idle(r):
     if r["plan_maxrss"] <= r["harness_hwm"] * 1.1:
         print(f"     (note: ru_maxrss counts the forking harness's {mb(r['harness_hwm']):.1f} MiB; the plan's own peak may be lower)")
     print()
-    print("   ratios:")
-    print(f"     controller idle RSS / one plan's peak RSS      {r['rss_median'] / r['plan_maxrss']:6.2f}")
-    print(f"     controller peak RSS / one plan's peak RSS      {r['hwm'] / r['plan_maxrss']:6.2f}")
-    print(f"     controller CPU per minute idle / one plan's CPU  {r['cpu_ms_per_s'] * 60 / r['plan_cpu']:6.2f}")
+    print_ratios("ratios", [
+        ("controller idle RSS (median) / one plan's peak RSS", r["rss_median"] / r["plan_maxrss"]),
+        ("controller peak RSS (VmHWM) / one plan's peak RSS", r["hwm"] / r["plan_maxrss"]),
+        ("controller CPU per idle minute / one plan's CPU", r["cpu_ms_per_s"] * 60 / r["plan_cpu"]),
+    ])
     print()
+
+
+def print_ratios(title, ratios):
+    print(f"   {title}:")
+    width = max(len(name) for name, _ in ratios)
+    for name, value in ratios:
+        print(f"     {name:<{width}}  {value:6.2f}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -732,6 +749,7 @@ def main():
 
     status = 0
     latency_result = idle_result = None
+    load = os.getloadavg()
     try:
         if os.environ.get("SKIP_LATENCY") != "1":
             root = os.path.join(work, "latency")
@@ -753,7 +771,8 @@ def main():
     print()
     print("trueup controller benchmark")
     print(f"  binary  : {trueup}")
-    print(f"  machine : {os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}")
+    print(f"  machine : {os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}; "
+          f"load average {load[0]:.2f} at start, {os.getloadavg()[0]:.2f} at the end (1 min)")
     print()
     if latency_result:
         print_latency(*latency_result, commits, warmup, api_poll)

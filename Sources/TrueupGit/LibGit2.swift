@@ -31,6 +31,15 @@ enum LibGit2 {
                 operation: "disable repository owner validation", hints: [:]
             )
         }
+        // libgit2 caches trees only up to 4 KiB by default, so a folder of a few hundred entries
+        // was inflated again for every path looked up through it (a code folder per resource).
+        let cached = trueup_git_set_tree_cache_limit(1 << 20)
+        if cached < 0 {
+            return GitError.fromLibgit2(
+                code: cached, function: "git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT)",
+                operation: "let libgit2 cache large trees", hints: [:]
+            )
+        }
         return nil
     }()
 

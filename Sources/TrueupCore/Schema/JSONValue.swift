@@ -52,6 +52,16 @@ public enum JSONValue: Hashable, Sendable {
         }
     }
 
+    /// Whether any string in this value (keys excluded) contains `needle`.
+    public func containsString(_ needle: String) -> Bool {
+        switch self {
+        case .string(let s): return s.contains(needle)
+        case .array(let items): return items.contains { $0.containsString(needle) }
+        case .object(let members): return members.values.contains { $0.containsString(needle) }
+        default: return false
+        }
+    }
+
     /// Compact JSON with sorted keys: stable bytes for hashing and golden files.
     public var canonicalJSON: String {
         var out = ""

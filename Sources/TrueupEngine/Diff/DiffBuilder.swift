@@ -19,9 +19,9 @@ public struct DiffBuilder: Sendable {
         let repository = try GitRepository(path: workspace.repositoryRoot)
         let baseSnapshot = try repository.snapshot(at: base)
         let headSnapshot = try repository.snapshot(at: head)
-        let loader = SpecLoader()
-        let baseState = try loader.load(baseSnapshot, specRoot: workspace.specRoot)
-        let headState = try loader.load(headSnapshot, specRoot: workspace.specRoot)
+        // What differs between the two trees: a resource whose spec is unchanged changed only if
+        // its code folder or template file holds one of these paths.
+        let changedPaths = try repository.changedPaths(from: baseSnapshot.revision.commit, to: headSnapshot.revision.commit)
         let baseNames = try environmentFolders(baseSnapshot)
         let headNames = try environmentFolders(headSnapshot)
         var names = baseNames.union(headNames)
@@ -31,13 +31,24 @@ public struct DiffBuilder: Sendable {
             }
             names = [only]
         }
+        let loader = SpecLoader()
+        let specRoot = workspace.specRoot
+        let headState = try loader.load(headSnapshot, specRoot: specRoot, only: names.count == 1 && headNames.contains(only ?? "") ? only : nil)
+        // An environment none of whose spec files changed has the same desired state at base:
+        // only the others are assembled again at base (in a pull request, usually one).
+        let unchanged = try names.filter { try hasUnchangedSpecs($0, head: headState, headNames: headNames, base: baseSnapshot, headSnapshot: headSnapshot) }
+        let rebuilt = names.subtracting(unchanged).intersection(baseNames)
+        let baseState = rebuilt.isEmpty ? nil : try loader.load(baseSnapshot, specRoot: specRoot, only: rebuilt.count == 1 ? rebuilt.first : nil)
+        func baseEnvironment(_ name: String) -> DesiredEnvironment? {
+            unchanged.contains(name) ? headState.environments[name] : baseState?.environments[name]
+        }
         let reconciler = Reconciler(workspace: workspace)
         var environments: [EnvironmentDiff] = []
         for name in names.sorted() {
-            let baseEnv = baseState.environments[name]
+            let baseEnv = baseEnvironment(name)
             let headEnv = headState.environments[name]
             if !headNames.contains(name) {
-                let desiredChanges = Self.desiredChanges(base: baseEnv, head: nil, baseFiles: baseSnapshot, headFiles: headSnapshot)
+                let desiredChanges = Self.desiredChanges(base: baseEnv, head: nil, baseFiles: baseSnapshot, headFiles: headSnapshot, changedPaths: changedPaths)
                 environments.append(EnvironmentDiff(name: name, status: .removed, errors: [], desiredChanges: desiredChanges, plan: nil, drift: []))
                 continue
             }
@@ -50,7 +61,7 @@ public struct DiffBuilder: Sendable {
                 // Drift is still worth showing: against what base declares. When that state cannot
                 // be read either, the head's errors are what the reviewer must see.
                 var drift: [DriftEntry] = []
-                if baseEnv != nil, let observed = try? await observe(name, baseState) {
+                if baseEnv != nil, let baseState, let observed = try? await observe(name, baseState) {
                     let planned = try await reconciler.plan(environment: name, desired: baseState, snapshot: baseSnapshot, revision: base, observed: observed)
                     drift = DriftDetector.drift(planned)
                 }
@@ -58,7 +69,7 @@ public struct DiffBuilder: Sendable {
                 environments.append(EnvironmentDiff(name: name, status: .invalid, errors: shown, desiredChanges: [], plan: nil, drift: drift))
                 continue
             }
-            let desiredChanges = Self.desiredChanges(base: baseEnv, head: headEnv, baseFiles: baseSnapshot, headFiles: headSnapshot)
+            let desiredChanges = Self.desiredChanges(base: baseEnv, head: headEnv, baseFiles: baseSnapshot, headFiles: headSnapshot, changedPaths: changedPaths)
             let observed: (ObservedState, [ResourceID: AppliedResource])
             do {
                 observed = try await observe(name, headState)
@@ -91,6 +102,26 @@ public struct DiffBuilder: Sendable {
         return (try await Observer(backends: backends).observe(environment, applied: applied), applied)
     }
 
+    /// Whether every spec file `name` is assembled from (its folder and the bases it extends) is
+    /// the same blob at base as at head, and none of its resources takes the commit in through
+    /// `${git.*}` (the head's short sha appearing in a spec means it might). An environment that
+    /// extends another environment is always assembled again: its chain is not followed here.
+    func hasUnchangedSpecs(_ name: String, head: DesiredState, headNames: Set<String>, base: SourceSnapshot, headSnapshot: SourceSnapshot) throws -> Bool {
+        guard let environment = head.environments[name] else { return false }
+        var folders: Set<String> = [name]
+        for parent in environment.settings.extends {
+            if headNames.contains(parent) { return false }
+            folders.insert(parent)
+        }
+        let root = workspace.specRoot
+        func files(_ snapshot: SourceSnapshot) throws -> [SourceEntry] {
+            try snapshot.entries(under: root).filter { folders.contains(SpecLoader.folder(of: $0.path, root: root) ?? "") }
+        }
+        guard try files(base) == files(headSnapshot) else { return false }
+        let commit = headSnapshot.revision.shortCommit
+        return !environment.resources.values.contains { $0.spec.containsString(commit) }
+    }
+
     func environmentFolders(_ snapshot: SourceSnapshot) throws -> Set<String> {
         var names = Set<String>()
         let prefix = workspace.specRoot + "/"
@@ -102,7 +133,8 @@ public struct DiffBuilder: Sendable {
     }
 
     /// (a): resource by resource, field by field, of the merged and substituted specs.
-    static func desiredChanges(base: DesiredEnvironment?, head: DesiredEnvironment?, baseFiles: SourceSnapshot, headFiles: SourceSnapshot) -> [ResourceChange] {
+    static func desiredChanges(base: DesiredEnvironment?, head: DesiredEnvironment?, baseFiles: SourceSnapshot, headFiles: SourceSnapshot,
+                               changedPaths: [String]) -> [ResourceChange] {
         var changes: [ResourceChange] = []
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -116,6 +148,7 @@ public struct DiffBuilder: Sendable {
         }
         let ids = Set(base?.resources.keys.map { $0 } ?? []).union(head?.resources.keys.map { $0 } ?? [])
         for id in ids.sorted() {
+            if let b = base?.resources[id], let h = head?.resources[id], b.spec == h.spec, !pointsAtChangedContent(h.spec, changedPaths) { continue }
             let before = base?.resources[id].map { withRepositoryContent($0.spec, baseFiles) }
             let after = head?.resources[id].map { withRepositoryContent($0.spec, headFiles) }
             if before == after { continue }
@@ -124,6 +157,15 @@ public struct DiffBuilder: Sendable {
         }
         return changes
     }
+}
+
+/// Whether a spec's `code` folder or `templateFile` holds one of `changedPaths`.
+func pointsAtChangedContent(_ spec: JSONValue, _ changedPaths: [String]) -> Bool {
+    for field in ["code", "templateFile"] {
+        guard let raw = spec[field]?.stringValue, case .success(let path) = RepoPath.normalise(raw) else { continue }
+        if changedPaths.contains(where: { path.isEmpty || $0 == path || $0.hasPrefix(path + "/") }) { return true }
+    }
+    return false
 }
 
 /// What a spec points at in the repository is part of the change too: a code folder's tree id, a
