@@ -15,19 +15,28 @@ public struct DependencyGraph: Sendable {
             remaining[node] = deps.filter { edges[$0] != nil }.count
             for dep in deps where edges[dep] != nil { dependents[dep, default: []].append(node) }
         }
+        // `ready` stays sorted largest first, so popLast is the smallest; newly ready nodes are
+        // put in place by binary search (re-sorting the whole list per node was quadratic).
         var ready = remaining.filter { $0.value == 0 }.map(\.key).sorted(by: >)
         var order: [ResourceID] = []
         order.reserveCapacity(edges.count)
         while let next = ready.popLast() {
             order.append(next)
-            var added = false
             for dependent in dependents[next] ?? [] {
                 remaining[dependent]! -= 1
-                if remaining[dependent] == 0 { ready.append(dependent); added = true }
+                if remaining[dependent] == 0 { ready.insert(dependent, at: Self.insertionIndex(of: dependent, inDescending: ready)) }
             }
-            if added { ready.sort(by: >) }
         }
         return order
+    }
+
+    private static func insertionIndex(of id: ResourceID, inDescending list: [ResourceID]) -> Int {
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list[mid] > id { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     /// Each cycle once, as a path that starts and ends at its smallest member.

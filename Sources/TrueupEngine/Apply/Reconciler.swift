@@ -45,12 +45,7 @@ public final class Reconciler: Sendable {
     public func plan(environment name: String, revision: String) async throws -> Planned {
         let repository = try GitRepository(path: workspace.repositoryRoot)
         let snapshot = try repository.snapshot(at: revision)
-        var desired = try loadDesiredState(snapshot, only: name)
-        if let from = desired.environments[name]?.settings.promotionFrom, desired.environments[from] == nil {
-            // Promotion is judged by the source environment's aliases: assemble it too (the
-            // parsed files are cached, so this costs only the building).
-            desired = try loadDesiredState(snapshot)
-        }
+        let desired = try loader.loadForPlanning(snapshot, specRoot: workspace.specRoot, environment: name)
         return try await plan(environment: name, desired: desired, snapshot: snapshot, revision: revision)
     }
 
@@ -185,6 +180,12 @@ private final class SharedSpecLoader: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return try loader.load(snapshot, specRoot: specRoot, only: environment)
+    }
+
+    func loadForPlanning(_ snapshot: SourceSnapshot, specRoot: String, environment: String) throws -> DesiredState {
+        lock.lock()
+        defer { lock.unlock() }
+        return try loader.loadForPlanning(snapshot, specRoot: specRoot, environment: environment)
     }
 }
 

@@ -19,9 +19,6 @@ public struct DiffBuilder: Sendable {
         let repository = try GitRepository(path: workspace.repositoryRoot)
         let baseSnapshot = try repository.snapshot(at: base)
         let headSnapshot = try repository.snapshot(at: head)
-        // What differs between the two trees: a resource whose spec is unchanged changed only if
-        // its code folder or template file holds one of these paths.
-        let changedPaths = try repository.changedPaths(from: baseSnapshot.revision.commit, to: headSnapshot.revision.commit)
         let baseNames = try environmentFolders(baseSnapshot)
         let headNames = try environmentFolders(headSnapshot)
         var names = baseNames.union(headNames)
@@ -31,65 +28,93 @@ public struct DiffBuilder: Sendable {
             }
             names = [only]
         }
-        let loader = SpecLoader()
-        let specRoot = workspace.specRoot
-        let headState = try loader.load(headSnapshot, specRoot: specRoot, only: names.count == 1 && headNames.contains(only ?? "") ? only : nil)
-        // An environment none of whose spec files changed has the same desired state at base:
-        // only the others are assembled again at base (in a pull request, usually one).
-        let unchanged = try names.filter { try hasUnchangedSpecs($0, head: headState, headNames: headNames, base: baseSnapshot, headSnapshot: headSnapshot) }
-        let rebuilt = names.subtracting(unchanged).intersection(baseNames)
-        let baseState = rebuilt.isEmpty ? nil : try loader.load(baseSnapshot, specRoot: specRoot, only: rebuilt.count == 1 ? rebuilt.first : nil)
-        func baseEnvironment(_ name: String) -> DesiredEnvironment? {
-            unchanged.contains(name) ? headState.environments[name] : baseState?.environments[name]
-        }
-        let reconciler = Reconciler(workspace: workspace)
+        let revisions = Revisions(
+            base: base, head: head, baseCommit: baseSnapshot.revision.commit, headCommit: headSnapshot.revision.commit,
+            baseNames: baseNames, headNames: headNames,
+            changedPaths: try repository.changedPaths(from: baseSnapshot.revision.commit, to: headSnapshot.revision.commit))
+        // Environments are independent: each is reported by a task of its own, with its own
+        // repository handle (libgit2 handles are not shared between threads) and its own loader
+        // that assembles only that environment.
         var environments: [EnvironmentDiff] = []
-        for name in names.sorted() {
-            let baseEnv = baseEnvironment(name)
-            let headEnv = headState.environments[name]
-            if !headNames.contains(name) {
-                let desiredChanges = Self.desiredChanges(base: baseEnv, head: nil, baseFiles: baseSnapshot, headFiles: headSnapshot, changedPaths: changedPaths)
-                environments.append(EnvironmentDiff(name: name, status: .removed, errors: [], desiredChanges: desiredChanges, plan: nil, drift: []))
-                continue
+        let reconciler = Reconciler(workspace: workspace)
+        try await withThrowingTaskGroup(of: EnvironmentDiff.self) { group in
+            for name in names {
+                group.addTask { try await report(name, revisions, reconciler) }
             }
-            guard let headEnv else {
-                let errors = headState.errors.filter { d in
-                    (d.environment?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(name) ?? false)
-                        || (d.location?.file.hasPrefix("\(workspace.specRoot)/\(name)/") ?? false)
-                }
-                let shown = (errors.isEmpty ? headState.errors : errors).map(\.description)
-                // Drift is still worth showing: against what base declares. When that state cannot
-                // be read either, the head's errors are what the reviewer must see.
-                var drift: [DriftEntry] = []
-                if baseEnv != nil, let baseState, let observed = try? await observe(name, baseState) {
-                    let planned = try await reconciler.plan(environment: name, desired: baseState, snapshot: baseSnapshot, revision: base, observed: observed)
+            for try await report in group { environments.append(report) }
+        }
+        environments.sort { $0.name < $1.name }
+        return DiffReport(
+            base: .init(revision: base, commit: revisions.baseCommit),
+            head: .init(revision: head, commit: revisions.headCommit),
+            environments: environments)
+    }
+
+    /// The two revisions and what is known of them before any environment is assembled.
+    struct Revisions: Sendable {
+        var base: String
+        var head: String
+        var baseCommit: String
+        var headCommit: String
+        var baseNames: Set<String>
+        var headNames: Set<String>
+        /// What differs between the two trees: a resource whose spec is unchanged changed only if
+        /// its code folder or template file holds one of these paths.
+        var changedPaths: [String]
+    }
+
+    /// One environment's (a), (b) and (c).
+    func report(_ name: String, _ revisions: Revisions, _ reconciler: Reconciler) async throws -> EnvironmentDiff {
+        let repository = try GitRepository(path: workspace.repositoryRoot)
+        let baseSnapshot = try repository.snapshot(at: revisions.baseCommit)
+        let headSnapshot = try repository.snapshot(at: revisions.headCommit)
+        let loader = SpecLoader()
+        let root = workspace.specRoot
+        let atBase = revisions.baseNames.contains(name)
+
+        guard revisions.headNames.contains(name) else {
+            let baseEnv = try loader.load(baseSnapshot, specRoot: root, only: name).environments[name]
+            let desiredChanges = Self.desiredChanges(base: baseEnv, head: nil, baseFiles: baseSnapshot, headFiles: headSnapshot, changedPaths: revisions.changedPaths)
+            return EnvironmentDiff(name: name, status: .removed, errors: [], desiredChanges: desiredChanges, plan: nil, drift: [])
+        }
+        let headState = try loader.loadForPlanning(headSnapshot, specRoot: root, environment: name)
+        guard let headEnv = headState.environments[name] else {
+            let errors = headState.errors.filter { d in
+                (d.environment?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(name) ?? false)
+                    || (d.location?.file.hasPrefix("\(root)/\(name)/") ?? false)
+            }
+            let shown = (errors.isEmpty ? headState.errors : errors).map(\.description)
+            // Drift is still worth showing: against what base declares. When that state cannot
+            // be read either, the head's errors are what the reviewer must see.
+            var drift: [DriftEntry] = []
+            if atBase {
+                let baseState = try loader.loadForPlanning(baseSnapshot, specRoot: root, environment: name)
+                if baseState.environments[name] != nil, let observed = try? await observe(name, baseState) {
+                    let planned = try await reconciler.plan(environment: name, desired: baseState, snapshot: baseSnapshot, revision: revisions.base, observed: observed)
                     drift = DriftDetector.drift(planned)
                 }
-                // What an unreadable head changes is unknown, not "everything removed": (a) stays empty.
-                environments.append(EnvironmentDiff(name: name, status: .invalid, errors: shown, desiredChanges: [], plan: nil, drift: drift))
-                continue
             }
-            let desiredChanges = Self.desiredChanges(base: baseEnv, head: headEnv, baseFiles: baseSnapshot, headFiles: headSnapshot, changedPaths: changedPaths)
-            let observed: (ObservedState, [ResourceID: AppliedResource])
-            do {
-                observed = try await observe(name, headState)
-            } catch let error as ControllerUnavailable {
-                throw error
-            } catch {
-                // One environment's unreachable backend must not hide the report of the others.
-                environments.append(EnvironmentDiff(name: name, status: .unobserved, errors: ["cannot read the actual state of \(name): \(error)"],
-                                                    desiredChanges: desiredChanges, plan: nil, drift: []))
-                continue
-            }
-            let planned = try await reconciler.plan(environment: name, desired: headState, snapshot: headSnapshot, revision: head, observed: observed)
-            environments.append(EnvironmentDiff(
-                name: name, status: baseEnv == nil && !baseNames.contains(name) ? .added : .valid, errors: [],
-                desiredChanges: desiredChanges, plan: planned.plan, drift: DriftDetector.drift(planned)))
+            // What an unreadable head changes is unknown, not "everything removed": (a) stays empty.
+            return EnvironmentDiff(name: name, status: .invalid, errors: shown, desiredChanges: [], plan: nil, drift: drift)
         }
-        return DiffReport(
-            base: .init(revision: base, commit: baseSnapshot.revision.commit),
-            head: .init(revision: head, commit: headSnapshot.revision.commit),
-            environments: environments)
+        // An environment none of whose spec files changed has the same desired state at base.
+        let baseEnv: DesiredEnvironment? = !atBase ? nil
+            : try hasUnchangedSpecs(name, head: headState, headNames: revisions.headNames, base: baseSnapshot, headSnapshot: headSnapshot) ? headEnv
+            : try loader.load(baseSnapshot, specRoot: root, only: name).environments[name]
+        let desiredChanges = Self.desiredChanges(base: baseEnv, head: headEnv, baseFiles: baseSnapshot, headFiles: headSnapshot, changedPaths: revisions.changedPaths)
+        let observed: (ObservedState, [ResourceID: AppliedResource])
+        do {
+            observed = try await observe(name, headState)
+        } catch let error as ControllerUnavailable {
+            throw error
+        } catch {
+            // One environment's unreachable backend must not hide the report of the others.
+            return EnvironmentDiff(name: name, status: .unobserved, errors: ["cannot read the actual state of \(name): \(error)"],
+                                   desiredChanges: desiredChanges, plan: nil, drift: [])
+        }
+        let planned = try await reconciler.plan(environment: name, desired: headState, snapshot: headSnapshot, revision: revisions.head, observed: observed)
+        return EnvironmentDiff(name: name, status: atBase ? .valid : .added, errors: [], desiredChanges: desiredChanges,
+                               plan: planned.plan, drift: DriftDetector.drift(planned))
     }
 
     /// The actual state of one environment: from a controller's API, or observed through the

@@ -53,6 +53,17 @@ public final class SpecLoader {
         return assemble(entries, allEntries: entries, snapshot: snapshot, root: root, only: environment)
     }
 
+    /// What planning `environment` needs: that environment and, when its versions are promoted
+    /// from another (`promotion.from`), that one too, whose aliases decide what may be promoted.
+    public func loadForPlanning(_ snapshot: SourceSnapshot, specRoot: String, environment: String) throws -> DesiredState {
+        let state = try load(snapshot, specRoot: specRoot, only: environment)
+        if let from = state.environments[environment]?.settings.promotionFrom, state.environments[from] == nil {
+            // The parsed files are cached: this costs only the building.
+            return try load(snapshot, specRoot: specRoot)
+        }
+        return state
+    }
+
     private func assemble(_ specEntries: [SourceEntry], allEntries entries: [SourceEntry], snapshot: SourceSnapshot, root: String, only environment: String?) -> DesiredState {
         var files: [SpecFile] = []
         var broken = Set<String>()
