@@ -27,8 +27,11 @@ test: test-deps
 schemas:
 	scripts/embed-schemas
 
+# Spec loading against libyaml; plan, apply and diff; the controller's latency and idle cost.
 bench: deps
 	Benchmarks/run
+	Benchmarks/run-engine
+	Benchmarks/run-controller
 
 clean:
 	rm -rf .build .venv
