@@ -45,16 +45,20 @@ public struct Planner {
         }
         changes += pruneChanges()
         return (Plan(environment: environment.name, commit: commit, createdAt: now,
-                     observedFingerprint: Self.fingerprint(observed), changes: changes), resolved)
+                     observedFingerprint: Self.fingerprint(changes), changes: changes), resolved)
     }
 
-    static func fingerprint(_ observed: ObservedState) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        var copy = observed
-        // Job runs only grow: a new run elsewhere does not make a plan stale; the rest does.
-        copy.jobRuns = [:]
-        return Hashing.sha256(String(decoding: (try? encoder.encode(copy)) ?? Data(), as: UTF8.self))
+    /// What the plan was made against: every change's observed before-state with what it would
+    /// do. A saved plan is stale exactly when a fresh plan at the same commit differs in these,
+    /// so applying the fresh one is applying the saved one. (Encoding the whole observed state
+    /// instead took a fifth of a no-op plan, and made a plan stale on details no change reads.)
+    static func fingerprint(_ changes: [PlannedChange]) -> String {
+        var text = ""
+        for change in changes {
+            text += change.resource.description + "\t" + change.action.rawValue + (change.drift ? "\tdrift\t" : "\t")
+            text += (change.before?.canonicalJSON ?? "-") + "\t" + (change.after?.canonicalJSON ?? "-") + "\n"
+        }
+        return Hashing.sha256(text)
     }
 
     func planResource(_ resource: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
