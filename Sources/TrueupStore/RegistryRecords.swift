@@ -25,7 +25,7 @@ extension StateStore {
 
     static func modelVersion(_ row: Row) throws -> ModelVersionInfo {
         ModelVersionInfo(model: row["model"], version: String(row["version"] as Int), location: row["location"], source: row["source"],
-                         tags: try StoredJSON.decode([String: String].self, row["tags_json"]))
+                         tags: try StoredJSON.stringMap(row["tags_json"]))
     }
 
     public func tagModelVersion(model: String, version: String, tags: [String: String]) throws {
@@ -112,7 +112,7 @@ extension StateStore {
     static func promptVersion(_ row: Row) throws -> PromptVersionInfo {
         PromptVersionInfo(
             prompt: row["prompt"], version: String(row["version"] as Int), contentHash: row["content_hash"], template: row["template"],
-            config: try JSONValue.parse(Data((row["config_json"] as String).utf8)), tags: try StoredJSON.decode([String: String].self, row["tags_json"]))
+            config: try JSONValue.parse(Data((row["config_json"] as String).utf8)), tags: try StoredJSON.stringMap(row["tags_json"]))
     }
 
     public func tagPromptVersion(prompt: String, version: String, tags: [String: String]) throws {
@@ -170,7 +170,7 @@ extension StateStore {
             var result: [String: JobRunRecord] = [:]
             for identity in identities {
                 if let json = try String.fetchOne(db, sql: "SELECT record_json FROM job_runs WHERE identity = ?", arguments: [identity]) {
-                    result[identity] = try StoredJSON.decode(JobRunRecord.self, json)
+                    result[identity] = try JobRunRecord(stored: json)
                 }
             }
             return result
@@ -186,7 +186,7 @@ extension StateStore {
             let rows = environment == nil
                 ? try String.fetchAll(db, sql: "SELECT record_json FROM job_runs ORDER BY updated_at")
                 : try String.fetchAll(db, sql: "SELECT record_json FROM job_runs WHERE environment = ? ORDER BY updated_at", arguments: [environment])
-            return try rows.map { try StoredJSON.decode(JobRunRecord.self, $0) }
+            return try rows.map { try JobRunRecord(stored: $0) }
         }
     }
 
