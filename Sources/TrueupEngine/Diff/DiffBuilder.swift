@@ -42,12 +42,19 @@ public struct DiffBuilder: Sendable {
         // that assembles only that environment.
         var environments: [EnvironmentDiff] = []
         let reconciler = Reconciler(workspace: workspace)
-        try await withThrowingTaskGroup(of: EnvironmentDiff.self) { group in
+        // Every task runs to its end and the first error is thrown after: cancelling the others
+        // would leave a request to a controller (URLSession on Linux) never answering.
+        let results = await withTaskGroup(of: Result<EnvironmentDiff, any Error>.self) { group in
             for name in names {
-                group.addTask { try await report(name, revisions, reconciler) }
+                group.addTask {
+                    do { return .success(try await report(name, revisions, reconciler)) } catch { return .failure(error) }
+                }
             }
-            for try await report in group { environments.append(report) }
+            var results: [Result<EnvironmentDiff, any Error>] = []
+            for await result in group { results.append(result) }
+            return results
         }
+        for result in results { environments.append(try result.get()) }
         environments.sort { $0.name < $1.name }
         return DiffReport(
             base: .init(revision: base, commit: revisions.baseCommit),
