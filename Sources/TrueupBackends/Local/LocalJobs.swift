@@ -82,18 +82,9 @@ public struct LocalJobs: JobBackend {
     private func start(_ request: JobRunRequest, attempt: Int, base: String, reuseFolder: Bool = false) async throws -> JobExit {
         let folder = Self.attemptFolder(base, attempt)
         let code = (base as NSString).appendingPathComponent("code")
-        if !FileManager.default.fileExists(atPath: code) {
-            // Written beside and renamed, so a crash never leaves half a code tree to run. The
-            // name is unique per call: two requests for one identity may get here at once.
-            let partial = code + ".partial-\(getpid())-\(UUID().uuidString.prefix(8))"
-            try request.materializeCode(partial)
-            do {
-                try FileManager.default.moveItem(atPath: partial, toPath: code)
-            } catch where FileManager.default.fileExists(atPath: code) {
-                // Another request renamed the same tree into place first.
-                try? FileManager.default.removeItem(atPath: partial)
-            }
-        }
+        // Written beside and renamed, so a crash never leaves half a code tree to run; two
+        // requests for one identity may get here at once.
+        try LocalFiles.createAtomically(code) { try request.materializeCode($0) }
         let output = (folder as NSString).appendingPathComponent("output")
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         var environment = request.environmentVariables

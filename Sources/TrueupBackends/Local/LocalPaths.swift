@@ -31,14 +31,21 @@ enum LocalFiles {
     /// Copies `source` (a file or folder) to `destination` through a temporary sibling and a rename,
     /// so a crash never leaves a half-copied version where a complete one is expected.
     static func copyAtomically(from source: String, to destination: String) throws {
+        try createAtomically(destination) { try FileManager.default.copyItem(atPath: source, toPath: $0) }
+    }
+
+    /// Has `write` create `destination`'s content at a temporary sibling, then renames it into
+    /// place. The temporary name is unique to the call: content-addressed destinations are
+    /// written by several actions of one apply at once (two datasets with the same bytes). When
+    /// another writer renamed first, its complete copy is kept and this one removed.
+    static func createAtomically(_ destination: String, _ write: (String) throws -> Void) throws {
         let fm = FileManager.default
         if fm.fileExists(atPath: destination) { return }
         let parent = (destination as NSString).deletingLastPathComponent
         try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
-        let temporary = destination + ".partial-\(getpid())"
-        try? fm.removeItem(atPath: temporary)
-        try fm.copyItem(atPath: source, toPath: temporary)
+        let temporary = destination + ".partial-\(getpid())-\(UUID().uuidString.prefix(8))"
         do {
+            try write(temporary)
             try fm.moveItem(atPath: temporary, toPath: destination)
         } catch {
             try? fm.removeItem(atPath: temporary)

@@ -47,12 +47,7 @@ public struct LocalServing: ServingBackend {
         let folder = paths.deployment(environment: request.environment, name: request.name, configHash: request.configHash)
         let code = (folder as NSString).appendingPathComponent("code")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: code) {
-            let partial = code + ".partial-\(getpid())"
-            try? FileManager.default.removeItem(atPath: partial)
-            try request.materializeCode(partial)
-            try FileManager.default.moveItem(atPath: partial, toPath: code)
-        }
+        try LocalFiles.createAtomically(code) { try request.materializeCode($0) }
         // A process this folder started before a crash (recorded, but not yet in the store): stop
         // it, so that exactly one instance of this version runs.
         let instanceFile = (folder as NSString).appendingPathComponent("instance.json")

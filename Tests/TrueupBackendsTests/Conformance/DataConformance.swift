@@ -32,6 +32,7 @@ enum DataConformance {
         case missingSourceFails
         case currentVersionFollowsTheLastRegistrationPerEnvironment
         case removeDropsItFromObserve
+        case sameBytesUnderManyNamesAtOnce
 
         var testDescription: String { rawValue }
     }
@@ -47,6 +48,7 @@ enum DataConformance {
         case .missingSourceFails: try await missingSourceFails(subject)
         case .currentVersionFollowsTheLastRegistrationPerEnvironment: try await currentVersionFollowsTheLastRegistrationPerEnvironment(subject)
         case .removeDropsItFromObserve: try await removeDropsItFromObserve(subject)
+        case .sameBytesUnderManyNamesAtOnce: try await sameBytesUnderManyNamesAtOnce(subject)
         }
     }
 
@@ -55,6 +57,32 @@ enum DataConformance {
     }
 
     // MARK: - Checks
+
+    /// Many datasets of one apply holding the same bytes (every project's prepare job writes the
+    /// same header-only file, say) are registered in parallel: each gets that one version.
+    static func sameBytesUnderManyNamesAtOnce(_ subject: DataSubject) async throws {
+        try await ScratchFolder.with { scratch in
+            let environment = UniqueName.make("env")
+            // Large enough that copies into the catalog overlap in time.
+            let bytes = String(repeating: sample, count: 200_000)
+            let digest = ContentDigest.sha256(bytes)
+            let source = try file(bytes, in: scratch, "labels.csv")
+            let names = (0..<16).map { _ in UniqueName.make("data") }
+            let versions = try await withThrowingTaskGroup(of: DatasetVersion.self) { group in
+                for name in names {
+                    group.addTask {
+                        try await subject.make().register(DatasetRegistration(
+                            environment: environment, name: name, sourcePath: source, expectedSHA256: nil, producingRun: nil))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(versions.count == names.count)
+            #expect(versions.allSatisfy { $0.version == digest })
+            let observed = try await subject.make().observe(environment: environment)
+            #expect(names.allSatisfy { observed[$0]?.current.version == digest && observed[$0]?.problem == nil })
+        }
+    }
 
     static func registeredFileIsVersionedByItsSHA256(_ subject: DataSubject) async throws {
         try await ScratchFolder.with { scratch in
