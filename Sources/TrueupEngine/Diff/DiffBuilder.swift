@@ -89,6 +89,12 @@ public struct DiffBuilder: Sendable {
             let desiredChanges = Self.desiredChanges(base: baseEnv, head: nil, baseFiles: baseSnapshot, headFiles: headSnapshot, changedPaths: revisions.changedPaths)
             return EnvironmentDiff(name: name, status: .removed, errors: [], desiredChanges: desiredChanges, plan: nil, drift: [])
         }
+        // An environment none of whose spec files changed has the same desired state at base;
+        // otherwise its base is assembled on a task of its own while the head is assembled here.
+        let sameSpecFiles = try hasSameSpecFiles(name, loader: loader, base: baseSnapshot, head: headSnapshot)
+        let repositoryRoot = workspace.repositoryRoot, baseCommit = revisions.baseCommit
+        async let assembledBase: DesiredState? = atBase && !sameSpecFiles
+            ? SpecLoader().load(try GitRepository(path: repositoryRoot).snapshot(at: baseCommit), specRoot: root, only: name) : nil
         let headState = try loader.loadForPlanning(headSnapshot, specRoot: root, environment: name)
         guard let headEnv = headState.environments[name] else {
             let errors = headState.errors.filter { d in
@@ -109,10 +115,17 @@ public struct DiffBuilder: Sendable {
             // What an unreadable head changes is unknown, not "everything removed": (a) stays empty.
             return EnvironmentDiff(name: name, status: .invalid, errors: shown, desiredChanges: [], plan: nil, drift: drift)
         }
-        // An environment none of whose spec files changed has the same desired state at base.
-        let baseEnv: DesiredEnvironment? = !atBase ? nil
-            : try hasUnchangedSpecs(name, head: headState, headNames: revisions.headNames, base: baseSnapshot, headSnapshot: headSnapshot) ? headEnv
-            : try loader.load(baseSnapshot, specRoot: root, only: name).environments[name]
+        let baseEnv: DesiredEnvironment?
+        if !atBase {
+            baseEnv = nil
+        } else if let assembled = try await assembledBase {
+            baseEnv = assembled.environments[name]
+        } else if headEnv.resources.values.contains(where: { $0.spec.containsString(headSnapshot.revision.shortCommit) }) {
+            // Same files, but `${git.*}` may take the commit in (the head's short sha appears).
+            baseEnv = try loader.load(baseSnapshot, specRoot: root, only: name).environments[name]
+        } else {
+            baseEnv = headEnv
+        }
         let desiredChanges = Self.desiredChanges(base: baseEnv, head: headEnv, baseFiles: baseSnapshot, headFiles: headSnapshot, changedPaths: revisions.changedPaths)
         let observed: (ObservedState, [ResourceID: AppliedResource])
         do {
@@ -140,24 +153,16 @@ public struct DiffBuilder: Sendable {
         return (try await Observer(backends: backends).observe(environment, applied: applied), applied)
     }
 
-    /// Whether every spec file `name` is assembled from (its folder and the bases it extends) is
-    /// the same blob at base as at head, and none of its resources takes the commit in through
-    /// `${git.*}` (the head's short sha appearing in a spec means it might). An environment that
-    /// extends another environment is always assembled again: its chain is not followed here.
-    func hasUnchangedSpecs(_ name: String, head: DesiredState, headNames: Set<String>, base: SourceSnapshot, headSnapshot: SourceSnapshot) throws -> Bool {
-        guard let environment = head.environments[name] else { return false }
-        var folders: Set<String> = [name]
-        for parent in environment.settings.extends {
-            if headNames.contains(parent) { return false }
-            folders.insert(parent)
-        }
+    /// Whether every spec file `name` is assembled from (its folder and, through `extends`, the
+    /// folders it inherits) is the same blob at base as at head.
+    func hasSameSpecFiles(_ name: String, loader: SpecLoader, base: SourceSnapshot, head: SourceSnapshot) throws -> Bool {
         let root = workspace.specRoot
-        func files(_ snapshot: SourceSnapshot) throws -> [SourceEntry] {
-            try snapshot.entries(under: root).filter { folders.contains(SpecLoader.folder(of: $0.path, root: root) ?? "") }
+        let headEntries = try head.entries(under: root)
+        guard let folders = loader.neededFolders(name, entries: headEntries, snapshot: head, root: root) else { return false }
+        func files(_ entries: [SourceEntry]) -> [SourceEntry] {
+            entries.filter { folders.contains(SpecLoader.folder(of: $0.path, root: root) ?? "") }
         }
-        guard try files(base) == files(headSnapshot) else { return false }
-        let commit = headSnapshot.revision.shortCommit
-        return !environment.resources.values.contains { $0.spec.containsString(commit) }
+        return files(try base.entries(under: root)) == files(headEntries)
     }
 
     func environmentFolders(_ snapshot: SourceSnapshot) throws -> Set<String> {

@@ -109,7 +109,7 @@ public final class SpecLoader {
     /// The folders `environment` is assembled from: its own and, following every environment
     /// file's `spec.extends`, the ones it inherits. Nil when that cannot be told (the environment
     /// file is missing or unreadable): then everything is read.
-    private func neededFolders(_ environment: String, entries: [SourceEntry], snapshot: SourceSnapshot, root: String) -> Set<String>? {
+    func neededFolders(_ environment: String, entries: [SourceEntry], snapshot: SourceSnapshot, root: String) -> Set<String>? {
         var environmentFiles: [String: SourceEntry] = [:]
         for entry in entries where entry.kind == .file && Self.isEnvironmentFile(entry.path, root: root) {
             if let folder = Self.folder(of: entry.path, root: root) { environmentFiles[folder] = entry }
