@@ -12,4 +12,9 @@ public enum KeptUntilExit {
     public static func keep(_ value: any Sendable) {
         kept.withLock { $0.append(value) }
     }
+
+    /// An object (a loader and its parsed files): one retain that is never given back.
+    public static func keep(retaining object: AnyObject) {
+        _ = Unmanaged.passRetained(object)
+    }
 }

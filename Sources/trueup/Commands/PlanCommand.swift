@@ -27,7 +27,12 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let plan = try await reportingErrors {
             let workspace = try repository.workspace()
-            return try await Reconciler(workspace: workspace).plan(environment: env, revision: rev).plan
+            let reconciler = Reconciler(workspace: workspace)
+            let planned = try await reconciler.plan(environment: env, revision: rev)
+            // The command exits next: freeing the desired and observed state would be wasted work.
+            KeptUntilExit.keep(retaining: reconciler)
+            KeptUntilExit.keep(planned)
+            return planned.plan
         }
         if let output {
             try PlanJSON.encode(plan).write(toFile: output, atomically: true, encoding: .utf8)
