@@ -40,22 +40,19 @@ public struct DiffBuilder: Sendable {
         // Environments are independent: each is reported by a task of its own, with its own
         // repository handle (libgit2 handles are not shared between threads) and its own loader
         // that assembles only that environment.
-        var environments: [EnvironmentDiff] = []
         let reconciler = Reconciler(workspace: workspace)
-        // Every task runs to its end and the first error is thrown after: cancelling the others
-        // would leave a request to a controller (URLSession on Linux) never answering.
-        let results = await withTaskGroup(of: Result<EnvironmentDiff, any Error>.self) { group in
+        // Every task runs to its end and the first error, by environment name, is thrown after:
+        // cancelling the others would leave a request to a controller (URLSession on Linux)
+        // never answering.
+        let results = await withTaskGroup(of: (String, Result<EnvironmentDiff, any Error>).self) { group in
             for name in names {
                 group.addTask {
-                    do { return .success(try await report(name, revisions, reconciler)) } catch { return .failure(error) }
+                    do { return (name, .success(try await report(name, revisions, reconciler))) } catch { return (name, .failure(error)) }
                 }
             }
-            var results: [Result<EnvironmentDiff, any Error>] = []
-            for await result in group { results.append(result) }
-            return results
+            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
         }
-        for result in results { environments.append(try result.get()) }
-        environments.sort { $0.name < $1.name }
+        let environments = try names.sorted().map { try results[$0]!.get() }
         return DiffReport(
             base: .init(revision: base, commit: revisions.baseCommit),
             head: .init(revision: head, commit: revisions.headCommit),
