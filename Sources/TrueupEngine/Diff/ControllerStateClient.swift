@@ -18,6 +18,16 @@ public struct ControllerStateClient: ActualStateSource {
         self.token = token
     }
 
+    /// The server as errors show it: without any user or password written into the URL.
+    var shownURL: String {
+        guard var parts = URLComponents(url: baseURL, resolvingAgainstBaseURL: false), parts.user != nil || parts.password != nil else {
+            return baseURL.absoluteString
+        }
+        parts.user = nil
+        parts.password = nil
+        return parts.string ?? "the --server URL"
+    }
+
     struct Response: Codable {
         var observed: ObservedState
         var applied: [AppliedResource]
@@ -31,7 +41,7 @@ public struct ControllerStateClient: ActualStateSource {
         do {
             (data, response) = try await URLSession.shared.data(for: request)
         } catch {
-            throw ControllerUnavailable(description: "cannot reach the controller at \(baseURL.absoluteString) (\(error.localizedDescription)): check --server and that the controller is running")
+            throw ControllerUnavailable(description: "cannot reach the controller at \(shownURL) (\(error.localizedDescription)): check --server and that the controller is running")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         switch status {
@@ -41,17 +51,17 @@ public struct ControllerStateClient: ActualStateSource {
             // has been applied, which is exactly what an empty state says.
             return (ObservedState(), [:])
         case 401, 403:
-            throw ControllerUnavailable(description: "the controller at \(baseURL.absoluteString) answered \(status): pass its API token in the environment variable named by --api-token-env")
+            throw ControllerUnavailable(description: "the controller at \(shownURL) answered \(status): pass its API token in the environment variable named by --api-token-env")
         case 503:
-            throw ControllerUnavailable(description: "the controller at \(baseURL.absoluteString) answered 503 (\(Self.message(data))): point --server at the leading controller")
+            throw ControllerUnavailable(description: "the controller at \(shownURL) answered 503 (\(Self.message(data))): point --server at the leading controller")
         default:
-            throw EngineError("the controller at \(baseURL.absoluteString) answered \(status) for \(url.path): \(Self.message(data))")
+            throw EngineError("the controller at \(shownURL) answered \(status) for \(url.path): \(Self.message(data))")
         }
         do {
             let decoded = try JSONDecoder().decode(Response.self, from: data)
             return (decoded.observed, Dictionary(decoded.applied.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
         } catch {
-            throw ControllerUnavailable(description: "the controller at \(baseURL.absoluteString) sent state trueup cannot read (\(error)): are both the same version of trueup?")
+            throw ControllerUnavailable(description: "the controller at \(shownURL) sent state trueup cannot read (\(error)): are both the same version of trueup?")
         }
     }
 
