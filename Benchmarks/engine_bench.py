@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+from timing import median  # this folder's timing harness: one definition of the median
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 GIT = ["git", "-c", "user.name=trueup bench", "-c", "user.email=bench@example.com", "-c", "commit.gpgsign=false"]
 
@@ -62,12 +64,6 @@ def run_measured(argv, cwd, expect=(0,)):
         sys.stderr.write(f"benchmark: {' '.join(argv)} exited {code}:\n{stderr.decode(errors='replace')[-3000:]}\n")
         sys.exit(1)
     return wall, (usage.ru_utime + usage.ru_stime) * 1000, usage.ru_maxrss / 1024
-
-
-def median(xs):
-    s = sorted(xs)
-    n = len(s)
-    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
 def apply_benchmark(trueup, scratch, runs):
