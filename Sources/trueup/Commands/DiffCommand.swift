@@ -9,8 +9,7 @@ struct DiffCommand: AsyncParsableCommand {
         abstract: "The pull-request report: what a change does to each environment, and drift already there.",
         discussion: """
             Never runs code from either revision and never writes to a backend or the state store.
-            Exit 0 when nothing would change, 2 when something would, 1 when the head revision is invalid for an
-            environment, an environment's actual state cannot be read (reported as unobserved), or on error.
+            Exit 0 when nothing would change, 2 when something would, 1 when the head revision is invalid for an environment, an environment's actual state cannot be read (reported as unobserved), or on error.
             """
     )
 
