@@ -63,11 +63,3 @@ public struct LocalRegistry: RegistryBackend {
         try store.tagPromptVersion(prompt: prompt, version: version, tags: tags)
     }
 }
-
-/// Prompt versions are content-addressed by template and model config.
-public enum PromptContent {
-    public static func hash(template: String, config: JSONValue) -> String {
-        let text = template + "\u{0}" + config.canonicalJSON
-        return ContentDigest.sha256(text)
-    }
-}

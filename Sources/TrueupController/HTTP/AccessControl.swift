@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import TrueupCore
 
 /// The API's bearer token (`--api-token-env`), when one is configured.
 ///
@@ -41,6 +42,6 @@ struct AccessControl<Context: RequestContext>: RouterMiddleware {
     /// The dashboard session: an HMAC of a fixed label under the token, so the cookie proves the
     /// token was given without carrying it.
     static func session(for token: String) -> String {
-        WebhookVerification.hex(HMAC<SHA256>.authenticationCode(for: Array("trueup dashboard session".utf8), using: SymmetricKey(data: Data(token.utf8))))
+        ContentDigest.hex(HMAC<SHA256>.authenticationCode(for: Array("trueup dashboard session".utf8), using: SymmetricKey(data: Data(token.utf8))))
     }
 }

@@ -22,7 +22,7 @@ enum WebhookVerification {
         guard let header = signatureHeader, !header.isEmpty else {
             return .missingSignature("the request has no X-Hub-Signature-256 header: set the webhook's secret in GitHub")
         }
-        let expected = "sha256=" + hex(HMAC<SHA256>.authenticationCode(for: Array(body), using: SymmetricKey(data: Data(secret.utf8))))
+        let expected = "sha256=" + ContentDigest.hex(HMAC<SHA256>.authenticationCode(for: Array(body), using: SymmetricKey(data: Data(secret.utf8))))
         guard constantTimeEqual(Array(header.utf8), Array(expected.utf8)) else {
             return .badSignature("X-Hub-Signature-256 does not match the body: the webhook's secret in GitHub differs from the controller's")
         }
@@ -50,9 +50,5 @@ enum WebhookVerification {
             difference |= byte ^ expected[index]
         }
         return difference == 0
-    }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        ContentDigest.hex(bytes)
     }
 }

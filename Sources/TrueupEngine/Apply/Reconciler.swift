@@ -23,10 +23,8 @@ public final class Reconciler: Sendable {
     }
 
     /// Loads the desired state of a snapshot through this reconciler's cache.
-    /// With `only`, just that environment (and what it extends) is assembled and validated: a
-    /// plan of one environment does not pay for the others.
-    public func loadDesiredState(_ snapshot: SourceSnapshot, only environment: String? = nil) throws -> DesiredState {
-        try loader.load(snapshot, specRoot: workspace.specRoot, only: environment)
+    public func loadDesiredState(_ snapshot: SourceSnapshot) throws -> DesiredState {
+        try loader.load(snapshot, specRoot: workspace.specRoot)
     }
 
     /// Everything a plan was made from, kept so apply can act on exactly it.
@@ -176,10 +174,10 @@ private final class SharedSpecLoader: @unchecked Sendable {
     private let lock = NSLock()
     private let loader = SpecLoader()
 
-    func load(_ snapshot: SourceSnapshot, specRoot: String, only environment: String?) throws -> DesiredState {
+    func load(_ snapshot: SourceSnapshot, specRoot: String) throws -> DesiredState {
         lock.lock()
         defer { lock.unlock() }
-        return try loader.load(snapshot, specRoot: specRoot, only: environment)
+        return try loader.load(snapshot, specRoot: specRoot)
     }
 
     func loadForPlanning(_ snapshot: SourceSnapshot, specRoot: String, environment: String) throws -> DesiredState {

@@ -58,7 +58,7 @@ public struct Planner {
             text += change.resource.description + "\t" + change.action.rawValue + (change.drift ? "\tdrift\t" : "\t")
             text += (change.before?.canonicalJSON ?? "-") + "\t" + (change.after?.canonicalJSON ?? "-") + "\n"
         }
-        return Hashing.sha256(text)
+        return ContentDigest.sha256(text)
     }
 
     func planResource(_ resource: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
@@ -208,7 +208,7 @@ public struct Planner {
         let alias = resolver.alias(r)
         let registry = observed.registry.prompts[name]
         let (template, config) = resolver.promptContent(r)
-        let hash = PromptContentHash.of(template: template, config: config)
+        let hash = PromptContent.hash(template: template, config: config)
         let existing = registry?.versions.values.first { $0.contentHash == hash }
         let current = registry?.aliases[alias]
         let before: JSONValue? = current.map { .object(["alias": .string(alias), "version": .string($0)]) }
@@ -277,12 +277,5 @@ public struct Planner {
             }
         }
         return result
-    }
-}
-
-/// Same hash the local registry uses, so the planner recognises an existing prompt version.
-enum PromptContentHash {
-    static func of(template: String, config: JSONValue) -> String {
-        Hashing.sha256(template + "\u{0}" + config.canonicalJSON)
     }
 }

@@ -29,9 +29,3 @@ public struct PlanningInputs: Sendable {
         return inputs
     }
 }
-
-enum Hashing {
-    static func sha256(_ text: String) -> String {
-        ContentDigest.sha256(text)
-    }
-}

@@ -58,7 +58,7 @@ struct Resolver: Sendable {
             "inputs": .object(versions.mapValues { .string($0) }),
         ]
         if let candidate { parts["candidate"] = .string(candidate) }
-        return Hashing.sha256(JSONValue.object(parts).canonicalJSON)
+        return ContentDigest.sha256(JSONValue.object(parts).canonicalJSON)
     }
 
     func promptContent(_ prompt: Resource) -> (template: String, config: JSONValue) {
@@ -76,7 +76,7 @@ struct Resolver: Sendable {
             "codeTree": .string(inputs.codeTrees[code] ?? ""),
             "asset": .string(assetVersion),
         ])
-        return Hashing.sha256(parts.canonicalJSON)
+        return ContentDigest.sha256(parts.canonicalJSON)
     }
 
     func registryName(_ resource: Resource) -> String {
