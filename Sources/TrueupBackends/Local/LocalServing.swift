@@ -48,10 +48,14 @@ public struct LocalServing: ServingBackend {
         let code = (folder as NSString).appendingPathComponent("code")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try LocalFiles.createAtomically(code) { try request.materializeCode($0) }
-        // A process this folder started before a crash (recorded, but not yet in the store): stop
-        // it, so that exactly one instance of this version runs.
+        // A process this folder started before a crash (not yet in the store): stop it, so that
+        // exactly one instance of this version runs. instance.json names it once written; a crash
+        // between the spawn and that write leaves only its working directory to find it by.
         let instanceFile = (folder as NSString).appendingPathComponent("instance.json")
         if let leftover = Self.readInstance(instanceFile), leftover.pid != existing?.pid {
+            _ = try? await supervisor.stop(pid: leftover.pid, startTime: leftover.startTime, graceSeconds: 5)
+        }
+        for leftover in ProcessTable.groupLeaders(workingIn: code) where leftover.pid != existing?.pid {
             _ = try? await supervisor.stop(pid: leftover.pid, startTime: leftover.startTime, graceSeconds: 5)
         }
         var environment = request.environmentVariables

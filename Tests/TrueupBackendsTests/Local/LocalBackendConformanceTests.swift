@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TrueupBackends
 import TrueupCore
@@ -48,5 +49,29 @@ struct LocalState: Sendable {
 
     static func with<T>(_ body: (LocalState) async throws -> T) async throws -> T {
         try await ScratchFolder.with("trueup-local-state") { folder in try await body(LocalState(folder: folder)) }
+    }
+}
+
+/// What only the local backend can be asked: the window between starting a deployment's process
+/// and recording it anywhere.
+@Suite("Local serving after a crash")
+struct LocalServingCrashTests {
+    @Test func aProcessStartedButNeverRecordedIsStoppedByTheNextDeploy() async throws {
+        try await LocalState.with { state in
+            let serving: @Sendable () throws -> LocalServing = { try LocalServing(store: state.openStore(), paths: state.paths) }
+            try await ServingConformance.withStage(ServingSubject { try serving() }) { stage in
+                let request = stage.app(version: "v1")
+                let first = try await serving().deploy(request)
+                // As if trueup had been killed right after the spawn: no store row, no instance file.
+                try state.openStore().deleteDeployment(environment: stage.environment, name: stage.name)
+                let folder = state.paths.deployment(environment: stage.environment, name: stage.name, configHash: request.configHash)
+                try FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent("instance.json"))
+
+                let second = try await serving().deploy(request)
+                #expect(second.pid != first.pid)
+                let running = stage.startedPIDs().filter { LiveProcess.isRunning($0) }
+                #expect(running == [second.pid].compactMap { $0 }, "exactly one instance serves: \(running)")
+            }
+        }
     }
 }

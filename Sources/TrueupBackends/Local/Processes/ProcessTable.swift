@@ -48,6 +48,18 @@ public enum ProcessTable {
         }
     }
 
+    /// Every running process-group leader whose working directory is `folder`: the services
+    /// started there, found from /proc alone, whatever trueup managed to record before it died.
+    public static func groupLeaders(workingIn folder: String) -> [ProcessStatus] {
+        let target = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { entry in
+            guard let pid = pid_t(entry), let status = status(of: pid), status.isRunning, status.processGroup == pid,
+                  let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"), cwd == target else { return nil }
+            return status
+        }
+    }
+
     /// Sends `signal` to every process of the group. A group that is already gone is not an error.
     public static func signalGroup(_ group: pid_t, _ signal: Int32) throws {
         guard group > 1 else {
