@@ -2,7 +2,7 @@
 SWIFT ?= swift
 TRUEUP := .build/debug/trueup
 
-.PHONY: demo test build deps test-deps schemas bench clean
+.PHONY: demo test build release deps test-deps schemas bench clean
 
 deps:
 	@scripts/setup-deps
@@ -12,6 +12,11 @@ test-deps:
 
 build: deps
 	$(SWIFT) build
+
+# The build to ship and to measure: optimised, with the Swift runtime and Foundation linked in.
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product trueup
+	@echo "built $$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/trueup"
 
 # trueup's main job on the embedded default: apply the example's dev environment locally.
 demo: build

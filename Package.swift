@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C boundaries: module.modulemap + shim.h, nothing else.
@@ -42,7 +43,16 @@ let package = Package(
             dependencies: ["TrueupCore", "TrueupStore", "CPosixSpawn", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Composition: load specs, observe -> plan -> apply, gates, locking.
-        .target(name: "TrueupEngine", dependencies: ["TrueupCore", "TrueupYAML", "TrueupGit", "TrueupStore", "TrueupBackends"]),
+        // AsyncHTTPClient reads state from a controller (`diff --server`): SwiftNIO is in the binary
+        // for the controller anyway, whereas Foundation's URLSession would load libcurl and some
+        // twenty more shared libraries into every command's start-up.
+        .target(
+            name: "TrueupEngine",
+            dependencies: [
+                "TrueupCore", "TrueupYAML", "TrueupGit", "TrueupStore", "TrueupBackends",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         // The long-running controller: scheduler, git mirror, loop, webhooks, HTTP API, metrics, dashboard.
         .target(
             name: "TrueupController",

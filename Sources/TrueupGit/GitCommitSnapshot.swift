@@ -7,7 +7,7 @@ import TrueupCore
 /// the commit up again. Not thread-safe: use it from one task at a time.
 public final class GitCommitSnapshot: SourceSnapshot {
     public let revision: RevisionInfo
-    private let root: GitTree
+    let root: GitTree
 
     init(tree: GitTree, revision: RevisionInfo) {
         self.root = tree

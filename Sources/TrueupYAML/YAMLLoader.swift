@@ -155,7 +155,7 @@ private struct TreeBuilder {
         case sequence(items: [Node], location: SourceLocation, anchor: String?, nodeCount: Int)
     }
 
-    let file: String
+    let file: SourceFileID
     let limits: YAMLLimits
     private(set) var documents: [Document] = []
     private var stack: [Frame] = []
@@ -167,7 +167,7 @@ private struct TreeBuilder {
     private var root: Node?
 
     init(file: String, limits: YAMLLimits) {
-        self.file = file
+        self.file = SourceFileNames.id(of: file)
         self.limits = limits
     }
 

@@ -13,22 +13,40 @@ public struct Variables: Sendable {
 
     /// Substitutes in every scalar of `node` (values only, never keys).
     public func substitute(in node: Node, path: FieldPath, diagnostics: inout [Diagnostic]) -> Node {
+        var components = path.components
+        return substituted(node, path: &components, diagnostics: &diagnostics) ?? node
+    }
+
+    /// The node with its variables replaced, or nil when it has none: most values have none, and
+    /// copying every tree for nothing was a measurable part of loading.
+    /// `path` is a stack pushed and popped on the way down; it becomes a `FieldPath` only for a message.
+    private func substituted(_ node: Node, path: inout [FieldPath.Component], diagnostics: inout [Diagnostic]) -> Node? {
         switch node.value {
         case .scalar(let text, let style):
-            guard text.utf8.contains(UInt8(ascii: "$")) else { return node }
-            return Node(.scalar(expand(text, at: node.location, path: path, diagnostics: &diagnostics), style), at: node.location)
+            guard text.utf8.contains(UInt8(ascii: "$")) else { return nil }
+            return Node(.scalar(expand(text, at: node.location, path: FieldPath(path), diagnostics: &diagnostics), style), at: node.location)
         case .mapping(let entries):
-            var out = entries
-            for i in out.indices {
-                out[i].value = substitute(in: out[i].value, path: path.appending(out[i].key), diagnostics: &diagnostics)
+            var out: [Node.Entry]?
+            for i in entries.indices {
+                path.append(.key(entries[i].key))
+                defer { path.removeLast() }
+                if let value = substituted(entries[i].value, path: &path, diagnostics: &diagnostics) {
+                    if out == nil { out = entries }
+                    out![i].value = value
+                }
             }
-            return Node(.mapping(out), at: node.location)
+            return out.map { Node(.mapping($0), at: node.location) }
         case .sequence(let items):
-            var out = items
-            for i in out.indices {
-                out[i] = substitute(in: out[i], path: path.appending(i), diagnostics: &diagnostics)
+            var out: [Node]?
+            for i in items.indices {
+                path.append(.index(i))
+                defer { path.removeLast() }
+                if let value = substituted(items[i], path: &path, diagnostics: &diagnostics) {
+                    if out == nil { out = items }
+                    out![i] = value
+                }
             }
-            return Node(.sequence(out), at: node.location)
+            return out.map { Node(.sequence($0), at: node.location) }
         }
     }
 

@@ -15,6 +15,26 @@ public protocol SourceSnapshot {
 
     /// The bytes of the file at `path`.
     func contents(of path: String) throws -> [UInt8]
+
+    /// A way to read the files listed by `entries(under:)` from several threads at once, or nil
+    /// when the snapshot offers none (then read through the snapshot, on its own task).
+    var concurrentContents: (any ConcurrentContents)? { get }
+}
+
+extension SourceSnapshot {
+    public var concurrentContents: (any ConcurrentContents)? { nil }
+}
+
+/// Hands each thread its own reader of file bytes: a snapshot is bound to one task (libgit2 objects
+/// are not thread-safe), but loading a repository's specs is many independent files.
+public protocol ConcurrentContents: Sendable {
+    /// A reader for the calling thread; use it on that thread only.
+    func makeReader() throws -> any EntryContentsReader
+}
+
+public protocol EntryContentsReader {
+    /// The bytes of a file entry, as listed by the snapshot this reader came from.
+    func contents(of entry: SourceEntry) throws -> [UInt8]
 }
 
 public struct SourceEntry: Hashable, Sendable {

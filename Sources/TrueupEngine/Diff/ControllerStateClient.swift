@@ -1,7 +1,6 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
 import TrueupCore
 import TrueupStore
 
@@ -35,15 +34,16 @@ public struct ControllerStateClient: ActualStateSource {
 
     public func actualState(environment: String) async throws -> (ObservedState, [ResourceID: AppliedResource]) {
         let url = baseURL.appendingPathComponent("api/v1/environments/\(environment)/state")
-        var request = URLRequest(url: url, timeoutInterval: 30)
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let data: Data, response: URLResponse
+        var request = HTTPClientRequest(url: url.absoluteString)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let data: Data, status: Int
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            status = Int(response.status.code)
+            data = Data(try await response.body.collect(upTo: Self.maximumResponseBytes).readableBytesView)
         } catch {
-            throw ControllerUnavailable(description: "cannot reach the controller at \(shownURL) (\(error.localizedDescription)): check --server and that the controller is running")
+            throw ControllerUnavailable(description: "cannot reach the controller at \(shownURL) (\(Self.describe(error))): check --server and that the controller is running")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         switch status {
         case 200: break
         case 404:
@@ -63,6 +63,21 @@ public struct ControllerStateClient: ActualStateSource {
         } catch {
             throw ControllerUnavailable(description: "the controller at \(shownURL) sent state trueup cannot read (\(error)): are both the same version of trueup?")
         }
+    }
+
+    /// The largest state answer read: far above any real environment's, small enough to refuse a runaway.
+    static let maximumResponseBytes = 256 << 20
+
+    /// An HTTP client error in words (AsyncHTTPClient's descriptions are type names).
+    static func describe(_ error: any Error) -> String {
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .deadlineExceeded, .readTimeout, .connectTimeout: return "no answer within 30 s"
+            case .remoteConnectionClosed: return "the connection was closed"
+            default: return "\(client)"
+            }
+        }
+        return "\(error)"
     }
 
     /// The `error` of the controller's JSON error body, or a short excerpt of whatever it sent.

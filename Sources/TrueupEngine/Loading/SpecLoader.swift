@@ -1,5 +1,8 @@
 // TrueupEngine composes the adapters: git (TrueupGit) and YAML (TrueupYAML) feed the core's
 // DesiredStateBuilder. It owns no format rules of its own.
+import Dispatch
+import Foundation
+import Synchronization
 import TrueupCore
 import TrueupGit
 import TrueupYAML
@@ -72,6 +75,7 @@ public final class SpecLoader {
             diagnostics.append(Diagnostic(at: nil, "no spec files under '\(root)/' at \(snapshot.revision.commit == "worktree" ? "the working tree" : "commit " + snapshot.revision.shortCommit): run `trueup init` or pass --path"))
         }
         var seen = Set<String>()
+        parseAhead(specEntries.filter { $0.kind == .file && Self.isYAML($0.path) }, snapshot)
         for entry in specEntries where entry.kind == .file && Self.isYAML(entry.path) {
             seen.insert(entry.objectID)
             switch parse(entry, snapshot) {
@@ -93,18 +97,48 @@ public final class SpecLoader {
     /// A file's documents, parsed once per blob id.
     private func parse(_ entry: SourceEntry, _ snapshot: SourceSnapshot) -> Result<[Document], Diagnostic> {
         if let cached = parsed[entry.objectID] { return cached }
-        let result: Result<[Document], Diagnostic>
-        do {
-            let bytes = try snapshot.contents(of: entry.path)
-            result = .success(try yaml.load(bytes, file: entry.path))
-        } catch let error as Diagnostic {
-            result = .failure(error)
-        } catch {
-            result = .failure(Diagnostic(at: SourceLocation(file: entry.path, line: 1, column: 1), "cannot read the file: \(error)"))
-        }
+        let result = Self.parse(entry, yaml) { try snapshot.contents(of: $0.path) }
         parsed[entry.objectID] = result
         return result
     }
+
+    private static func parse(_ entry: SourceEntry, _ yaml: YAMLLoader, read: (SourceEntry) throws -> [UInt8]) -> Result<[Document], Diagnostic> {
+        do {
+            return .success(try yaml.load(try read(entry), file: entry.path))
+        } catch let error as Diagnostic {
+            return .failure(error)
+        } catch {
+            return .failure(Diagnostic(at: SourceLocation(file: entry.path, line: 1, column: 1), "cannot read the file: \(error)"))
+        }
+    }
+
+    /// Fills the cache for every file not in it yet, reading and parsing on every core: files are
+    /// independent, and reading and parsing them is most of what loading a repository costs.
+    private func parseAhead(_ entries: [SourceEntry], _ snapshot: SourceSnapshot) {
+        var seen = Set<String>()
+        let missing = entries.filter { parsed[$0.objectID] == nil && seen.insert($0.objectID).inserted }
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8, missing.count / Self.filesPerWorker)
+        guard workers > 1, let contents = snapshot.concurrentContents else { return }
+        let yaml = self.yaml
+        let next = Atomic<Int>(0)
+        let results = Mutex<[(Int, Result<[Document], Diagnostic>)]>([])
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            var done: [(Int, Result<[Document], Diagnostic>)] = []
+            let reader = Result { try contents.makeReader() }
+            while true {
+                let index = next.add(1, ordering: .relaxed).oldValue
+                guard index < missing.count else { break }
+                done.append((index, Self.parse(missing[index], yaml) { try reader.get().contents(of: $0) }))
+            }
+            results.withLock { $0.append(contentsOf: done) }
+        }
+        for (index, result) in results.withLock({ $0 }) {
+            parsed[missing[index].objectID] = result
+        }
+    }
+
+    /// Below this many files per core, starting threads costs more than it saves.
+    static let filesPerWorker = 16
 
     /// The folders `environment` is assembled from: its own and, following every environment
     /// file's `spec.extends`, the ones it inherits. Nil when that cannot be told (the environment
