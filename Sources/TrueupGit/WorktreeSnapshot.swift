@@ -18,7 +18,7 @@ public struct WorktreeSnapshot: SourceSnapshot {
     public let revision: RevisionInfo
     /// The working tree folder, without a trailing `/`.
     public let root: String
-    private let repository: GitRepository
+    let repository: GitRepository
     private let index: GitIndex
 
     init(repository: GitRepository) throws(GitError) {

@@ -1,3 +1,7 @@
+import Dispatch
+import Foundation
+import Synchronization
+
 
 /// A parsed spec file: its documents, as TrueupYAML produced them.
 public struct SpecFile: Sendable {
@@ -28,13 +32,13 @@ public struct DesiredStateBuilder {
     }
 
     /// A resource document as declared in one folder, before overlays.
-    struct Declared {
+    struct Declared: Sendable {
         var id: ResourceID
         var node: Node
         var declaredAt: [SourceLocation]
     }
 
-    struct Folder {
+    struct Folder: Sendable {
         var name: String
         var environment: Node?
         var environmentFile: String?
@@ -51,18 +55,96 @@ public struct DesiredStateBuilder {
     public func build(files: [SpecFile], entries: [SourceEntry], brokenFiles: Set<String> = [], only: String? = nil) -> DesiredState {
         var run = BuildRun(builder: self)
         run.collect(files: files, entries: entries, brokenFiles: brokenFiles)
-        var environments: [String: DesiredEnvironment] = [:]
+        let environments: [String: DesiredEnvironment]
         let names = run.folders.values.filter { $0.environment != nil }.map(\.name).sorted()
         if let only, !names.contains(only) {
             let known = names.joined(separator: ", ")
             run.diagnostics.append(Diagnostic(at: nil, "no environment named '\(only)' under \(root)/ (found: \(known.isEmpty ? "none" : known)): create \(root)/\(only)/environment.yaml or fix --env"))
         }
-        for name in names where only == nil || only == name {
-            if let env = run.buildEnvironment(name, all: Set(names)) { environments[name] = env }
-        }
+        environments = buildEach(names.filter { only == nil || only == $0 }, run: &run, all: Set(names))
         if only == nil { run.warnUnusedBases() }
         return DesiredState(revision: snapshot.revision, environments: environments, diagnostics: Diagnostics.merged(run.diagnostics))
     }
+}
+
+extension DesiredStateBuilder {
+    /// What validating one resource found.
+    struct Validated: Sendable {
+        var resource: Resource?
+        var diagnostics: [Diagnostic]
+    }
+
+    /// Assembles the environments named from the collected folders.
+    ///
+    /// Settings and overlays are done per environment on the calling thread; the resources of all
+    /// environments are then validated on every core when the snapshot can be opened once per
+    /// thread (validating resources is most of what remains once files are parsed, and one
+    /// environment per thread would leave a core idle whenever there are more environments than
+    /// cores); references and the graph follow per environment. Results, and so the order of
+    /// diagnostics, are the same as one thread would give.
+    func buildEach(_ names: [String], run: inout BuildRun, all: Set<String>) -> [String: DesiredEnvironment] {
+        var prepared: [BuildRun.Prepared] = []
+        for name in names {
+            if let environment = run.prepareEnvironment(name, all: all) { prepared.append(environment) }
+        }
+        let work = prepared.indices.flatMap { e in prepared[e].declared.indices.map { (e, $0) } }
+        let validated = validateAll(work, prepared, collected: run)
+        var environments: [String: DesiredEnvironment] = [:]
+        var start = 0
+        for environment in prepared {
+            let results = validated[start..<(start + environment.declared.count)]
+            start += environment.declared.count
+            var resources: [ResourceID: Resource] = [:]
+            var valid = true
+            for result in results {
+                run.diagnostics += result.diagnostics
+                if let resource = result.resource { resources[resource.id] = resource } else { valid = false }
+            }
+            guard valid else { continue }
+            if let built = run.finishEnvironment(environment, resources: resources) { environments[environment.name] = built }
+        }
+        return environments
+    }
+
+    /// Validates every (environment, resource) of `work`, in that order.
+    private func validateAll(_ work: [(Int, Int)], _ prepared: [BuildRun.Prepared], collected: BuildRun) -> [Validated] {
+        @Sendable func validate(_ item: (Int, Int), with run: inout BuildRun) -> Validated {
+            let before = run.diagnostics.count
+            let resource = run.validateResource(item.1, of: prepared[item.0])
+            let found = Array(run.diagnostics[before...])
+            run.diagnostics.removeSubrange(before...)
+            return Validated(resource: found.contains { $0.severity == .error } ? nil : resource, diagnostics: found)
+        }
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8, work.count / Self.resourcesPerWorker)
+        guard workers > 1, let opener = snapshot.opener else {
+            var run = BuildRun(builder: self, folders: collected.folders)
+            return work.map { validate($0, with: &run) }
+        }
+        let folders = collected.folders, root = self.root, schemas = self.schemas
+        let next = Atomic<Int>(0)
+        let results = Mutex<[(Int, Validated)]>([])
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            // A snapshot that cannot be opened again leaves its share to the calling thread.
+            guard let own = try? opener.open() else { return }
+            var run = BuildRun(builder: DesiredStateBuilder(snapshot: own, root: root, schemas: schemas), folders: folders)
+            var done: [(Int, Validated)] = []
+            // In batches, so that the shared counter is touched rarely and a thread keeps its caches warm.
+            while true {
+                let first = next.add(Self.batch, ordering: .relaxed).oldValue
+                guard first < work.count else { break }
+                for index in first..<min(first + Self.batch, work.count) { done.append((index, validate(work[index], with: &run))) }
+            }
+            results.withLock { $0.append(contentsOf: done) }
+        }
+        var ordered = [Validated?](repeating: nil, count: work.count)
+        for (index, result) in results.withLock({ $0 }) { ordered[index] = result }
+        var run = BuildRun(builder: self, folders: collected.folders)
+        return work.indices.map { ordered[$0] ?? validate(work[$0], with: &run) }
+    }
+
+    /// Below this many resources per core, starting threads costs more than it saves.
+    static let resourcesPerWorker = 64
+    static let batch = 16
 }
 
 extension Diagnostics {
@@ -94,8 +176,9 @@ struct BuildRun {
     private var digestCache: [String: String] = [:]
     private let paths: CachedSnapshot
 
-    init(builder: DesiredStateBuilder) {
+    init(builder: DesiredStateBuilder, folders: [String: DesiredStateBuilder.Folder] = [:]) {
         self.builder = builder
+        self.folders = folders
         self.paths = CachedSnapshot(builder.snapshot)
     }
 
@@ -127,7 +210,9 @@ struct BuildRun {
             let parts = file.path.dropFirst(root.count + 1).split(separator: "/")
             guard parts.count > 1 else { continue }
             let folderName = String(parts[0])
-            var folder = folders[folderName] ?? .init(name: folderName)
+            // Taken out of the dictionary while it grows, so adding a document does not copy the
+            // folder's resources (it would, were a second reference left in `folders`).
+            var folder = folders.removeValue(forKey: folderName) ?? .init(name: folderName)
             let isEnvironmentFile = parts.count == 2 && (parts[1] == "environment.yaml" || parts[1] == "environment.yml")
             for document in file.documents {
                 collect(document, file: file.path, isEnvironmentFile: isEnvironmentFile, into: &folder)
@@ -207,7 +292,17 @@ struct BuildRun {
 
     // MARK: - Environments
 
-    mutating func buildEnvironment(_ name: String, all environmentNames: Set<String>) -> DesiredEnvironment? {
+    /// An environment whose settings are valid and whose resources are merged, ready to validate.
+    struct Prepared: Sendable {
+        var name: String
+        var settings: EnvironmentSettings
+        var definedAt: SourceLocation
+        var declared: [DesiredStateBuilder.Declared]
+        var variables: Variables
+    }
+
+    /// Settings and overlays of one environment; nil (with its errors reported) when they are invalid.
+    mutating func prepareEnvironment(_ name: String, all environmentNames: Set<String>) -> Prepared? {
         guard let folder = folders[name], let envNode = folder.environment else { return nil }
         let errorsBefore = errorCount
         guard let settings = environmentSettings(folder: folder, node: envNode, all: environmentNames) else { return nil }
@@ -215,15 +310,22 @@ struct BuildRun {
 
         var visiting: [String] = []
         guard let declared = effectiveResources(name, visiting: &visiting, extendsFrom: envNode) else { return nil }
-
-        let variables = Variables(values: settings.variables, environment: name, commit: builder.snapshot.revision.commit)
-        var resources: [ResourceID: Resource] = [:]
-        for id in declared.keys.sorted() {
-            if let resource = validate(declared[id]!, environment: name, variables: variables, settings: settings) {
-                resources[id] = resource
-            }
-        }
         guard errorCount == errorsBefore else { return nil }
+        let variables = Variables(values: settings.variables, environment: name, commit: builder.snapshot.revision.commit)
+        return Prepared(name: name, settings: settings, definedAt: envNode.location,
+                        declared: declared.keys.sorted().map { declared[$0]! }, variables: variables)
+    }
+
+    /// One resource after nulls, variables, its schema and the rules no schema can express; nil
+    /// (with its errors reported) when it is invalid.
+    mutating func validateResource(_ index: Int, of environment: Prepared) -> Resource? {
+        validate(environment.declared[index], environment: environment.name, variables: environment.variables, settings: environment.settings)
+    }
+
+    /// References and the dependency graph, once every resource of the environment is valid.
+    mutating func finishEnvironment(_ environment: Prepared, resources: [ResourceID: Resource]) -> DesiredEnvironment? {
+        let name = environment.name
+        let errorsBefore = errorCount
         checkReferences(resources, environment: name)
         guard errorCount == errorsBefore else { return nil }
 
@@ -235,7 +337,7 @@ struct BuildRun {
             diagnostics.append(Diagnostic(at: first.location(of: FieldPath.parse(field)), "dependency cycle: \(cycle.map(\.description).joined(separator: " -> ")): break it by removing one of these references", field: field, environment: name))
         }
         guard errorCount == errorsBefore else { return nil }
-        return DesiredEnvironment(settings: settings, resources: resources, order: graph.topologicalOrder(), definedAt: envNode.location)
+        return DesiredEnvironment(settings: environment.settings, resources: resources, order: graph.topologicalOrder(), definedAt: environment.definedAt)
     }
 
     var errorCount: Int { diagnostics.lazy.filter { $0.severity == .error }.count }

@@ -16,25 +16,23 @@ public protocol SourceSnapshot {
     /// The bytes of the file at `path`.
     func contents(of path: String) throws -> [UInt8]
 
-    /// A way to read the files listed by `entries(under:)` from several threads at once, or nil
-    /// when the snapshot offers none (then read through the snapshot, on its own task).
-    var concurrentContents: (any ConcurrentContents)? { get }
+    /// The bytes of a file as listed by `entries(under:)`; a snapshot may read it by its object id.
+    func contents(of entry: SourceEntry) throws -> [UInt8]
+
+    /// Opens this same revision again for use on another thread, or nil when the snapshot cannot
+    /// be opened twice. A snapshot is bound to one thread at a time (libgit2 objects are not
+    /// thread-safe), but loading specs is many independent files and environments.
+    var opener: (any SnapshotOpener)? { get }
 }
 
 extension SourceSnapshot {
-    public var concurrentContents: (any ConcurrentContents)? { nil }
+    public func contents(of entry: SourceEntry) throws -> [UInt8] { try contents(of: entry.path) }
+    public var opener: (any SnapshotOpener)? { nil }
 }
 
-/// Hands each thread its own reader of file bytes: a snapshot is bound to one task (libgit2 objects
-/// are not thread-safe), but loading a repository's specs is many independent files.
-public protocol ConcurrentContents: Sendable {
-    /// A reader for the calling thread; use it on that thread only.
-    func makeReader() throws -> any EntryContentsReader
-}
-
-public protocol EntryContentsReader {
-    /// The bytes of a file entry, as listed by the snapshot this reader came from.
-    func contents(of entry: SourceEntry) throws -> [UInt8]
+/// Opens a snapshot of one fixed revision; each call gives a snapshot for the calling thread only.
+public protocol SnapshotOpener: Sendable {
+    func open() throws -> any SourceSnapshot
 }
 
 public struct SourceEntry: Hashable, Sendable {

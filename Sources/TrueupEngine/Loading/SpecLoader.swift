@@ -97,7 +97,7 @@ public final class SpecLoader {
     /// A file's documents, parsed once per blob id.
     private func parse(_ entry: SourceEntry, _ snapshot: SourceSnapshot) -> Result<[Document], Diagnostic> {
         if let cached = parsed[entry.objectID] { return cached }
-        let result = Self.parse(entry, yaml) { try snapshot.contents(of: $0.path) }
+        let result = Self.parse(entry, yaml) { try snapshot.contents(of: $0) }
         parsed[entry.objectID] = result
         return result
     }
@@ -118,17 +118,17 @@ public final class SpecLoader {
         var seen = Set<String>()
         let missing = entries.filter { parsed[$0.objectID] == nil && seen.insert($0.objectID).inserted }
         let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8, missing.count / Self.filesPerWorker)
-        guard workers > 1, let contents = snapshot.concurrentContents else { return }
+        guard workers > 1, let opener = snapshot.opener else { return }
         let yaml = self.yaml
         let next = Atomic<Int>(0)
         let results = Mutex<[(Int, Result<[Document], Diagnostic>)]>([])
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var done: [(Int, Result<[Document], Diagnostic>)] = []
-            let reader = Result { try contents.makeReader() }
+            let own = Result { try opener.open() }
             while true {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < missing.count else { break }
-                done.append((index, Self.parse(missing[index], yaml) { try reader.get().contents(of: $0) }))
+                done.append((index, Self.parse(missing[index], yaml) { try own.get().contents(of: $0) }))
             }
             results.withLock { $0.append(contentsOf: done) }
         }
