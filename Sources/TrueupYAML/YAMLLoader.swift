@@ -291,7 +291,16 @@ private struct TreeBuilder {
                 guard case .scalar(let key, _) = node.value else {
                     throw Diagnostic(at: node.location, "a mapping key must be a plain string, not a \(node.kindName): use a string key")
                 }
-                guard keys.insert(key).inserted else {
+                // Most mappings have a handful of keys: scanning them beats hashing each into a set,
+                // which is built only once a mapping grows large.
+                let isDuplicate: Bool
+                if entries.count < 16 {
+                    isDuplicate = entries.contains { $0.key == key }
+                } else {
+                    if keys.isEmpty { keys = Set(entries.map(\.key)) }
+                    isDuplicate = !keys.insert(key).inserted
+                }
+                guard !isDuplicate else {
                     let first = entries.first(where: { $0.key == key })?.keyLocation
                     let firstText = first.map { " (first at line \($0.line), column \($0.column))" } ?? ""
                     throw Diagnostic(at: node.location, "duplicate key '\(key)'\(firstText): keep only one")

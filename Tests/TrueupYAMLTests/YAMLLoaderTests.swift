@@ -123,6 +123,16 @@ struct DuplicateKeyTests {
         #expect(error?.message.hasPrefix(message) == true)
     }
 
+    /// Large mappings are checked through a set rather than a scan: a repeat early or late is found.
+    @Test(arguments: [(3, 30), (25, 40), (39, 40)])
+    func duplicateKeysInLargeMappingsAreRefused(_ repeated: Int, _ size: Int) {
+        var text = (0..<size).map { "k\($0): v\n" }.joined()
+        text += "k\(repeated): again\n"
+        let error = failure(text)
+        #expect(error?.location == at(size + 1, 1))
+        #expect(error?.message.hasPrefix("duplicate key 'k\(repeated)' (first at line \(repeated + 1), column 1)") == true)
+    }
+
     @Test func sameKeyInDifferentMappingsIsFine() throws {
         let documents = try load("a: {x: 1}\nb: {x: 2}\n")
         #expect(documents.count == 1)

@@ -174,6 +174,8 @@ struct BuildRun {
     var extendedFolders = Set<String>()
     private var effectiveCache: [String: [ResourceID: DesiredStateBuilder.Declared]?] = [:]
     private var digestCache: [String: String] = [:]
+    private struct PathCheck: Hashable { var raw: String; var expectsFile: Bool }
+    private var pathChecks: [PathCheck: Result<SourceEntry, RepoPathProblem>] = [:]
     private let paths: CachedSnapshot
 
     init(builder: DesiredStateBuilder, folders: [String: DesiredStateBuilder.Folder] = [:]) {
@@ -629,7 +631,12 @@ struct BuildRun {
     }
 
     private mutating func checkPath(_ raw: String, _ expect: RepoPath.Expect) -> Result<SourceEntry, RepoPathProblem> {
-        RepoPath.check(raw, expect: expect, in: paths)
+        // The same code folder is named by every job of a project in every environment.
+        let key = PathCheck(raw: raw, expectsFile: expect == .file)
+        if let known = pathChecks[key] { return known }
+        let result = RepoPath.check(raw, expect: expect, in: paths)
+        pathChecks[key] = result
+        return result
     }
 
     private mutating func digest(of entry: SourceEntry) -> String? {

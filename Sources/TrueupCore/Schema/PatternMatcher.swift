@@ -56,9 +56,21 @@ struct PatternMatcher: Sendable {
     }
 
     let source: String
-    private let alternatives: [[Piece]]
+    private let program: [Instruction]
     private let anchoredStart: Bool
     private let anchoredEnd: Bool
+
+    /// The pattern compiled for a Pike VM (Thompson's construction): every position of the
+    /// string is visited once with the set of states alive there, so matching is linear in the
+    /// string with no backtracking and no allocation beyond two small buffers.
+    private enum Instruction: Sendable {
+        /// Consume one byte of the set, then go on with the next instruction.
+        case byte(ByteSet)
+        /// Go on at both targets.
+        case split(Int, Int)
+        case jump(Int)
+        case match
+    }
 
     init(_ pattern: String) throws {
         source = pattern
@@ -68,64 +80,142 @@ struct PatternMatcher: Sendable {
         anchoredEnd = bytes.last == UInt8(ascii: "$") && !(bytes.count >= 2 && bytes[bytes.count - 2] == UInt8(ascii: "\\"))
         if anchoredEnd { bytes.removeLast() }
         var parser = Parser(bytes: bytes, pattern: pattern)
-        alternatives = try parser.parseAlternatives()
+        let alternatives = try parser.parseAlternatives()
         guard parser.index == bytes.count else {
             throw UnsupportedPattern(pattern: pattern, reason: "unbalanced ')'")
         }
+        var compiler = Compiler()
+        compiler.alternatives(alternatives)
+        compiler.program.append(.match)
+        guard compiler.program.count <= Self.maximumProgram else {
+            throw UnsupportedPattern(pattern: pattern, reason: "its repetitions are too large (over \(Self.maximumProgram) states)")
+        }
+        program = compiler.program
     }
+
+    /// Patterns are written by us for our schemas; this only keeps a typo such as {0,100000} out.
+    static let maximumProgram = 4096
 
     func matches(_ string: String) -> Bool {
         var s = string
-        return s.withUTF8 { buffer in
-            if anchoredStart {
-                return matchAlternatives(alternatives, buffer, 0) { $0 == buffer.count || !anchoredEnd }
+        return s.withUTF8 { run($0) }
+    }
+
+    private func run(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = program.count
+        return program.withUnsafeBufferPointer { program in
+            // Two state lists, a stack for following splits (each state pushes at most two others
+            // before it is stamped), and the step each state was last added at.
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 5 * count + 1) { memory in
+                var current = memory.baseAddress!, next = current + count
+                let stack = next + count, stamps = stack + 2 * count + 1
+                stamps.initialize(repeating: -1, count: count)
+                var currentCount = 0, nextCount = 0
+
+                /// Adds `pc` and every state its splits and jumps lead to; true when one is `match`.
+                func add(_ pc: Int, to list: UnsafeMutablePointer<Int>, _ listCount: inout Int, step: Int) -> Bool {
+                    stack[0] = pc
+                    var depth = 1
+                    var matched = false
+                    while depth > 0 {
+                        depth -= 1
+                        let at = stack[depth]
+                        if stamps[at] == step { continue }
+                        stamps[at] = step
+                        switch program[at] {
+                        case .byte:
+                            list[listCount] = at
+                            listCount += 1
+                        case .split(let first, let second):
+                            stack[depth] = second
+                            stack[depth + 1] = first
+                            depth += 2
+                        case .jump(let target):
+                            stack[depth] = target
+                            depth += 1
+                        case .match:
+                            matched = true
+                        }
+                    }
+                    return matched
+                }
+
+                var matched = add(0, to: current, &currentCount, step: 0)
+                if matched, !anchoredEnd || bytes.isEmpty { return true }
+                for (position, byte) in bytes.enumerated() {
+                    let step = position + 1
+                    nextCount = 0
+                    matched = false
+                    for i in 0..<currentCount {
+                        let pc = current[i]
+                        if case .byte(let set) = program[pc], set.contains(byte) {
+                            matched = add(pc + 1, to: next, &nextCount, step: step) || matched
+                        }
+                    }
+                    // Unanchored: a match may start at any later position too.
+                    if !anchoredStart { matched = add(0, to: next, &nextCount, step: step) || matched }
+                    if matched, !anchoredEnd || step == bytes.count { return true }
+                    if nextCount == 0 { return false }
+                    swap(&current, &next)
+                    currentCount = nextCount
+                }
+                return false
             }
-            for start in 0...buffer.count {
-                if matchAlternatives(alternatives, buffer, start, { $0 == buffer.count || !anchoredEnd }) { return true }
-            }
-            return false
         }
     }
 
-    private func matchAlternatives(
-        _ alts: [[Piece]], _ s: UnsafeBufferPointer<UInt8>, _ pos: Int, _ next: (Int) -> Bool
-    ) -> Bool {
-        for alt in alts where matchSequence(alt[...], s, pos, next) { return true }
-        return false
-    }
+    /// Thompson's construction over the parsed pieces.
+    private struct Compiler {
+        var program: [Instruction] = []
 
-    private func matchSequence(
-        _ pieces: ArraySlice<Piece>, _ s: UnsafeBufferPointer<UInt8>, _ pos: Int, _ next: (Int) -> Bool
-    ) -> Bool {
-        guard let piece = pieces.first else { return next(pos) }
-        let rest = pieces.dropFirst()
-        switch piece.atom {
-        case .byteSet(let set):
-            // Greedy run of single bytes, then back off: no recursion per repetition.
-            var count = 0
-            while count < piece.max, pos + count < s.count, set.contains(s[pos + count]) { count += 1 }
-            guard count >= piece.min else { return false }
-            while count >= piece.min {
-                if matchSequence(rest, s, pos + count, next) { return true }
-                count -= 1
+        mutating func alternatives(_ alternatives: [[Piece]]) {
+            var jumpsToEnd: [Int] = []
+            for (index, sequence) in alternatives.enumerated() {
+                if index < alternatives.count - 1 {
+                    let split = program.count
+                    program.append(.split(split + 1, -1))
+                    self.sequence(sequence)
+                    jumpsToEnd.append(program.count)
+                    program.append(.jump(-1))
+                    program[split] = .split(split + 1, program.count)
+                } else {
+                    self.sequence(sequence)
+                }
             }
-            return false
-        case .group(let alts):
-            return matchRepeat(alts, piece.min, piece.max, 0, rest, s, pos, next)
+            for jump in jumpsToEnd { program[jump] = .jump(program.count) }
         }
-    }
 
-    private func matchRepeat(
-        _ alts: [[Piece]], _ min: Int, _ max: Int, _ done: Int, _ rest: ArraySlice<Piece>,
-        _ s: UnsafeBufferPointer<UInt8>, _ pos: Int, _ next: (Int) -> Bool
-    ) -> Bool {
-        if done < max {
-            let more = matchAlternatives(alts, s, pos) { end in
-                end > pos && matchRepeat(alts, min, max, done + 1, rest, s, end, next)
-            }
-            if more { return true }
+        mutating func sequence(_ pieces: [Piece]) {
+            for piece in pieces { self.piece(piece) }
         }
-        return done >= min && matchSequence(rest, s, pos, next)
+
+        mutating func piece(_ piece: Piece) {
+            for _ in 0..<piece.min { atom(piece.atom) }
+            if piece.max == Int.max {
+                // loop: split(body, out); body; jump(loop)
+                let loop = program.count
+                program.append(.split(loop + 1, -1))
+                atom(piece.atom)
+                program.append(.jump(loop))
+                program[loop] = .split(loop + 1, program.count)
+            } else if piece.max > piece.min {
+                // Each optional copy may be skipped to the end of all of them.
+                var skips: [Int] = []
+                for _ in piece.min..<piece.max {
+                    skips.append(program.count)
+                    program.append(.split(program.count + 1, -1))
+                    atom(piece.atom)
+                }
+                for skip in skips { program[skip] = .split(skip + 1, program.count) }
+            }
+        }
+
+        mutating func atom(_ atom: Atom) {
+            switch atom {
+            case .byteSet(let set): program.append(.byte(set))
+            case .group(let inner): alternatives(inner)
+            }
+        }
     }
 
     private struct Parser {
