@@ -1,5 +1,6 @@
 // The command line: parse arguments, call the engine, render the result. No logic of its own.
 import ArgumentParser
+import TrueupGit
 
 @main
 struct Trueup: AsyncParsableCommand {
@@ -16,4 +17,10 @@ struct Trueup: AsyncParsableCommand {
             HistoryCommand.self, LogsCommand.self, ControllerCommand.self, SchemaInstanceCommand.self,
         ]
     )
+
+    static func main() async {
+        // Most commands read git; libgit2's set-up overlaps with parsing the arguments.
+        GitLibrary.startInitializing()
+        await main(nil)
+    }
 }

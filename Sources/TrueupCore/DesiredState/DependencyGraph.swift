@@ -6,63 +6,108 @@ public struct DependencyGraph: Sendable {
         self.edges = edges
     }
 
+    /// The graph over dense indices: identities sorted, so a smaller index is a smaller identity,
+    /// and edges only to resources of the graph, each list sorted. Ordering and cycle search then
+    /// work on integers instead of hashing and comparing `Kind/name` strings at every step.
+    private struct Indexed {
+        var ids: [ResourceID]
+        var dependencies: [[Int]]
+
+        init(_ edges: [ResourceID: [ResourceID]]) {
+            ids = edges.keys.sorted()
+            var index: [ResourceID: Int] = [:]
+            index.reserveCapacity(ids.count)
+            for (i, id) in ids.enumerated() { index[id] = i }
+            dependencies = ids.map { id in edges[id]!.compactMap { index[$0] }.sorted() }
+        }
+    }
+
     /// Dependencies first; among resources whose dependencies are met, by identity. Nodes on a
     /// cycle are left out (report them with `cycles()`).
     public func topologicalOrder() -> [ResourceID] {
-        var remaining: [ResourceID: Int] = [:]
-        var dependents: [ResourceID: [ResourceID]] = [:]
-        for (node, deps) in edges {
-            remaining[node] = deps.filter { edges[$0] != nil }.count
-            for dep in deps where edges[dep] != nil { dependents[dep, default: []].append(node) }
+        let graph = Indexed(edges)
+        let count = graph.ids.count
+        var remaining = [Int](repeating: 0, count: count)
+        var dependents = [[Int]](repeating: [], count: count)
+        for node in 0..<count {
+            // A repeated dependency counts once per listing, and is released once per listing.
+            remaining[node] = graph.dependencies[node].count
+            for dependency in graph.dependencies[node] { dependents[dependency].append(node) }
         }
-        // `ready` stays sorted largest first, so popLast is the smallest; newly ready nodes are
-        // put in place by binary search (re-sorting the whole list per node was quadratic).
-        var ready = remaining.filter { $0.value == 0 }.map(\.key).sorted(by: >)
+        var ready = MinHeap()
+        for node in 0..<count where remaining[node] == 0 { ready.push(node) }
         var order: [ResourceID] = []
-        order.reserveCapacity(edges.count)
-        while let next = ready.popLast() {
-            order.append(next)
-            for dependent in dependents[next] ?? [] {
-                remaining[dependent]! -= 1
-                if remaining[dependent] == 0 { ready.insert(dependent, at: Self.insertionIndex(of: dependent, inDescending: ready)) }
+        order.reserveCapacity(count)
+        while let next = ready.pop() {
+            order.append(graph.ids[next])
+            for dependent in dependents[next] {
+                remaining[dependent] -= 1
+                if remaining[dependent] == 0 { ready.push(dependent) }
             }
         }
         return order
     }
 
-    private static func insertionIndex(of id: ResourceID, inDescending list: [ResourceID]) -> Int {
-        var low = 0, high = list.count
-        while low < high {
-            let mid = (low + high) / 2
-            if list[mid] > id { low = mid + 1 } else { high = mid }
-        }
-        return low
-    }
-
     /// Each cycle once, as a path that starts and ends at its smallest member.
     public func cycles() -> [[ResourceID]] {
-        var state: [ResourceID: Int] = [:]  // 1 visiting, 2 done
-        var stack: [ResourceID] = []
+        let graph = Indexed(edges)
+        var state = [UInt8](repeating: 0, count: graph.ids.count)  // 1 visiting, 2 done
+        var stack: [Int] = []
         var found: [[ResourceID]] = []
-        var seen = Set<[ResourceID]>()
-        func visit(_ node: ResourceID) {
+        var seen = Set<[Int]>()
+        func visit(_ node: Int) {
             state[node] = 1
             stack.append(node)
-            for dep in (edges[node] ?? []).sorted() where edges[dep] != nil {
-                if state[dep] == 1, let start = stack.firstIndex(of: dep) {
+            for dependency in graph.dependencies[node] {
+                if state[dependency] == 1, let start = stack.lastIndex(of: dependency) {
                     var cycle = Array(stack[start...])
-                    let minIndex = cycle.indices.min(by: { cycle[$0] < cycle[$1] })!
-                    cycle = Array(cycle[minIndex...] + cycle[..<minIndex])
-                    if seen.insert(cycle).inserted { found.append(cycle + [cycle[0]]) }
-                } else if state[dep] == nil {
-                    visit(dep)
+                    let smallest = cycle.indices.min(by: { cycle[$0] < cycle[$1] })!
+                    cycle = Array(cycle[smallest...] + cycle[..<smallest])
+                    if seen.insert(cycle).inserted { found.append((cycle + [cycle[0]]).map { graph.ids[$0] }) }
+                } else if state[dependency] == 0 {
+                    visit(dependency)
                 }
             }
             stack.removeLast()
             state[node] = 2
         }
-        for node in edges.keys.sorted() where state[node] == nil { visit(node) }
+        for node in graph.ids.indices where state[node] == 0 { visit(node) }
         return found
+    }
+
+    /// A binary min-heap of node indices: the smallest ready identity comes out first.
+    private struct MinHeap {
+        private var items: [Int] = []
+
+        mutating func push(_ value: Int) {
+            items.append(value)
+            var child = items.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard items[child] < items[parent] else { break }
+                items.swapAt(child, parent)
+                child = parent
+            }
+        }
+
+        mutating func pop() -> Int? {
+            guard let first = items.first else { return nil }
+            let last = items.removeLast()
+            if !items.isEmpty {
+                items[0] = last
+                var parent = 0
+                while true {
+                    let left = 2 * parent + 1, right = left + 1
+                    var smallest = parent
+                    if left < items.count, items[left] < items[smallest] { smallest = left }
+                    if right < items.count, items[right] < items[smallest] { smallest = right }
+                    if smallest == parent { break }
+                    items.swapAt(parent, smallest)
+                    parent = smallest
+                }
+            }
+            return first
+        }
     }
 
     /// Everything that depends on `roots`, directly or not (not including the roots).

@@ -89,7 +89,7 @@ extension DesiredStateBuilder {
         }
         let work = prepared.indices.flatMap { e in prepared[e].declared.indices.map { (e, $0) } }
         let validated = validateAll(work, prepared, collected: run)
-        var environments: [String: DesiredEnvironment] = [:]
+        var finishing: [(BuildRun.Prepared, [ResourceID: Resource])] = []
         var start = 0
         for environment in prepared {
             let results = validated[start..<(start + environment.declared.count)]
@@ -101,7 +101,22 @@ extension DesiredStateBuilder {
                 if let resource = result.resource { resources[resource.id] = resource } else { valid = false }
             }
             guard valid else { continue }
-            if let built = run.finishEnvironment(environment, resources: resources) { environments[environment.name] = built }
+            finishing.append((environment, resources))
+        }
+        // References and the graph of each environment, on every core (they need no snapshot).
+        let finished = Mutex<[Int: (DesiredEnvironment?, [Diagnostic])]>([:])
+        let jobs = finishing
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+            var checks = EnvironmentGraphChecks()
+            let environment = checks.finish(jobs[index].0, resources: jobs[index].1)
+            finished.withLock { $0[index] = (environment, checks.diagnostics) }
+        }
+        var environments: [String: DesiredEnvironment] = [:]
+        let results = finished.withLock { $0 }
+        for index in jobs.indices {
+            let (environment, diagnostics) = results[index]!
+            run.diagnostics += diagnostics
+            if let environment { environments[jobs[index].0.name] = environment }
         }
         return environments
     }
@@ -322,24 +337,6 @@ struct BuildRun {
     /// (with its errors reported) when it is invalid.
     mutating func validateResource(_ index: Int, of environment: Prepared) -> Resource? {
         validate(environment.declared[index], environment: environment.name, variables: environment.variables, settings: environment.settings)
-    }
-
-    /// References and the dependency graph, once every resource of the environment is valid.
-    mutating func finishEnvironment(_ environment: Prepared, resources: [ResourceID: Resource]) -> DesiredEnvironment? {
-        let name = environment.name
-        let errorsBefore = errorCount
-        checkReferences(resources, environment: name)
-        guard errorCount == errorsBefore else { return nil }
-
-        let graph = DependencyGraph(edges: resources.mapValues(\.dependencies))
-        for cycle in graph.cycles() {
-            // Point at the reference that leaves the cycle's first member, where a fix can start.
-            let first = resources[cycle[0]]!
-            let field = referenceField(of: first, to: cycle[1])
-            diagnostics.append(Diagnostic(at: first.location(of: FieldPath.parse(field)), "dependency cycle: \(cycle.map(\.description).joined(separator: " -> ")): break it by removing one of these references", field: field, environment: name))
-        }
-        guard errorCount == errorsBefore else { return nil }
-        return DesiredEnvironment(settings: environment.settings, resources: resources, order: graph.topologicalOrder(), definedAt: environment.definedAt)
     }
 
     var errorCount: Int { diagnostics.lazy.filter { $0.severity == .error }.count }
@@ -645,40 +642,6 @@ struct BuildRun {
         let hex = ContentDigest.sha256(bytes)
         digestCache[entry.objectID] = hex
         return hex
-    }
-
-    /// Dangling references: every edge must name a resource of the environment.
-    private mutating func checkReferences(_ resources: [ResourceID: Resource], environment: String) {
-        for id in resources.keys.sorted() {
-            let resource = resources[id]!
-            for dep in resource.dependencies where resources[dep] == nil {
-                let field = referenceField(of: resource, to: dep)
-                let candidates = resources.keys.filter { $0.kind == dep.kind }.map(\.name).sorted()
-                let hint = SchemaValidator.closest(to: dep.name, in: candidates).map { "did you mean '\($0)'?" }
-                    ?? "define \(dep) in this environment or its bases, or fix the name"
-                fail(resource, field, "refers to \(dep), which does not exist in environment '\(environment)': \(hint)")
-            }
-        }
-    }
-
-    private func referenceField(of resource: Resource, to dep: ResourceID) -> String {
-        let spec = resource.spec
-        let fields: [(String, ResourceKind)] = [("fromJob", .job), ("validate", .job), ("model", .model), ("prompt", .prompt)]
-        for (field, kind) in fields where kind == dep.kind && spec[field]?.stringValue == dep.name {
-            return "spec.\(field)"
-        }
-        for (i, gate) in (spec["gates"]?.arrayValue ?? []).enumerated() where dep.kind == .job && gate["job"]?.stringValue == dep.name {
-            return "spec.gates[\(i)].job"
-        }
-        for (list, kind) in [("datasets", ResourceKind.dataset), ("models", .model)] where kind == dep.kind {
-            for (i, name) in (spec["inputs"]?[list]?.arrayValue ?? []).enumerated() where name.stringValue == dep.name {
-                return "spec.inputs.\(list)[\(i)]"
-            }
-        }
-        for (i, d) in (spec["dependsOn"]?.arrayValue ?? []).enumerated() where d.stringValue == dep.description {
-            return "spec.dependsOn[\(i)]"
-        }
-        return "spec"
     }
 
 }

@@ -10,7 +10,20 @@ public enum ResourceKind: String, CaseIterable, Hashable, Comparable, Sendable, 
     /// The kinds that live inside an environment (everything but Environment itself).
     public static let managed: [ResourceKind] = [.dataset, .job, .model, .prompt, .deployment]
 
-    public static func < (a: ResourceKind, b: ResourceKind) -> Bool { a.rawValue < b.rawValue }
+    /// Kinds sort by name; ranked here once rather than by comparing the names each time
+    /// (identities are sorted and compared throughout planning).
+    public static func < (a: ResourceKind, b: ResourceKind) -> Bool { a.nameRank < b.nameRank }
+
+    private var nameRank: Int {
+        switch self {
+        case .dataset: 0
+        case .deployment: 1
+        case .environment: 2
+        case .job: 3
+        case .model: 4
+        case .prompt: 5
+        }
+    }
 
     /// File name of the kind's schema in `schemas/`.
     public var schemaFile: String { "\(rawValue.lowercased()).schema.json" }

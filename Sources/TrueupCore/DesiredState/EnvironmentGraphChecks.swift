@@ -1,0 +1,62 @@
+/// What an environment needs once each of its resources is valid: every reference names one of
+/// its resources, and the references form no cycle. Needs no snapshot, so environments can be
+/// checked on several threads at once.
+struct EnvironmentGraphChecks {
+    /// Only errors: a reference problem is never a warning.
+    private(set) var diagnostics: [Diagnostic] = []
+
+    /// References and the dependency graph, once every resource of the environment is valid.
+    mutating func finish(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource]) -> DesiredEnvironment? {
+        let name = environment.name
+        checkReferences(resources, environment: name)
+        guard diagnostics.isEmpty else { return nil }
+
+        let graph = DependencyGraph(edges: resources.mapValues(\.dependencies))
+        for cycle in graph.cycles() {
+            // Point at the reference that leaves the cycle's first member, where a fix can start.
+            let first = resources[cycle[0]]!
+            let field = referenceField(of: first, to: cycle[1])
+            diagnostics.append(Diagnostic(at: first.location(of: FieldPath.parse(field)), "dependency cycle: \(cycle.map(\.description).joined(separator: " -> ")): break it by removing one of these references", field: field, environment: name))
+        }
+        guard diagnostics.isEmpty else { return nil }
+        return DesiredEnvironment(settings: environment.settings, resources: resources, order: graph.topologicalOrder(), definedAt: environment.definedAt)
+    }
+
+    /// Dangling references: every edge must name a resource of the environment.
+    private mutating func checkReferences(_ resources: [ResourceID: Resource], environment: String) {
+        for id in resources.keys.sorted() {
+            let resource = resources[id]!
+            for dep in resource.dependencies where resources[dep] == nil {
+                let field = referenceField(of: resource, to: dep)
+                let candidates = resources.keys.filter { $0.kind == dep.kind }.map(\.name).sorted()
+                let hint = SchemaValidator.closest(to: dep.name, in: candidates).map { "did you mean '\($0)'?" }
+                    ?? "define \(dep) in this environment or its bases, or fix the name"
+                fail(resource, field, "refers to \(dep), which does not exist in environment '\(environment)': \(hint)")
+            }
+        }
+    }
+
+    private func referenceField(of resource: Resource, to dep: ResourceID) -> String {
+        let spec = resource.spec
+        let fields: [(String, ResourceKind)] = [("fromJob", .job), ("validate", .job), ("model", .model), ("prompt", .prompt)]
+        for (field, kind) in fields where kind == dep.kind && spec[field]?.stringValue == dep.name {
+            return "spec.\(field)"
+        }
+        for (i, gate) in (spec["gates"]?.arrayValue ?? []).enumerated() where dep.kind == .job && gate["job"]?.stringValue == dep.name {
+            return "spec.gates[\(i)].job"
+        }
+        for (list, kind) in [("datasets", ResourceKind.dataset), ("models", .model)] where kind == dep.kind {
+            for (i, name) in (spec["inputs"]?[list]?.arrayValue ?? []).enumerated() where name.stringValue == dep.name {
+                return "spec.inputs.\(list)[\(i)]"
+            }
+        }
+        for (i, d) in (spec["dependsOn"]?.arrayValue ?? []).enumerated() where d.stringValue == dep.description {
+            return "spec.dependsOn[\(i)]"
+        }
+        return "spec"
+    }
+
+    private mutating func fail(_ resource: Resource, _ path: String, _ message: String) {
+        diagnostics.append(Diagnostic(at: resource.location(of: FieldPath.parse(path)), "\(resource.id): \(message)", field: path, environment: resource.environment))
+    }
+}
