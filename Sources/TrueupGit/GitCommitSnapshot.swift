@@ -9,6 +9,11 @@ public final class GitCommitSnapshot: SourceSnapshot {
     public let revision: RevisionInfo
     let root: GitTree
 
+    /// The entries of each folder looked into so far, by name. Spec fields name many paths in few
+    /// folders (every project's code sits in one folder per team), so each folder's tree is read
+    /// once instead of once per path below it.
+    private var folders: [String: [String: Item]] = [:]
+
     init(tree: GitTree, revision: RevisionInfo) {
         self.root = tree
         self.revision = revision
@@ -66,13 +71,37 @@ public final class GitCommitSnapshot: SourceSnapshot {
         var oid: git_oid
     }
 
+    /// The entry at a path, or nil when nothing is there (also when a folder on the way is a file
+    /// or a symlink, as `git_tree_entry_bypath` has it).
     private func item(at location: RepositoryPath) throws(GitError) -> Item? {
-        var found: OpaquePointer?
-        let code = git_tree_entry_bypath(&found, root.handle, location.string)
-        if code == GIT_ENOTFOUND.rawValue { return nil }
-        try check(code, "git_tree_entry_bypath", "look up '\(location.string)' at \(revision.shortCommit)")
-        let entry = GitTreeEntry(owning: try taken(found, "git_tree_entry_bypath", "look up '\(location.string)'"))
-        return Self.item(entry.handle, path: location.string)
+        let path = location.string
+        let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
+        let parent = slash.map { String(path[..<$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        return try children(of: parent)?[name]
+    }
+
+    /// The entries of the folder at `path` ("" for the root), or nil when it is not a folder.
+    private func children(of path: String) throws(GitError) -> [String: Item]? {
+        if let known = folders[path] { return known }
+        let tree: GitTree
+        if path.isEmpty {
+            tree = root
+        } else {
+            guard let item = try item(at: try RepositoryPath(path)), item.entry.kind == .directory else { return nil }
+            tree = try root.repository.tree(id: item.oid)
+        }
+        let prefix = path.isEmpty ? "" : path + "/"
+        var children: [String: Item] = [:]
+        let count = git_tree_entrycount(tree.handle)
+        children.reserveCapacity(count)
+        for index in 0..<count {
+            // Borrowed from `tree`, which stays alive for this whole loop.
+            guard let borrowed = git_tree_entry_byindex(tree.handle, index), let name = copiedString(git_tree_entry_name(borrowed)) else { continue }
+            children[name] = Self.item(borrowed, path: prefix + name)
+        }
+        folders[path] = children
+        return children
     }
 
     /// Copies a (borrowed or owned) tree entry into Swift values.

@@ -75,13 +75,6 @@ final class GitTree {
     var id: String { hexString(git_tree_id(handle)) }
 }
 
-/// An entry returned by `git_tree_entry_bypath`: an owned copy, independent of its tree.
-final class GitTreeEntry {
-    let handle: OpaquePointer
-    init(owning handle: OpaquePointer) { self.handle = handle }
-    deinit { git_tree_entry_free(handle) }
-}
-
 final class GitBlob {
     let handle: OpaquePointer
     let repository: GitRepository

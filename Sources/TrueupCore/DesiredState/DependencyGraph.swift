@@ -1,15 +1,17 @@
 /// The dependency graph of an environment's resources: ordering and cycle detection.
 public struct DependencyGraph: Sendable {
     public let edges: [ResourceID: [ResourceID]]
+    private let graph: Indexed
 
     public init(edges: [ResourceID: [ResourceID]]) {
         self.edges = edges
+        self.graph = Indexed(edges)
     }
 
     /// The graph over dense indices: identities sorted, so a smaller index is a smaller identity,
     /// and edges only to resources of the graph, each list sorted. Ordering and cycle search then
     /// work on integers instead of hashing and comparing `Kind/name` strings at every step.
-    private struct Indexed {
+    private struct Indexed: Sendable {
         var ids: [ResourceID]
         var dependencies: [[Int]]
 
@@ -25,7 +27,6 @@ public struct DependencyGraph: Sendable {
     /// Dependencies first; among resources whose dependencies are met, by identity. Nodes on a
     /// cycle are left out (report them with `cycles()`).
     public func topologicalOrder() -> [ResourceID] {
-        let graph = Indexed(edges)
         let count = graph.ids.count
         var remaining = [Int](repeating: 0, count: count)
         var dependents = [[Int]](repeating: [], count: count)
@@ -50,7 +51,6 @@ public struct DependencyGraph: Sendable {
 
     /// Each cycle once, as a path that starts and ends at its smallest member.
     public func cycles() -> [[ResourceID]] {
-        let graph = Indexed(edges)
         var state = [UInt8](repeating: 0, count: graph.ids.count)  // 1 visiting, 2 done
         var stack: [Int] = []
         var found: [[ResourceID]] = []

@@ -638,7 +638,7 @@ struct BuildRun {
 
     private mutating func digest(of entry: SourceEntry) -> String? {
         if let known = digestCache[entry.objectID] { return known }
-        guard let bytes = try? builder.snapshot.contents(of: entry.path) else { return nil }
+        guard let bytes = try? paths.inner.contents(of: entry) else { return nil }
         let hex = ContentDigest.sha256(bytes)
         digestCache[entry.objectID] = hex
         return hex

@@ -24,6 +24,8 @@ struct EnvironmentGraphChecks {
 
     /// Dangling references: every edge must name a resource of the environment.
     private mutating func checkReferences(_ resources: [ResourceID: Resource], environment: String) {
+        // Almost always every reference resolves: find that out before sorting for messages.
+        guard resources.values.contains(where: { $0.dependencies.contains { resources[$0] == nil } }) else { return }
         for id in resources.keys.sorted() {
             let resource = resources[id]!
             for dep in resource.dependencies where resources[dep] == nil {
