@@ -35,8 +35,8 @@ public struct YAMLLoader: Sendable {
         var builder = TreeBuilder(file: file, limits: limits)
         while true {
             let event = try parser.next(file: file)
-            defer { event.release() }
-            if try builder.consume(event.pointer.pointee) { break }
+            defer { yaml_event_delete(event) }
+            if try builder.consume(event.pointee) { break }
         }
         return builder.documents
     }
@@ -47,9 +47,12 @@ private final class LibYAMLParser {
     private let parser: UnsafeMutablePointer<yaml_parser_t>
     private let input: UnsafeMutableBufferPointer<UInt8>
     private let count: Int
+    /// The one event being read: filled by each `next`, emptied by `yaml_event_delete`.
+    private let event: UnsafeMutablePointer<yaml_event_t>
 
     init(_ bytes: [UInt8]) {
         parser = .allocate(capacity: 1)
+        event = .allocate(capacity: 1)
         count = bytes.count
         input = .allocate(capacity: max(bytes.count, 1))
         _ = input.initialize(from: bytes)
@@ -64,24 +67,16 @@ private final class LibYAMLParser {
     deinit {
         yaml_parser_delete(parser)
         parser.deallocate()
+        event.deallocate()
         input.deallocate()
     }
 
-    struct Event {
-        let pointer: UnsafeMutablePointer<yaml_event_t>
-        func release() {
-            yaml_event_delete(pointer)
-            pointer.deallocate()
-        }
-    }
-
-    func next(file: String) throws(Diagnostic) -> Event {
-        let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
+    /// The next event; the caller deletes it (`yaml_event_delete`) before asking for another.
+    func next(file: String) throws(Diagnostic) -> UnsafeMutablePointer<yaml_event_t> {
         guard yaml_parser_parse(parser, event) == 1 else {
-            event.deallocate()
             throw parseError(file: file)
         }
-        return Event(pointer: event)
+        return event
     }
 
     private func parseError(file: String) -> Diagnostic {
@@ -149,10 +144,24 @@ private final class LibYAMLParser {
 
 /// Turns the event stream into trees, enforcing depth, alias and duplicate-key rules.
 private struct TreeBuilder {
-    private enum Frame {
-        case mapping(entries: [Node.Entry], pendingKey: (String, SourceLocation)?, keys: Set<String>,
-                     location: SourceLocation, anchor: String?, nodeCount: Int)
-        case sequence(items: [Node], location: SourceLocation, anchor: String?, nodeCount: Int)
+    /// An open mapping or sequence. Frames are changed in place on the stack (a popped and
+    /// re-pushed enum moved all of its fields for every node added).
+    private struct Frame {
+        var isMapping: Bool
+        var entries: [Node.Entry] = []
+        var items: [Node] = []
+        var pendingKey: (String, SourceLocation)?
+        /// The keys of a large mapping, for finding duplicates; small ones are scanned.
+        var keys = Set<String>()
+        var location: SourceLocation
+        var anchor: String?
+        var nodeCount = 1
+
+        init(isMapping: Bool, location: SourceLocation, anchor: String?) {
+            self.isMapping = isMapping
+            self.location = location
+            self.anchor = anchor
+        }
     }
 
     let file: SourceFileID
@@ -216,20 +225,15 @@ private struct TreeBuilder {
         case YAML_SEQUENCE_START_EVENT:
             try checkDepth(at: at)
             try checkCollectionTag(event.data.sequence_start.tag, at: at)
-            stack.append(.sequence(items: [], location: at, anchor: anchorName(event.data.sequence_start.anchor), nodeCount: 1))
+            stack.append(Frame(isMapping: false, location: at, anchor: anchorName(event.data.sequence_start.anchor)))
         case YAML_MAPPING_START_EVENT:
             try checkDepth(at: at)
             try checkCollectionTag(event.data.mapping_start.tag, at: at)
-            stack.append(.mapping(entries: [], pendingKey: nil, keys: [], location: at,
-                                  anchor: anchorName(event.data.mapping_start.anchor), nodeCount: 1))
+            stack.append(Frame(isMapping: true, location: at, anchor: anchorName(event.data.mapping_start.anchor)))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = stack.removeLast()
-            switch frame {
-            case .sequence(let items, let location, let anchor, let count):
-                try add(Node(.sequence(items), at: location), nodeCount: count, anchorName: anchor)
-            case .mapping(let entries, _, _, let location, let anchor, let count):
-                try add(Node(.mapping(entries), at: location), nodeCount: count, anchorName: anchor)
-            }
+            let node = frame.isMapping ? Node(.mapping(frame.entries), at: frame.location) : Node(.sequence(frame.items), at: frame.location)
+            try add(node, nodeCount: frame.nodeCount, anchorName: frame.anchor)
         default:
             break
         }
@@ -274,40 +278,37 @@ private struct TreeBuilder {
 
     private mutating func add(_ node: Node, nodeCount: Int, anchorName: String?) throws(Diagnostic) {
         if let anchorName { anchors[anchorName] = (node, nodeCount) }
-        guard let top = stack.popLast() else {
+        guard !stack.isEmpty else {
             root = node
             return
         }
-        switch top {
-        case .sequence(var items, let location, let anchor, let count):
-            items.append(node)
-            stack.append(.sequence(items: items, location: location, anchor: anchor, nodeCount: count + nodeCount))
-        case .mapping(var entries, let pendingKey, var keys, let location, let anchor, let count):
-            if let (key, keyLocation) = pendingKey {
-                entries.append(Node.Entry(key: key, keyLocation: keyLocation, value: node))
-                stack.append(.mapping(entries: entries, pendingKey: nil, keys: keys, location: location, anchor: anchor,
-                                      nodeCount: count + nodeCount))
-            } else {
-                guard case .scalar(let key, _) = node.value else {
-                    throw Diagnostic(at: node.location, "a mapping key must be a plain string, not a \(node.kindName): use a string key")
-                }
-                // Most mappings have a handful of keys: scanning them beats hashing each into a set,
-                // which is built only once a mapping grows large.
-                let isDuplicate: Bool
-                if entries.count < 16 {
-                    isDuplicate = entries.contains { $0.key == key }
-                } else {
-                    if keys.isEmpty { keys = Set(entries.map(\.key)) }
-                    isDuplicate = !keys.insert(key).inserted
-                }
-                guard !isDuplicate else {
-                    let first = entries.first(where: { $0.key == key })?.keyLocation
-                    let firstText = first.map { " (first at line \($0.line), column \($0.column))" } ?? ""
-                    throw Diagnostic(at: node.location, "duplicate key '\(key)'\(firstText): keep only one")
-                }
-                stack.append(.mapping(entries: entries, pendingKey: (key, node.location), keys: keys, location: location,
-                                      anchor: anchor, nodeCount: count))
+        let top = stack.count - 1
+        if !stack[top].isMapping {
+            stack[top].items.append(node)
+            stack[top].nodeCount += nodeCount
+        } else if let (key, keyLocation) = stack[top].pendingKey {
+            stack[top].entries.append(Node.Entry(key: key, keyLocation: keyLocation, value: node))
+            stack[top].pendingKey = nil
+            stack[top].nodeCount += nodeCount
+        } else {
+            guard case .scalar(let key, _) = node.value else {
+                throw Diagnostic(at: node.location, "a mapping key must be a plain string, not a \(node.kindName): use a string key")
             }
+            // Most mappings have a handful of keys: scanning them beats hashing each into a set,
+            // which is built only once a mapping grows large.
+            let isDuplicate: Bool
+            if stack[top].entries.count < 16 {
+                isDuplicate = stack[top].entries.contains { $0.key == key }
+            } else {
+                if stack[top].keys.isEmpty { stack[top].keys = Set(stack[top].entries.map(\.key)) }
+                isDuplicate = !stack[top].keys.insert(key).inserted
+            }
+            guard !isDuplicate else {
+                let first = stack[top].entries.first(where: { $0.key == key })?.keyLocation
+                let firstText = first.map { " (first at line \($0.line), column \($0.column))" } ?? ""
+                throw Diagnostic(at: node.location, "duplicate key '\(key)'\(firstText): keep only one")
+            }
+            stack[top].pendingKey = (key, node.location)
         }
     }
 }

@@ -88,18 +88,20 @@ extension DesiredStateBuilder {
             if let environment = run.prepareEnvironment(name, all: all) { prepared.append(environment) }
         }
         let work = prepared.indices.flatMap { e in prepared[e].declared.indices.map { (e, $0) } }
-        let validated = validateAll(work, prepared, collected: run)
+        // Results are moved out one by one: copying thousands of resources costs a retain per field.
+        var validated = validateAll(work, prepared, collected: run)
         var finishing: [(BuildRun.Prepared, [ResourceID: Resource])] = []
         var start = 0
         for environment in prepared {
-            let results = validated[start..<(start + environment.declared.count)]
-            start += environment.declared.count
             var resources: [ResourceID: Resource] = [:]
+            resources.reserveCapacity(environment.declared.count)
             var valid = true
-            for result in results {
+            for index in start..<(start + environment.declared.count) {
+                let result = validated[index].take()!
                 run.diagnostics += result.diagnostics
                 if let resource = result.resource { resources[resource.id] = resource } else { valid = false }
             }
+            start += environment.declared.count
             guard valid else { continue }
             finishing.append((environment, resources))
         }
@@ -121,8 +123,8 @@ extension DesiredStateBuilder {
         return environments
     }
 
-    /// Validates every (environment, resource) of `work`, in that order.
-    private func validateAll(_ work: [(Int, Int)], _ prepared: [BuildRun.Prepared], collected: BuildRun) -> [Validated] {
+    /// Validates every (environment, resource) of `work`, in that order (none is nil).
+    private func validateAll(_ work: [(Int, Int)], _ prepared: [BuildRun.Prepared], collected: BuildRun) -> [Validated?] {
         @Sendable func validate(_ item: (Int, Int), with run: inout BuildRun) -> Validated {
             let before = run.diagnostics.count
             let resource = run.validateResource(item.1, of: prepared[item.0])
@@ -133,7 +135,7 @@ extension DesiredStateBuilder {
         let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8, work.count / Self.resourcesPerWorker)
         guard workers > 1, let opener = snapshot.opener else {
             var run = BuildRun(builder: self, folders: collected.folders)
-            return work.map { validate($0, with: &run) }
+            return work.map { .some(validate($0, with: &run)) }
         }
         let folders = collected.folders, root = self.root, schemas = self.schemas
         let next = Atomic<Int>(0)
@@ -152,9 +154,14 @@ extension DesiredStateBuilder {
             results.withLock { $0.append(contentsOf: done) }
         }
         var ordered = [Validated?](repeating: nil, count: work.count)
-        for (index, result) in results.withLock({ $0 }) { ordered[index] = result }
+        var done = results.withLock { results in
+            defer { results = [] }
+            return results
+        }
+        while let (index, result) = done.popLast() { ordered[index] = result }
         var run = BuildRun(builder: self, folders: collected.folders)
-        return work.indices.map { ordered[$0] ?? validate(work[$0], with: &run) }
+        for index in ordered.indices where ordered[index] == nil { ordered[index] = validate(work[index], with: &run) }
+        return ordered
     }
 
     /// Below this many resources per core, starting threads costs more than it saves.
