@@ -134,16 +134,16 @@ extension DesiredStateBuilder {
         }
         let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8, work.count / Self.resourcesPerWorker)
         guard workers > 1, let opener = snapshot.opener else {
-            var run = BuildRun(builder: self, folders: collected.folders)
+            var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
             return work.map { .some(validate($0, with: &run)) }
         }
-        let folders = collected.folders, root = self.root, schemas = self.schemas
+        let folders = collected.folders, root = self.root, schemas = self.schemas, lookups = collected.lookups
         let next = Atomic<Int>(0)
         let results = Mutex<[(Int, Validated)]>([])
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             // A snapshot that cannot be opened again leaves its share to the calling thread.
             guard let own = try? opener.open() else { return }
-            var run = BuildRun(builder: DesiredStateBuilder(snapshot: own, root: root, schemas: schemas), folders: folders)
+            var run = BuildRun(builder: DesiredStateBuilder(snapshot: own, root: root, schemas: schemas), folders: folders, lookups: lookups)
             var done: [(Int, Validated)] = []
             // In batches, so that the shared counter is touched rarely and a thread keeps its caches warm.
             while true {
@@ -159,7 +159,7 @@ extension DesiredStateBuilder {
             return results
         }
         while let (index, result) = done.popLast() { ordered[index] = result }
-        var run = BuildRun(builder: self, folders: collected.folders)
+        var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
         for index in ordered.indices where ordered[index] == nil { ordered[index] = validate(work[index], with: &run) }
         return ordered
     }
@@ -195,15 +195,14 @@ struct BuildRun {
     var diagnostics: [Diagnostic] = []
     var extendedFolders = Set<String>()
     private var effectiveCache: [String: [ResourceID: DesiredStateBuilder.Declared]?] = [:]
-    private var digestCache: [String: String] = [:]
-    private struct PathCheck: Hashable { var raw: String; var expectsFile: Bool }
-    private var pathChecks: [PathCheck: Result<SourceEntry, RepoPathProblem>] = [:]
+    let lookups: RevisionLookups
     private let paths: CachedSnapshot
 
-    init(builder: DesiredStateBuilder, folders: [String: DesiredStateBuilder.Folder] = [:]) {
+    init(builder: DesiredStateBuilder, folders: [String: DesiredStateBuilder.Folder] = [:], lookups: RevisionLookups = RevisionLookups()) {
         self.builder = builder
         self.folders = folders
-        self.paths = CachedSnapshot(builder.snapshot)
+        self.lookups = lookups
+        self.paths = CachedSnapshot(builder.snapshot, lookups: lookups)
     }
 
     var root: String { builder.root }
@@ -636,18 +635,18 @@ struct BuildRun {
 
     private mutating func checkPath(_ raw: String, _ expect: RepoPath.Expect) -> Result<SourceEntry, RepoPathProblem> {
         // The same code folder is named by every job of a project in every environment.
-        let key = PathCheck(raw: raw, expectsFile: expect == .file)
-        if let known = pathChecks[key] { return known }
+        let key = RevisionLookups.PathCheck(raw: raw, expectsFile: expect == .file)
+        if let known = lookups.knownCheck(key) { return known }
         let result = RepoPath.check(raw, expect: expect, in: paths)
-        pathChecks[key] = result
+        lookups.remember(result, for: key)
         return result
     }
 
     private mutating func digest(of entry: SourceEntry) -> String? {
-        if let known = digestCache[entry.objectID] { return known }
+        if let known = lookups.knownDigest(of: entry.objectID) { return known }
         guard let bytes = try? paths.inner.contents(of: entry) else { return nil }
         let hex = ContentDigest.sha256(bytes)
-        digestCache[entry.objectID] = hex
+        lookups.remember(digest: hex, of: entry.objectID)
         return hex
     }
 
@@ -656,17 +655,20 @@ struct BuildRun {
 /// Memoises path look-ups: the same `code` folder is checked for every job of every environment.
 final class CachedSnapshot: SourceSnapshot {
     let inner: SourceSnapshot
-    private var entries: [String: SourceEntry?] = [:]
+    private let lookups: RevisionLookups
 
-    init(_ inner: SourceSnapshot) { self.inner = inner }
+    init(_ inner: SourceSnapshot, lookups: RevisionLookups) {
+        self.inner = inner
+        self.lookups = lookups
+    }
 
     var revision: RevisionInfo { inner.revision }
     func entries(under path: String) throws -> [SourceEntry] { try inner.entries(under: path) }
     func contents(of path: String) throws -> [UInt8] { try inner.contents(of: path) }
     func entry(at path: String) throws -> SourceEntry? {
-        if let known = entries[path] { return known }
+        if let known = lookups.knownEntry(at: path) { return known }
         let found = try inner.entry(at: path)
-        entries[path] = .some(found)
+        lookups.remember(found, at: path)
         return found
     }
 }
