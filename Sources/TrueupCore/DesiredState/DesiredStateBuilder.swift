@@ -502,11 +502,11 @@ struct BuildRun {
             for i in entries.indices {
                 switch entries[i].key {
                 case "spec":
-                    entries[i].value = variables.substitute(in: entries[i].value, path: FieldPath("spec"), diagnostics: &diagnostics)
+                    entries[i].value = variables.substitute(in: entries[i].value, path: FieldPath([.key("spec")]), diagnostics: &diagnostics)
                 case "metadata":
                     if case .mapping(var meta) = entries[i].value.value {
                         for j in meta.indices where meta[j].key == "labels" || meta[j].key == "annotations" {
-                            meta[j].value = variables.substitute(in: meta[j].value, path: FieldPath("metadata").appending(meta[j].key), diagnostics: &diagnostics)
+                            meta[j].value = variables.substitute(in: meta[j].value, path: FieldPath([.key("metadata"), .key(meta[j].key)]), diagnostics: &diagnostics)
                         }
                         entries[i].value = Node(.mapping(meta), at: entries[i].value.location)
                     }
@@ -558,7 +558,7 @@ struct BuildRun {
         }
         func duration(_ path: String, _ value: JSONValue?) {
             guard let text = value?.stringValue else { return }
-            if DurationSyntax.seconds(text) == nil || DurationSyntax.seconds(text)! <= 0 {
+            if (DurationSyntax.seconds(text) ?? 0) <= 0 {
                 fail(resource, path, "'\(text)' is not a positive duration: write e.g. 30s, 10m or 1h30m")
             }
         }

@@ -65,8 +65,14 @@ public struct Node: Sendable {
 
     /// A plain `null` or `~` (or an empty plain scalar): YAML's way of saying "no value".
     public var isNull: Bool {
-        if case .scalar(let text, .plain) = value { return text == "null" || text == "~" || text.isEmpty || text == "Null" || text == "NULL" }
-        return false
+        guard case .scalar(let text, .plain) = value else { return false }
+        // Asked of every scalar by overlays and typing: only lengths 0, 1 and 4 can be null.
+        switch text.utf8.count {
+        case 0: return true
+        case 1: return text == "~"
+        case 4: return text == "null" || text == "Null" || text == "NULL"
+        default: return false
+        }
     }
 
     /// What kind of node this is, in the words of JSON Schema, for messages.

@@ -2,40 +2,30 @@
 public enum DurationSyntax {
     /// Seconds, or nil when `text` is not a duration.
     public static func seconds(_ text: String) -> Double? {
+        // Over bytes: every job and deployment has durations, and Characters cost grapheme breaking.
+        let bytes = text.utf8
         var total = 0.0
-        var number = ""
-        var chars = Array(text)
-        guard !chars.isEmpty else { return nil }
-        var i = 0
-        var sawUnit = false
-        while i < chars.count {
-            let c = chars[i]
-            if c.isASCII, c.isNumber {
-                number.append(c)
-                i += 1
-                continue
-            }
-            guard let value = Double(number) else { return nil }
-            number = ""
+        var index = bytes.startIndex
+        guard index != bytes.endIndex else { return nil }
+        while index != bytes.endIndex {
+            let digitsStart = index
+            while index != bytes.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index = bytes.index(after: index) }
+            guard index != digitsStart, index != bytes.endIndex, let value = Double(text[digitsStart..<index]) else { return nil }
             let unit: Double
-            if c == "m", i + 1 < chars.count, chars[i + 1] == "s" {
+            let next = bytes.index(after: index)
+            switch bytes[index] {
+            case UInt8(ascii: "m") where next != bytes.endIndex && bytes[next] == UInt8(ascii: "s"):
                 unit = 0.001
-                i += 2
-            } else {
-                switch c {
-                case "s": unit = 1
-                case "m": unit = 60
-                case "h": unit = 3600
-                case "d": unit = 86400
-                default: return nil
-                }
-                i += 1
+                index = bytes.index(after: next)
+            case UInt8(ascii: "s"): unit = 1; index = next
+            case UInt8(ascii: "m"): unit = 60; index = next
+            case UInt8(ascii: "h"): unit = 3600; index = next
+            case UInt8(ascii: "d"): unit = 86400; index = next
+            default: return nil
             }
             total += value * unit
-            sawUnit = true
         }
-        chars.removeAll()
-        return number.isEmpty && sawUnit ? total : nil
+        return total
     }
 
     /// `90` -> `1m30s`, for messages.

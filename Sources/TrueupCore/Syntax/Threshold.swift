@@ -1,5 +1,3 @@
-import Foundation
-
 /// A gate's metric threshold: `">= 0.85"`, `"<= 120"`.
 public struct Threshold: Sendable, Hashable, Codable, CustomStringConvertible {
     public enum Comparison: String, Sendable, Codable, CaseIterable {
@@ -10,15 +8,24 @@ public struct Threshold: Sendable, Hashable, Codable, CustomStringConvertible {
     public var value: Double
 
     public init?(_ text: String) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = Self.trimmed(Substring(text))
         // Two-character operators first, so ">=" is not read as ">" followed by "=0.85".
         for op in [Comparison.atLeast, .atMost, .equal, .notEqual, .above, .below] where trimmed.hasPrefix(op.rawValue) {
-            guard let v = Double(trimmed.dropFirst(op.rawValue.count).trimmingCharacters(in: .whitespaces)), v.isFinite else { return nil }
+            guard let v = Double(Self.trimmed(trimmed.dropFirst(op.rawValue.count))), v.isFinite else { return nil }
             comparison = op
             value = v
             return
         }
         return nil
+    }
+
+    /// Without the spaces and tabs around it (not line breaks), as Foundation's `.whitespaces` trims.
+    private static func trimmed(_ text: Substring) -> Substring {
+        func isSpace(_ c: Character) -> Bool { c == " " || c == "\t" || (c.isWhitespace && !c.isNewline) }
+        var text = text
+        while let first = text.first, isSpace(first) { text = text.dropFirst() }
+        while let last = text.last, isSpace(last) { text = text.dropLast() }
+        return text
     }
 
     public func isMet(by actual: Double) -> Bool {
