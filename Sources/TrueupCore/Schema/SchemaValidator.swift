@@ -153,8 +153,8 @@ public struct SchemaValidator {
 
     private mutating func finishString(_ text: String, _ node: Node, _ schema: Schema) -> JSONValue? {
         var ok = true
-        // JSON Schema counts lengths in code points.
-        let length = text.unicodeScalars.count
+        // JSON Schema counts lengths in code points (counted only where a length is limited).
+        let length = schema.minLength == nil && schema.maxLength == nil ? 0 : text.unicodeScalars.count
         if let min = schema.minLength, length < min {
             report(node.location, text.isEmpty ? "must not be empty" : "'\(text)' is shorter than \(min) characters")
             ok = false
