@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TrueupCore
 import TrueupGit
 import TrueupStore
@@ -44,19 +45,32 @@ public struct DiffBuilder: Sendable {
         // Every task runs to its end and the first error, by environment name, is thrown after:
         // cancelling the others would leave a request to a controller (URLSession on Linux)
         // never answering.
-        let results = await withTaskGroup(of: (String, Result<EnvironmentDiff, any Error>).self) { group in
+        let reports = Reports()
+        await withTaskGroup(of: Void.self) { group in
             for name in names {
                 group.addTask {
-                    do { return (name, .success(try await report(name, revisions, reconciler))) } catch { return (name, .failure(error)) }
+                    let result: Result<EnvironmentDiff, any Error>
+                    do { result = .success(try await report(name, revisions, reconciler)) } catch { result = .failure(error) }
+                    reports.store(result, for: name)
                 }
             }
-            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
         }
-        let environments = try names.sorted().map { try results[$0]!.get() }
+        let results = reports.all
+        let environments = try names.sorted().map { name in
+            guard let result = results[name] else { throw EngineError("internal error: no report was made for environment '\(name)'") }
+            return try result.get()
+        }
         return DiffReport(
             base: .init(revision: base, commit: revisions.baseCommit),
             head: .init(revision: head, commit: revisions.headCommit),
             environments: environments)
+    }
+
+    /// Each environment's report, filled in by the task that made it.
+    final class Reports: Sendable {
+        private let reports = Mutex<[String: Result<EnvironmentDiff, any Error>]>([:])
+        func store(_ result: Result<EnvironmentDiff, any Error>, for name: String) { reports.withLock { $0[name] = result } }
+        var all: [String: Result<EnvironmentDiff, any Error>] { reports.withLock { $0 } }
     }
 
     /// The two revisions and what is known of them before any environment is assembled.
