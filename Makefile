@@ -27,6 +27,8 @@ test: test-deps
 	$(SWIFT) test
 	.venv/bin/python Tests/SchemaAgreement/check_agreement.py --trueup $(TRUEUP)
 	python3 Tests/TrueupDiffTests/test_upsert_comment.py
+	$(SWIFT) build -c release --static-swift-stdlib --product trueup
+	python3 Tests/ReleaseSmoke/release_smoke.py --trueup $$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/trueup
 
 # Regenerate the schemas built into the binary from schemas/*.schema.json.
 schemas:
