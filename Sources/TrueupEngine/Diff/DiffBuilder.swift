@@ -42,15 +42,18 @@ public struct DiffBuilder: Sendable {
         // repository handle (libgit2 handles are not shared between threads) and its own loader
         // that assembles only that environment.
         let reconciler = Reconciler(workspace: workspace)
+        // Every environment's tasks read the head's spec files (and the base's, mostly the same
+        // blobs): parse them once, on every core, before the tasks start.
+        let files = ParsedSpecFiles()
+        if names.count > 1 { try SpecLoader(sharing: files).parseAll(headSnapshot, specRoot: workspace.specRoot) }
         // Every task runs to its end and the first error, by environment name, is thrown after:
-        // cancelling the others would leave a request to a controller (URLSession on Linux)
-        // never answering.
+        // cancelling the others would leave a request to a controller half answered.
         let reports = Reports()
         await withTaskGroup(of: Void.self) { group in
             for name in names {
                 group.addTask {
                     let result: Result<EnvironmentDiff, any Error>
-                    do { result = .success(try await report(name, revisions, reconciler)) } catch { result = .failure(error) }
+                    do { result = .success(try await report(name, revisions, reconciler, files)) } catch { result = .failure(error) }
                     reports.store(result, for: name)
                 }
             }
@@ -87,11 +90,11 @@ public struct DiffBuilder: Sendable {
     }
 
     /// One environment's (a), (b) and (c).
-    func report(_ name: String, _ revisions: Revisions, _ reconciler: Reconciler) async throws -> EnvironmentDiff {
+    func report(_ name: String, _ revisions: Revisions, _ reconciler: Reconciler, _ files: ParsedSpecFiles) async throws -> EnvironmentDiff {
         let repository = try GitRepository(path: workspace.repositoryRoot)
         let baseSnapshot = try repository.snapshot(at: revisions.baseCommit)
         let headSnapshot = try repository.snapshot(at: revisions.headCommit)
-        let loader = SpecLoader()
+        let loader = SpecLoader(sharing: files)
         let root = workspace.specRoot
         let atBase = revisions.baseNames.contains(name)
 
@@ -105,7 +108,7 @@ public struct DiffBuilder: Sendable {
         let sameSpecFiles = try hasSameSpecFiles(name, loader: loader, base: baseSnapshot, head: headSnapshot)
         let repositoryRoot = workspace.repositoryRoot, baseCommit = revisions.baseCommit
         async let assembledBase: DesiredState? = atBase && !sameSpecFiles
-            ? SpecLoader().load(try GitRepository(path: repositoryRoot).snapshot(at: baseCommit), specRoot: root, only: name) : nil
+            ? SpecLoader(sharing: files).load(try GitRepository(path: repositoryRoot).snapshot(at: baseCommit), specRoot: root, only: name) : nil
         let headState = try loader.loadForPlanning(headSnapshot, specRoot: root, environment: name)
         guard let headEnv = headState.environments[name] else {
             let errors = headState.errors.filter { d in

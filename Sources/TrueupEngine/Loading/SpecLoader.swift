@@ -31,8 +31,19 @@ public struct SpecSource: Sendable {
 public final class SpecLoader {
     private var parsed: [String: Result<[Document], Diagnostic>] = [:]
     private let yaml = YAMLLoader()
+    /// Files parsed by other loaders working at the same time (`diff`: one per environment).
+    private let shared: ParsedSpecFiles?
 
-    public init() {}
+    public init(sharing shared: ParsedSpecFiles? = nil) {
+        self.shared = shared
+    }
+
+    /// Reads and parses every spec file of `snapshot` into the cache (and the shared one), on
+    /// every core, so that loaders that share it find them parsed.
+    public func parseAll(_ snapshot: SourceSnapshot, specRoot: String = "environments") throws {
+        let root = specRoot.split(separator: "/").joined(separator: "/")
+        parseAhead(try snapshot.entries(under: root).filter { $0.kind == .file && Self.isYAML($0.path) }, snapshot)
+    }
 
     /// Loads and validates every environment (or only `environment`). Problems are in
     /// `DesiredState.diagnostics`; thrown errors are about reaching the repository at all.
@@ -99,8 +110,13 @@ public final class SpecLoader {
     /// A file's documents, parsed once per blob id.
     private func parse(_ entry: SourceEntry, _ snapshot: SourceSnapshot) -> Result<[Document], Diagnostic> {
         if let cached = parsed[entry.objectID] { return cached }
+        if let known = shared?.file(entry.objectID) {
+            parsed[entry.objectID] = known
+            return known
+        }
         let result = Self.parse(entry, yaml) { try snapshot.contents(of: $0) }
         parsed[entry.objectID] = result
+        shared?.store(result, for: entry.objectID)
         return result
     }
 
@@ -118,6 +134,11 @@ public final class SpecLoader {
     /// independent, and reading and parsing them is most of what loading a repository costs.
     private func parseAhead(_ entries: [SourceEntry], _ snapshot: SourceSnapshot) {
         var seen = Set<String>()
+        if let shared {
+            for entry in entries where parsed[entry.objectID] == nil {
+                if let known = shared.file(entry.objectID) { parsed[entry.objectID] = known }
+            }
+        }
         let missing = entries.filter { parsed[$0.objectID] == nil && seen.insert($0.objectID).inserted }
         let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8, missing.count / Self.filesPerWorker)
         guard workers > 1, let opener = snapshot.opener else { return }
@@ -136,6 +157,7 @@ public final class SpecLoader {
         }
         for (index, result) in results.withLock({ $0 }) {
             parsed[missing[index].objectID] = result
+            shared?.store(result, for: missing[index].objectID)
         }
     }
 
@@ -200,4 +222,16 @@ public final class SpecLoader {
         }
         return documents.map { Document(root: move($0.root), index: $0.index) }
     }
+}
+
+/// Parsed spec files by blob id, for loaders that work at the same time on revisions that share
+/// most of their files: `diff` assembles each environment, at head and at base, with a loader of
+/// its own, and each parsed every file again.
+public final class ParsedSpecFiles: Sendable {
+    private let files = Mutex<[String: Result<[Document], Diagnostic>]>([:])
+
+    public init() {}
+
+    func file(_ objectID: String) -> Result<[Document], Diagnostic>? { files.withLock { $0[objectID] } }
+    func store(_ result: Result<[Document], Diagnostic>, for objectID: String) { files.withLock { $0[objectID] = result } }
 }
