@@ -55,13 +55,12 @@ public struct DesiredStateBuilder {
     public func build(files: [SpecFile], entries: [SourceEntry], brokenFiles: Set<String> = [], only: String? = nil) -> DesiredState {
         var run = BuildRun(builder: self)
         run.collect(files: files, entries: entries, brokenFiles: brokenFiles)
-        let environments: [String: DesiredEnvironment]
         let names = run.folders.values.filter { $0.environment != nil }.map(\.name).sorted()
         if let only, !names.contains(only) {
             let known = names.joined(separator: ", ")
             run.diagnostics.append(Diagnostic(at: nil, "no environment named '\(only)' under \(root)/ (found: \(known.isEmpty ? "none" : known)): create \(root)/\(only)/environment.yaml or fix --env"))
         }
-        environments = buildEach(names.filter { only == nil || only == $0 }, run: &run, all: Set(names))
+        let environments = buildEach(names.filter { only == nil || only == $0 }, run: &run, all: Set(names))
         if only == nil { run.warnUnusedBases() }
         return DesiredState(revision: snapshot.revision, environments: environments, diagnostics: Diagnostics.merged(run.diagnostics))
     }
