@@ -11,7 +11,6 @@
 // must be used from one task at a time; none of them is `Sendable`.
 
 import CLibGit2
-import Dispatch
 
 /// One-time libgit2 set-up: `git_libgit2_init()` and the global options we rely on.
 enum LibGit2 {
@@ -56,16 +55,6 @@ enum LibGit2 {
     /// Call before any other libgit2 function.
     static func ensureInitialized() throws(GitError) {
         if let setUp { throw setUp }
-    }
-}
-
-/// What the command line may ask of libgit2 before it opens any repository.
-public enum GitLibrary {
-    /// Starts libgit2's one-time set-up on another thread. It parses the system's CA bundle (for
-    /// HTTPS remotes), some milliseconds that need not wait until the arguments are parsed and a
-    /// repository is opened; the first libgit2 call waits for it to finish. Errors surface there.
-    public static func startInitializing() {
-        DispatchQueue.global(qos: .userInitiated).async { try? LibGit2.ensureInitialized() }
     }
 }
 

@@ -1,6 +1,5 @@
 // The command line: parse arguments, call the engine, render the result. No logic of its own.
 import ArgumentParser
-import TrueupGit
 
 @main
 struct Trueup: AsyncParsableCommand {
@@ -17,10 +16,4 @@ struct Trueup: AsyncParsableCommand {
             HistoryCommand.self, LogsCommand.self, ControllerCommand.self, SchemaInstanceCommand.self,
         ]
     )
-
-    static func main() async {
-        // Most commands read git; libgit2's set-up overlaps with parsing the arguments.
-        GitLibrary.startInitializing()
-        await main(nil)
-    }
 }

@@ -54,8 +54,6 @@ public final class SpecLoader {
     }
 
     public func load(_ snapshot: SourceSnapshot, specRoot: String = "environments", only environment: String? = nil) throws -> DesiredState {
-        // The schemas are compiled once per process, on first use: overlap that with reading.
-        DispatchQueue.global(qos: .userInitiated).async { _ = SchemaCatalog.shared }
         let root = specRoot.split(separator: "/").joined(separator: "/")
         let entries = try snapshot.entries(under: root)
         // One environment: parse only its folder and the folders it extends. Should that find any
