@@ -137,27 +137,10 @@ extension DesiredStateBuilder {
             return work.map { .some(validate($0, with: &run)) }
         }
         let folders = collected.folders, root = self.root, schemas = self.schemas, lookups = collected.lookups
-        let next = Atomic<Int>(0)
-        let results = Mutex<[(Int, Validated)]>([])
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            // A snapshot that cannot be opened again leaves its share to the calling thread.
-            guard let own = try? opener.open() else { return }
-            var run = BuildRun(builder: DesiredStateBuilder(snapshot: own, root: root, schemas: schemas), folders: folders, lookups: lookups)
-            var done: [(Int, Validated)] = []
-            // In batches, so that the shared counter is touched rarely and a thread keeps its caches warm.
-            while true {
-                let first = next.add(Self.batch, ordering: .relaxed).oldValue
-                guard first < work.count else { break }
-                for index in first..<min(first + Self.batch, work.count) { done.append((index, validate(work[index], with: &run))) }
-            }
-            results.withLock { $0.append(contentsOf: done) }
-        }
-        var ordered = [Validated?](repeating: nil, count: work.count)
-        var done = results.withLock { results in
-            defer { results = [] }
-            return results
-        }
-        while let (index, result) = done.popLast() { ordered[index] = result }
+        // In batches, so that the shared counter is touched rarely and a thread keeps its caches warm.
+        var ordered = SnapshotWork.map(count: work.count, workers: workers, batch: Self.batch, opener: opener, state: { own in
+            BuildRun(builder: DesiredStateBuilder(snapshot: own, root: root, schemas: schemas), folders: folders, lookups: lookups)
+        }) { run, index in validate(work[index], with: &run) }
         var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
         for index in ordered.indices where ordered[index] == nil { ordered[index] = validate(work[index], with: &run) }
         return ordered

@@ -40,7 +40,7 @@ public struct DiffBuilder: Sendable {
             changedPaths: try repository.changedPaths(from: baseSnapshot.revision.commit, to: headSnapshot.revision.commit))
         // Environments are independent: each is reported by a task of its own, with its own
         // repository handle (libgit2 handles are not shared between threads) and its own loader
-        // that assembles only that environment.
+        // that assembles only that environment from the shared parsed files.
         let reconciler = Reconciler(workspace: workspace)
         // Every environment's tasks read the head's spec files (and the base's, mostly the same
         // blobs): parse them once, on every core, before the tasks start.

@@ -1,6 +1,5 @@
 // TrueupEngine composes the adapters: git (TrueupGit) and YAML (TrueupYAML) feed the core's
 // DesiredStateBuilder. It owns no format rules of its own.
-import Dispatch
 import Foundation
 import Synchronization
 import TrueupCore
@@ -141,19 +140,12 @@ public final class SpecLoader {
         let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8, missing.count / Self.filesPerWorker)
         guard workers > 1, let opener = snapshot.opener else { return }
         let yaml = self.yaml
-        let next = Atomic<Int>(0)
-        let results = Mutex<[(Int, Result<[Document], Diagnostic>)]>([])
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            var done: [(Int, Result<[Document], Diagnostic>)] = []
-            let own = Result { try opener.open() }
-            while true {
-                let index = next.add(1, ordering: .relaxed).oldValue
-                guard index < missing.count else { break }
-                done.append((index, Self.parse(missing[index], yaml) { try own.get().contents(of: $0) }))
-            }
-            results.withLock { $0.append(contentsOf: done) }
+        // A file no thread could read is left to `parse`, on this loader's own snapshot.
+        let results = SnapshotWork.map(count: missing.count, workers: workers, opener: opener, state: { $0 }) { snapshot, index in
+            Self.parse(missing[index], yaml) { try snapshot.contents(of: $0) }
         }
-        for (index, result) in results.withLock({ $0 }) {
+        for (index, result) in results.enumerated() {
+            guard let result else { continue }
             parsed[missing[index].objectID] = result
             shared?.store(result, for: missing[index].objectID)
         }

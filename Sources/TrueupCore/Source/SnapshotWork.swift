@@ -1,0 +1,38 @@
+import Dispatch
+import Synchronization
+
+/// Independent items (spec files to parse, resources to validate) spread over threads, each
+/// thread with a snapshot of its own, opened again for it: libgit2 objects may be used by one
+/// thread at a time. Each thread takes items in batches from a shared counter, so a slow item
+/// does not leave a core idle, and keeps `State` built on its snapshot across its items.
+public enum SnapshotWork {
+    /// The results by index. An item is nil when no thread did it, because every thread that
+    /// could have failed to open its snapshot: the caller does those itself, on its own snapshot.
+    public static func map<State, Output: Sendable>(
+        count: Int, workers: Int, batch: Int = 1, opener: any SnapshotOpener,
+        state makeState: @Sendable (any SourceSnapshot) -> State,
+        _ body: @Sendable (inout State, Int) -> Output
+    ) -> [Output?] {
+        let next = Atomic<Int>(0)
+        let finished = Mutex<[(Int, Output)]>([])
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            guard let snapshot = try? opener.open() else { return }
+            var state = makeState(snapshot)
+            var done: [(Int, Output)] = []
+            while true {
+                let first = next.add(batch, ordering: .relaxed).oldValue
+                guard first < count else { break }
+                for index in first..<min(first + batch, count) { done.append((index, body(&state, index))) }
+            }
+            finished.withLock { $0.append(contentsOf: done) }
+        }
+        // Moved out, not copied: results can be thousands of resources.
+        var done = finished.withLock { finished in
+            defer { finished = [] }
+            return finished
+        }
+        var ordered = [Output?](repeating: nil, count: count)
+        while let (index, output) = done.popLast() { ordered[index] = output }
+        return ordered
+    }
+}
