@@ -12,7 +12,7 @@ public final class GitCommitSnapshot: SourceSnapshot {
     /// The entries of each folder looked into so far, by name. Spec fields name many paths in few
     /// folders (every project's code sits in one folder per team), so each folder's tree is read
     /// once instead of once per path below it.
-    private var folders: [String: [String: Item]] = [:]
+    private var folders: [String: [String: Child]] = [:]
 
     init(tree: GitTree, revision: RevisionInfo) {
         self.root = tree
@@ -29,9 +29,9 @@ public final class GitCommitSnapshot: SourceSnapshot {
         if location.isRoot {
             return try listing(of: root, prefix: "")
         }
-        guard let item = try item(at: location) else { return [] }
-        guard item.entry.kind == .directory else { return [item.entry] }
-        return try listing(of: root.repository.tree(id: item.oid), prefix: location.childPrefix)
+        guard let child = try child(at: location) else { return [] }
+        guard child.kind == .directory else { return [child.entry(at: location.string)] }
+        return try listing(of: root.repository.tree(id: child.oid), prefix: location.childPrefix)
     }
 
     /// The entry at `path`: a file, directory (with its tree id), symlink or submodule; nil when
@@ -41,39 +41,55 @@ public final class GitCommitSnapshot: SourceSnapshot {
         if location.isRoot {
             return SourceEntry(path: "", kind: .directory, objectID: root.id)
         }
-        return try item(at: location)?.entry
+        return try child(at: location)?.entry(at: location.string)
     }
 
     /// The bytes of the regular file at `path`, exactly as committed.
     public func contents(of path: String) throws -> [UInt8] {
         let location = try RepositoryPath(path)
         let operation = "read '\(location.string)' at \(revision.shortCommit)"
-        guard let item = try item(at: location) else {
+        guard let child = try child(at: location) else {
             throw GitError(
                 kind: .notFound, operation: operation, message: "no such file in the commit",
                 hint: "check the path (relative to the repository root) and the revision"
             )
         }
-        guard item.entry.kind == .file else {
+        guard child.kind == .file else {
             throw GitError(
-                kind: .wrongKind, operation: operation, message: "it is a \(item.entry.kind.rawValue), not a file",
+                kind: .wrongKind, operation: operation, message: "it is a \(child.kind.rawValue), not a file",
                 hint: "trueup reads only regular files and never follows symlinks or enters submodules"
             )
         }
-        return try root.repository.blob(id: item.oid).bytes
+        return try root.repository.blob(id: child.oid).bytes
     }
 
     // MARK: - Reading trees
 
-    /// An entry together with its raw id, for the follow-up lookup.
-    private struct Item {
-        var entry: SourceEntry
+    /// What a folder's tree says of one of its entries. The entry's path and hex id are made only
+    /// when asked for: a folder is read whole, and most of its entries are never looked up.
+    private struct Child {
         var oid: git_oid
+        var kind: SourceEntry.Kind
+
+        init(_ entry: OpaquePointer) {
+            oid = git_tree_entry_id(entry).pointee
+            kind =
+                switch git_tree_entry_type(entry) {
+                case GIT_OBJECT_TREE: .directory
+                case GIT_OBJECT_COMMIT: .submodule
+                default: git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK ? .symlink : .file
+                }
+        }
+
+        func entry(at path: String) -> SourceEntry {
+            var copy = oid
+            return SourceEntry(path: path, kind: kind, objectID: hexString(&copy))
+        }
     }
 
     /// The entry at a path, or nil when nothing is there (also when a folder on the way is a file
     /// or a symlink, as `git_tree_entry_bypath` has it).
-    private func item(at location: RepositoryPath) throws(GitError) -> Item? {
+    private func child(at location: RepositoryPath) throws(GitError) -> Child? {
         let path = location.string
         let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
         let parent = slash.map { String(path[..<$0]) } ?? ""
@@ -82,39 +98,25 @@ public final class GitCommitSnapshot: SourceSnapshot {
     }
 
     /// The entries of the folder at `path` ("" for the root), or nil when it is not a folder.
-    private func children(of path: String) throws(GitError) -> [String: Item]? {
+    private func children(of path: String) throws(GitError) -> [String: Child]? {
         if let known = folders[path] { return known }
         let tree: GitTree
         if path.isEmpty {
             tree = root
         } else {
-            guard let item = try item(at: try RepositoryPath(path)), item.entry.kind == .directory else { return nil }
-            tree = try root.repository.tree(id: item.oid)
+            guard let child = try child(at: try RepositoryPath(path)), child.kind == .directory else { return nil }
+            tree = try root.repository.tree(id: child.oid)
         }
-        let prefix = path.isEmpty ? "" : path + "/"
-        var children: [String: Item] = [:]
+        var children: [String: Child] = [:]
         let count = git_tree_entrycount(tree.handle)
         children.reserveCapacity(count)
         for index in 0..<count {
             // Borrowed from `tree`, which stays alive for this whole loop.
             guard let borrowed = git_tree_entry_byindex(tree.handle, index), let name = copiedString(git_tree_entry_name(borrowed)) else { continue }
-            children[name] = Self.item(borrowed, path: prefix + name)
+            children[name] = Child(borrowed)
         }
         folders[path] = children
         return children
-    }
-
-    /// Copies a (borrowed or owned) tree entry into Swift values.
-    private static func item(_ entry: OpaquePointer, path: String) -> Item {
-        let oid = git_tree_entry_id(entry).pointee
-        let kind: SourceEntry.Kind =
-            switch git_tree_entry_type(entry) {
-            case GIT_OBJECT_TREE: .directory
-            case GIT_OBJECT_COMMIT: .submodule
-            default: git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK ? .symlink : .file
-            }
-        var copy = oid
-        return Item(entry: SourceEntry(path: path, kind: kind, objectID: hexString(&copy)), oid: oid)
     }
 
     /// All non-directory entries below `tree`, in git's order (which is byte-wise path order).
@@ -130,11 +132,11 @@ public final class GitCommitSnapshot: SourceSnapshot {
             // Borrowed from `tree`, which stays alive for this whole iteration.
             guard let borrowed = git_tree_entry_byindex(tree.handle, index) else { continue }
             let name = copiedString(git_tree_entry_name(borrowed)) ?? ""
-            let item = Self.item(borrowed, path: prefix + name)
-            if item.entry.kind == .directory {
-                try collect(tree.repository.tree(id: item.oid), prefix: item.entry.path + "/", into: &entries)
+            let child = Child(borrowed)
+            if child.kind == .directory {
+                try collect(tree.repository.tree(id: child.oid), prefix: prefix + name + "/", into: &entries)
             } else {
-                entries.append(item.entry)
+                entries.append(child.entry(at: prefix + name))
             }
         }
     }

@@ -78,3 +78,13 @@ func hexString(_ oid: UnsafePointer<git_oid>) -> String {
 func copiedString(_ pointer: UnsafePointer<CChar>?) -> String? {
     pointer.map { String(cString: $0) }
 }
+
+/// What the command line may ask of libgit2 before it opens any repository.
+public enum GitLibrary {
+    /// Runs libgit2's one-time set-up now. It parses the system's CA bundle (for HTTPS remotes),
+    /// some milliseconds a caller may spend on another thread while the arguments are parsed; the
+    /// first libgit2 call waits for it to finish, and its errors surface there.
+    public static func initialize() {
+        try? LibGit2.ensureInitialized()
+    }
+}

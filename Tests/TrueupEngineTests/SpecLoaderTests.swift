@@ -345,3 +345,92 @@ struct SeveralEnvironmentsTests {
         #expect(state.environments["prod"]?.resources[report]?.spec["command"]?.arrayValue?.last == .string("parquet"))
     }
 }
+
+/// A base shared by three environments is validated once for all of them where nothing of an
+/// environment goes into it; what does (variables, the serving backend) is validated in each.
+struct SharedBaseTests {
+    private func environment(_ name: String, retries: String, serving: String) -> String {
+        """
+        apiVersion: trueup/v1
+        kind: Environment
+        metadata:
+          name: \(name)
+        spec:
+          extends: [base]
+          backends:
+            serving: \(serving)
+          variables:
+            retries: \(retries)
+        """
+    }
+
+    /// Broken: an unknown field in the base (every environment's error), retries that are not a
+    /// number in staging only, and no importPath for prod's ray serving.
+    private func repository(broken: Bool) throws -> TestRepository {
+        let repository = try TestRepository()
+        try repository.write("src/serve.py", "app = None\n")
+        try repository.write("environments/dev/environment.yaml", environment("dev", retries: "1", serving: "{type: local}"))
+        try repository.write("environments/staging/environment.yaml", environment("staging", retries: broken ? "many" : "3", serving: "{type: local}"))
+        try repository.write("environments/prod/environment.yaml",
+                             environment("prod", retries: "2", serving: "{type: ray, url: \"http://127.0.0.1:8265\"}"))
+        try repository.write("environments/base/resources.yaml", """
+            apiVersion: trueup/v1
+            kind: Dataset
+            metadata:
+              name: events
+            spec:
+              uri: s3://bucket/events.parquet
+              sha256: \(String(repeating: "a", count: 64))
+              \(broken ? "colour: red" : "description: Raw events.")
+            ---
+            apiVersion: trueup/v1
+            kind: Job
+            metadata:
+              name: train
+            spec:
+              code: src
+              command: [python3, train.py]
+              retries: ${vars.retries}
+            ---
+            apiVersion: trueup/v1
+            kind: Model
+            metadata:
+              name: churn
+            spec:
+              version: "1"
+            ---
+            apiVersion: trueup/v1
+            kind: Deployment
+            metadata:
+              name: api
+            spec:
+              model: churn
+              code: src
+              command: [python3, serve.py]
+              \(broken ? "replicas: 1" : "importPath: serve:app")
+            """)
+        try repository.commit()
+        return repository
+    }
+
+    @Test func eachEnvironmentGetsTheErrorsThatAreItsOwn() throws {
+        let lines = try repository(broken: true).validationLines()
+        #expect(lines == [
+            "environments/base/resources.yaml:8:3: unknown field 'colour': remove it; the fields allowed here are dependsOn, description, fromJob, path, sha256, uri, validate (spec.colour, environment dev, prod, staging)",
+            "environments/base/resources.yaml:17:12: expected an integer, got 'many' (spec.retries, environment staging)",
+            "environments/base/resources.yaml:31:3: Deployment/api: serving runs on ray in this environment, which needs spec.importPath (module:app): add it (spec, environment prod)",
+        ])
+    }
+
+    @Test func aResourceValidatedOnceBelongsToEachEnvironment() throws {
+        let state = try repository(broken: false).load()
+        #expect(state.diagnostics.map(\.description) == [])
+        for (name, retries) in [("dev", 1), ("staging", 3), ("prod", 2)] {
+            let resources = try #require(state.environments[name]).resources
+            for id in [ResourceID(.dataset, "events"), ResourceID(.model, "churn"), ResourceID(.deployment, "api"), ResourceID(.job, "train")] {
+                #expect(resources[id]?.environment == name, "\(id) in \(name)")
+            }
+            #expect(resources[ResourceID(.job, "train")]?.spec["retries"] == .integer(Int64(retries)))
+        }
+    }
+}

@@ -71,6 +71,16 @@ extension DesiredStateBuilder {
     struct Validated: Sendable {
         var resource: Resource?
         var diagnostics: [Diagnostic]
+
+        /// The same result for the same declaration in another environment.
+        func moved(from environment: String, to other: String) -> Validated {
+            var copy = self
+            copy.resource?.environment = other
+            for i in copy.diagnostics.indices where copy.diagnostics[i].environment == environment {
+                copy.diagnostics[i].environment = other
+            }
+            return copy
+        }
     }
 
     /// Assembles the environments named from the collected folders.
@@ -122,27 +132,68 @@ extension DesiredStateBuilder {
         return environments
     }
 
-    /// Validates every (environment, resource) of `work`, in that order (none is nil).
+    /// Declarations that validate alike: the same document with the same overlays (so the same
+    /// tree), in environments that serve the same way. Of its environment, validating a resource
+    /// reads only the name (which goes into `Resource.environment` and diagnostics), the serving
+    /// backend (the rules for a Deployment depend on it) and the variables; a resource into which
+    /// a variable was substituted is validated in each environment. A base shared by every
+    /// environment is so validated once instead of once per environment.
+    struct SharedValidation: Hashable {
+        var declaredAt: [SourceLocation]
+        /// For Deployments only.
+        var serving: EnvironmentSettings.Backend.BackendType?
+    }
+
+    /// Validates every (environment, resource) of `work`, in that order.
     private func validateAll(_ work: [(Int, Int)], _ prepared: [BuildRun.Prepared], collected: BuildRun) -> [Validated?] {
-        @Sendable func validate(_ item: (Int, Int), with run: inout BuildRun) -> Validated {
+        var groupOf: [SharedValidation: Int] = [:]
+        var groups: [[Int]] = []
+        groupOf.reserveCapacity(work.count)
+        for (index, item) in work.enumerated() {
+            let environment = prepared[item.0]
+            let declared = environment.declared[item.1]
+            let key = SharedValidation(declaredAt: declared.declaredAt, serving: declared.id.kind == .deployment ? environment.settings.serving.type : nil)
+            if let group = groupOf[key] { groups[group].append(index) } else {
+                groupOf[key] = groups.count
+                groups.append([index])
+            }
+        }
+        @Sendable func validate(_ item: (Int, Int), with run: inout BuildRun) -> (Validated, substituted: Bool) {
             let before = run.diagnostics.count
-            let resource = run.validateResource(item.1, of: prepared[item.0])
+            let (resource, substituted) = run.validateResource(item.1, of: prepared[item.0])
             let found = Array(run.diagnostics[before...])
             run.diagnostics.removeSubrange(before...)
-            return Validated(resource: found.contains { $0.severity == .error } ? nil : resource, diagnostics: found)
+            return (Validated(resource: found.contains { $0.severity == .error } ? nil : resource, diagnostics: found), substituted)
         }
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8, work.count / Self.resourcesPerWorker)
+        let groupList = groups
+        @Sendable func validateGroup(_ group: Int, with run: inout BuildRun) -> [(Int, Validated)] {
+            let members = groupList[group]
+            let (first, substituted) = validate(work[members[0]], with: &run)
+            var results = [(members[0], first)]
+            let firstEnvironment = prepared[work[members[0]].0].name
+            for member in members.dropFirst() {
+                let name = prepared[work[member].0].name
+                results.append((member, substituted ? validate(work[member], with: &run).0 : first.moved(from: firstEnvironment, to: name)))
+            }
+            return results
+        }
+        var ordered = [Validated?](repeating: nil, count: work.count)
+        func place(_ results: [(Int, Validated)]) {
+            for (index, validated) in results { ordered[index] = validated }
+        }
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8, groups.count / Self.resourcesPerWorker)
         guard workers > 1, let opener = snapshot.opener else {
             var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
-            return work.map { .some(validate($0, with: &run)) }
+            for group in groups.indices { place(validateGroup(group, with: &run)) }
+            return ordered
         }
         let folders = collected.folders, root = self.root, schemas = self.schemas, lookups = collected.lookups
         // In batches, so that the shared counter is touched rarely and a thread keeps its caches warm.
-        var ordered = SnapshotWork.map(count: work.count, workers: workers, batch: Self.batch, opener: opener, state: { own in
+        let done = SnapshotWork.map(count: groups.count, workers: workers, batch: Self.batch, opener: opener, state: { own in
             BuildRun(builder: DesiredStateBuilder(snapshot: own, root: root, schemas: schemas), folders: folders, lookups: lookups)
-        }) { run, index in validate(work[index], with: &run) }
+        }) { run, group in validateGroup(group, with: &run) }
         var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
-        for index in ordered.indices where ordered[index] == nil { ordered[index] = validate(work[index], with: &run) }
+        for group in groups.indices { place(done[group] ?? validateGroup(group, with: &run)) }
         return ordered
     }
 
@@ -323,7 +374,7 @@ struct BuildRun {
 
     /// One resource after nulls, variables, its schema and the rules no schema can express; nil
     /// (with its errors reported) when it is invalid.
-    mutating func validateResource(_ index: Int, of environment: Prepared) -> Resource? {
+    mutating func validateResource(_ index: Int, of environment: Prepared) -> (Resource?, substituted: Bool) {
         validate(environment.declared[index], environment: environment.name, variables: environment.variables, settings: environment.settings)
     }
 
@@ -477,26 +528,45 @@ struct BuildRun {
 
     // MARK: - Resources
 
-    private mutating func validate(_ declared: DesiredStateBuilder.Declared, environment: String, variables: Variables, settings: EnvironmentSettings) -> Resource? {
+    /// The resource, or nil (with its errors reported) when it is invalid; and whether anything
+    /// of the environment went into it beyond its name and serving backend: false when no
+    /// variable was substituted, so that the same declaration validates alike in every
+    /// environment that serves the same way (see `DesiredStateBuilder.SharedValidation`).
+    private mutating func validate(_ declared: DesiredStateBuilder.Declared, environment: String, variables: Variables, settings: EnvironmentSettings) -> (Resource?, substituted: Bool) {
         var node = Overlay.removingNulls(declared.node)
+        var substituted = false
         // Variables apply to values under spec and metadata labels/annotations, never to identity.
         if case .mapping(var entries) = node.value {
             for i in entries.indices {
                 switch entries[i].key {
                 case "spec":
-                    entries[i].value = variables.substitute(in: entries[i].value, path: FieldPath([.key("spec")]), diagnostics: &diagnostics)
+                    if let changed = variables.substituteIfAny(in: entries[i].value, path: FieldPath([.key("spec")]), diagnostics: &diagnostics) {
+                        entries[i].value = changed
+                        substituted = true
+                    }
                 case "metadata":
                     if case .mapping(var meta) = entries[i].value.value {
+                        var metaChanged = false
                         for j in meta.indices where meta[j].key == "labels" || meta[j].key == "annotations" {
-                            meta[j].value = variables.substitute(in: meta[j].value, path: FieldPath([.key("metadata"), .key(meta[j].key)]), diagnostics: &diagnostics)
+                            if let changed = variables.substituteIfAny(in: meta[j].value, path: FieldPath([.key("metadata"), .key(meta[j].key)]), diagnostics: &diagnostics) {
+                                meta[j].value = changed
+                                metaChanged = true
+                            }
                         }
-                        entries[i].value = Node(.mapping(meta), at: entries[i].value.location)
+                        if metaChanged {
+                            entries[i].value = Node(.mapping(meta), at: entries[i].value.location)
+                            substituted = true
+                        }
                     }
                 default: break
                 }
             }
-            node = Node(.mapping(entries), at: node.location)
+            if substituted { node = Node(.mapping(entries), at: node.location) }
         }
+        return (validateSubstituted(node, declared, environment: environment, settings: settings), substituted)
+    }
+
+    private mutating func validateSubstituted(_ node: Node, _ declared: DesiredStateBuilder.Declared, environment: String, settings: EnvironmentSettings) -> Resource? {
         let (typed, problems) = SchemaValidator.validate(node, against: builder.schemas[declared.id.kind]!, environment: environment)
         diagnostics += problems
         guard let typed else { return nil }

@@ -13,8 +13,14 @@ public struct Variables: Sendable {
 
     /// Substitutes in every scalar of `node` (values only, never keys).
     public func substitute(in node: Node, path: FieldPath, diagnostics: inout [Diagnostic]) -> Node {
+        substituteIfAny(in: node, path: path, diagnostics: &diagnostics) ?? node
+    }
+
+    /// The node with its variables substituted, or nil when no scalar of it has a `$`: such a
+    /// node reads the same in every environment.
+    public func substituteIfAny(in node: Node, path: FieldPath, diagnostics: inout [Diagnostic]) -> Node? {
         var components = path.components
-        return substituted(node, path: &components, diagnostics: &diagnostics) ?? node
+        return substituted(node, path: &components, diagnostics: &diagnostics)
     }
 
     /// The node with its variables replaced, or nil when it has none: most values have none, and

@@ -1,0 +1,30 @@
+import Foundation
+import TrueupCore
+import TrueupGit
+
+/// Set-up that nearly every command needs and that depends on nothing the user typed: libgit2's
+/// (it parses the system's CA bundle) and compiling the built-in schemas. Done on a thread of its
+/// own while the process starts and parses its arguments, instead of in line on first use.
+///
+/// The process must not exit while it runs (libgit2 and the runtime are then torn down under
+/// it: that crashed about one `trueup --version` in 300), so `main` waits for it on every way
+/// out.
+final class StartUpWork: Sendable {
+    private let finished = DispatchSemaphore(value: 0)
+
+    static func start() -> StartUpWork {
+        let work = StartUpWork()
+        Thread.detachNewThread {
+            GitLibrary.initialize()
+            _ = SchemaCatalog.shared
+            work.finished.signal()
+        }
+        return work
+    }
+
+    /// Waits until the set-up is done (it is idempotent: whoever needs it first also waits).
+    func waitUntilFinished() {
+        finished.wait()
+        finished.signal()
+    }
+}
