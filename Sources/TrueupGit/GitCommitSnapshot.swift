@@ -1,4 +1,5 @@
 import CLibGit2
+import Synchronization
 import TrueupCore
 
 /// The files of one commit, read straight from the object database (no checkout).
@@ -11,12 +12,14 @@ public final class GitCommitSnapshot: SourceSnapshot {
 
     /// The entries of each folder looked into so far, by name. Spec fields name many paths in few
     /// folders (every project's code sits in one folder per team), so each folder's tree is read
-    /// once instead of once per path below it.
-    private var folders: [String: [String: Child]] = [:]
+    /// once instead of once per path below it; and once for every snapshot of this commit that
+    /// is opened again for another thread (see `GitCommitOpener`), which share them.
+    let folders: CommitFolders
 
-    init(tree: GitTree, revision: RevisionInfo) {
+    init(tree: GitTree, revision: RevisionInfo, sharing folders: CommitFolders = CommitFolders()) {
         self.root = tree
         self.revision = revision
+        self.folders = folders
     }
 
     /// The id of the commit's root tree.
@@ -67,7 +70,7 @@ public final class GitCommitSnapshot: SourceSnapshot {
 
     /// What a folder's tree says of one of its entries. The entry's path and hex id are made only
     /// when asked for: a folder is read whole, and most of its entries are never looked up.
-    private struct Child {
+    struct Child: Sendable {
         var oid: git_oid
         var kind: SourceEntry.Kind
 
@@ -99,7 +102,7 @@ public final class GitCommitSnapshot: SourceSnapshot {
 
     /// The entries of the folder at `path` ("" for the root), or nil when it is not a folder.
     private func children(of path: String) throws(GitError) -> [String: Child]? {
-        if let known = folders[path] { return known }
+        if let known = folders.known(at: path) { return known }
         let tree: GitTree
         if path.isEmpty {
             tree = root
@@ -115,7 +118,7 @@ public final class GitCommitSnapshot: SourceSnapshot {
             guard let borrowed = git_tree_entry_byindex(tree.handle, index), let name = copiedString(git_tree_entry_name(borrowed)) else { continue }
             children[name] = Child(borrowed)
         }
-        folders[path] = children
+        folders.remember(children, at: path)
         return children
     }
 
@@ -139,5 +142,19 @@ public final class GitCommitSnapshot: SourceSnapshot {
                 entries.append(child.entry(at: prefix + name))
             }
         }
+    }
+}
+
+/// The folders of one commit read so far, by path. Trees never change, so what one thread read is
+/// true for every thread reading the same commit.
+final class CommitFolders: Sendable {
+    private let folders = Mutex<[String: [String: GitCommitSnapshot.Child]]>([:])
+
+    func known(at path: String) -> [String: GitCommitSnapshot.Child]? {
+        folders.withLock { $0[path] }
+    }
+
+    func remember(_ children: [String: GitCommitSnapshot.Child], at path: String) {
+        folders.withLock { $0[path] = children }
     }
 }

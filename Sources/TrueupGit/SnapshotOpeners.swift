@@ -6,15 +6,18 @@ import TrueupCore
 struct GitCommitOpener: SnapshotOpener {
     let gitDirectory: String
     let commit: String
+    /// The folders read so far through any snapshot of this commit.
+    let folders: CommitFolders
 
     func open() throws -> any SourceSnapshot {
-        try GitRepository(path: gitDirectory).snapshot(at: commit)
+        let snapshot = try GitRepository(path: gitDirectory).snapshot(at: commit)
+        return GitCommitSnapshot(tree: snapshot.root, revision: snapshot.revision, sharing: folders)
     }
 }
 
 extension GitCommitSnapshot {
     public var opener: (any SnapshotOpener)? {
-        GitCommitOpener(gitDirectory: root.repository.gitDirectory, commit: revision.commit)
+        GitCommitOpener(gitDirectory: root.repository.gitDirectory, commit: revision.commit, folders: folders)
     }
 
     /// The blob by the id the listing gave, without walking from the root tree as a path does.

@@ -12,8 +12,13 @@ import TrueupGit
 final class StartUpWork: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
-    static func start() -> StartUpWork {
+    static func start(arguments: [String] = CommandLine.arguments) -> StartUpWork {
         let work = StartUpWork()
+        // Printing the version or help needs neither.
+        if arguments.count <= 1 || arguments.contains(where: { ["--version", "--help", "-h", "help"].contains($0) }) {
+            work.finished.signal()
+            return work
+        }
         Thread.detachNewThread {
             GitLibrary.initialize()
             _ = SchemaCatalog.shared

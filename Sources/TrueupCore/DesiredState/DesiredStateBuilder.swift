@@ -178,8 +178,10 @@ extension DesiredStateBuilder {
             return results
         }
         var ordered = [Validated?](repeating: nil, count: work.count)
-        func place(_ results: [(Int, Validated)]) {
-            for (index, validated) in results { ordered[index] = validated }
+        // Moved out one by one, not copied (see buildEach).
+        func place(_ results: consuming [(Int, Validated)]) {
+            var results = results
+            while let (index, validated) = results.popLast() { ordered[index] = validated }
         }
         let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8, groups.count / Self.resourcesPerWorker)
         guard workers > 1, let opener = snapshot.opener else {
@@ -189,11 +191,11 @@ extension DesiredStateBuilder {
         }
         let folders = collected.folders, root = self.root, schemas = self.schemas, lookups = collected.lookups
         // In batches, so that the shared counter is touched rarely and a thread keeps its caches warm.
-        let done = SnapshotWork.map(count: groups.count, workers: workers, batch: Self.batch, opener: opener, state: { own in
+        var done = SnapshotWork.map(count: groups.count, workers: workers, batch: Self.batch, opener: opener, state: { own in
             BuildRun(builder: DesiredStateBuilder(snapshot: own, root: root, schemas: schemas), folders: folders, lookups: lookups)
         }) { run, group in validateGroup(group, with: &run) }
         var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
-        for group in groups.indices { place(done[group] ?? validateGroup(group, with: &run)) }
+        for group in groups.indices { place(done[group].take() ?? validateGroup(group, with: &run)) }
         return ordered
     }
 

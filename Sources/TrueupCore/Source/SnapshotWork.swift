@@ -14,7 +14,9 @@ public enum SnapshotWork {
         _ body: @Sendable (inout State, Int) -> Output
     ) -> [Output?] {
         let next = Atomic<Int>(0)
-        let finished = Mutex<[(Int, Output)]>([])
+        // Each thread's results as one array, handed over whole: appending them element by
+        // element would copy (retain) every field of thousands of resources.
+        let finished = Mutex<[[(Int, Output)]]>([])
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             guard let snapshot = try? opener.open() else { return }
             var state = makeState(snapshot)
@@ -24,15 +26,17 @@ public enum SnapshotWork {
                 guard first < count else { break }
                 for index in first..<min(first + batch, count) { done.append((index, body(&state, index))) }
             }
-            finished.withLock { $0.append(contentsOf: done) }
+            finished.withLock { $0.append(done) }
         }
         // Moved out, not copied: results can be thousands of resources.
-        var done = finished.withLock { finished in
+        var threads = finished.withLock { finished in
             defer { finished = [] }
             return finished
         }
         var ordered = [Output?](repeating: nil, count: count)
-        while let (index, output) = done.popLast() { ordered[index] = output }
+        while var done = threads.popLast() {
+            while let (index, output) = done.popLast() { ordered[index] = output }
+        }
         return ordered
     }
 }
