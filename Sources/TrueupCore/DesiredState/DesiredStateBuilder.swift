@@ -375,7 +375,8 @@ struct BuildRun {
     }
 
     /// One resource after nulls, variables, its schema and the rules no schema can express; nil
-    /// (with its errors reported) when it is invalid.
+    /// (with its errors reported) when it is invalid. And whether a variable was substituted
+    /// into it, which makes it this environment's own.
     mutating func validateResource(_ index: Int, of environment: Prepared) -> (Resource?, substituted: Bool) {
         validate(environment.declared[index], environment: environment.name, variables: environment.variables, settings: environment.settings)
     }
@@ -530,10 +531,9 @@ struct BuildRun {
 
     // MARK: - Resources
 
-    /// The resource, or nil (with its errors reported) when it is invalid; and whether anything
-    /// of the environment went into it beyond its name and serving backend: false when no
-    /// variable was substituted, so that the same declaration validates alike in every
-    /// environment that serves the same way (see `DesiredStateBuilder.SharedValidation`).
+    /// The resource, or nil (with its errors reported) when it is invalid; and whether a
+    /// variable was substituted into it. When none was, the same declaration validates alike in
+    /// every environment that serves the same way (see `DesiredStateBuilder.SharedValidation`).
     private mutating func validate(_ declared: DesiredStateBuilder.Declared, environment: String, variables: Variables, settings: EnvironmentSettings) -> (Resource?, substituted: Bool) {
         var node = Overlay.removingNulls(declared.node)
         var substituted = false
