@@ -16,7 +16,7 @@ public final class GitCommitSnapshot: SourceSnapshot {
     /// is opened again for another thread (see `GitCommitOpener`), which share them.
     let folders: CommitFolders
 
-    init(tree: GitTree, revision: RevisionInfo, sharing folders: CommitFolders = CommitFolders()) {
+    init(tree: GitTree, revision: RevisionInfo, sharing folders: CommitFolders) {
         self.root = tree
         self.revision = revision
         self.folders = folders

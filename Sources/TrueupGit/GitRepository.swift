@@ -55,8 +55,13 @@ public final class GitRepository {
 
     /// The files at `revision`, read from the object database without a checkout.
     public func snapshot(at revision: String) throws -> GitCommitSnapshot {
+        try snapshot(at: revision, sharing: CommitFolders())
+    }
+
+    /// The same, sharing the folders other snapshots of this commit have read (see `GitCommitOpener`).
+    func snapshot(at revision: String, sharing folders: CommitFolders) throws -> GitCommitSnapshot {
         let commit = try commit(at: revision)
-        return GitCommitSnapshot(tree: try commit.tree(), revision: commit.info)
+        return GitCommitSnapshot(tree: try commit.tree(), revision: commit.info, sharing: folders)
     }
 
     /// The files on disk in the working tree, as `git add -A` would see them.

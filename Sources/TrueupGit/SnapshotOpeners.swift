@@ -10,8 +10,7 @@ struct GitCommitOpener: SnapshotOpener {
     let folders: CommitFolders
 
     func open() throws -> any SourceSnapshot {
-        let snapshot = try GitRepository(path: gitDirectory).snapshot(at: commit)
-        return GitCommitSnapshot(tree: snapshot.root, revision: snapshot.revision, sharing: folders)
+        try GitRepository(path: gitDirectory).snapshot(at: commit, sharing: folders)
     }
 }
 

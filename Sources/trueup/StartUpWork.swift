@@ -27,7 +27,9 @@ final class StartUpWork: Sendable {
         return work
     }
 
-    /// Waits until the set-up is done (it is idempotent: whoever needs it first also waits).
+    /// Waits until the set-up is done. The signal is given back, so waiting again returns at once.
+    /// (A command that needs libgit2 or the schemas sooner does not wait here: their one-time
+    /// initialisers make it wait for the set-up thread instead.)
     func waitUntilFinished() {
         finished.wait()
         finished.signal()

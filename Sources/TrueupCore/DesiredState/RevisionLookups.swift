@@ -2,9 +2,9 @@ import Synchronization
 
 /// What the threads assembling one revision learn about its files, shared between them: each
 /// path is looked up, each repository-path field checked and each dataset hashed once, by
-/// whichever thread needs it first. (Per thread, every project's folders were read from git once
-/// for each thread.) A look-up runs outside the lock, so two threads may both do one; they find
-/// the same answer, and the second store is harmless.
+/// whichever thread needs it first, for any kind of snapshot (a commit's, the working tree's). A
+/// look-up runs outside the lock, so two threads may both do one; they find the same answer, and
+/// the second store is harmless.
 final class RevisionLookups: Sendable {
     struct PathCheck: Hashable, Sendable {
         var raw: String
