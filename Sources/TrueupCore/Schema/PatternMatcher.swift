@@ -59,6 +59,10 @@ struct PatternMatcher: Sendable {
     private let program: [Instruction]
     private let anchoredStart: Bool
     private let anchoredEnd: Bool
+    /// The program made deterministic, when it is small enough to be: one table look-up per
+    /// byte instead of following every live state of the VM. Validation matches a pattern on
+    /// most names and references of every resource, and the VM was a tenth of validating.
+    private let automaton: Automaton?
 
     /// The pattern compiled for a Pike VM (Thompson's construction): every position of the
     /// string is visited once with the set of states alive there, so matching is linear in the
@@ -91,6 +95,7 @@ struct PatternMatcher: Sendable {
             throw UnsupportedPattern(pattern: pattern, reason: "its repetitions are too large (over \(Self.maximumProgram) states)")
         }
         program = compiler.program
+        automaton = anchoredStart ? Automaton(program) : nil
     }
 
     /// Patterns are written by us for our schemas; this only keeps a typo such as {0,100000} out.
@@ -98,7 +103,119 @@ struct PatternMatcher: Sendable {
 
     func matches(_ string: String) -> Bool {
         var s = string
+        return s.withUTF8 { bytes in
+            if let automaton { return automaton.matches(bytes, anchoredEnd: anchoredEnd) }
+            return run(bytes)
+        }
+    }
+
+    /// The Pike VM's answer, whether or not there is an automaton: for checking one against the other.
+    func matchesOnVirtualMachine(_ string: String) -> Bool {
+        var s = string
         return s.withUTF8 { run($0) }
+    }
+
+    var isDeterministic: Bool { automaton != nil }
+
+    /// A deterministic automaton built from the program by subset construction, for patterns
+    /// anchored at the start (all of ours): each state is the set of program states alive after
+    /// the bytes read so far. Bytes that every instruction treats alike share a column.
+    private struct Automaton: Sendable {
+        /// The column of each byte.
+        let columnOf: [UInt8]
+        let columns: Int
+        /// `next[state * columns + column]`: the following state, or -1 when no match can follow.
+        let next: [Int32]
+        /// Whether the state's set holds `match`.
+        let accepting: [Bool]
+
+        /// Patterns whose automaton would have more states fall back to the VM.
+        static let maximumStates = 2048
+
+        init?(_ program: [Instruction]) {
+            // Columns: split the 256 bytes by membership in each byte set of the program.
+            var columnOf = [UInt8](repeating: 0, count: 256)
+            var columns = 1
+            for case .byte(let set) in program {
+                var renumbered: [Int: UInt8] = [:]
+                var count = 0
+                for byte in 0..<256 {
+                    let key = Int(columnOf[byte]) * 2 + (set.contains(UInt8(byte)) ? 1 : 0)
+                    if let known = renumbered[key] { columnOf[byte] = known } else {
+                        guard count < 256 else { return nil }
+                        renumbered[key] = UInt8(count)
+                        columnOf[byte] = UInt8(count)
+                        count += 1
+                    }
+                }
+                columns = count
+            }
+            var representative = [UInt8](repeating: 0, count: columns)
+            for byte in (0..<256).reversed() { representative[Int(columnOf[byte])] = UInt8(byte) }
+
+            /// The byte-consuming states reached from `starts` through splits and jumps, sorted,
+            /// and whether `match` is among them.
+            func closure(_ starts: [Int]) -> (states: [Int], accepting: Bool) {
+                var seen = Set<Int>(), states: [Int] = [], accepting = false
+                var stack = starts.reversed() as [Int]
+                while let pc = stack.popLast() {
+                    guard seen.insert(pc).inserted else { continue }
+                    switch program[pc] {
+                    case .byte: states.append(pc)
+                    case .split(let first, let second): stack.append(second); stack.append(first)
+                    case .jump(let target): stack.append(target)
+                    case .match: accepting = true
+                    }
+                }
+                return (states.sorted(), accepting)
+            }
+
+            var numbers: [[Int]: Int32] = [:]
+            var sets: [[Int]] = []
+            var accepting: [Bool] = []
+            var next: [Int32] = []
+            func number(_ found: (states: [Int], accepting: Bool)) -> Int32 {
+                // The same states with and without `match` are two states: -1 marks the latter.
+                let key = found.accepting ? found.states + [-1] : found.states
+                if let known = numbers[key] { return known }
+                let state = Int32(sets.count)
+                numbers[key] = state
+                sets.append(found.states)
+                accepting.append(found.accepting)
+                return state
+            }
+            _ = number(closure([0]))
+            var state = 0
+            while state < sets.count {
+                guard sets.count <= Self.maximumStates else { return nil }
+                for column in 0..<columns {
+                    let byte = representative[column]
+                    var targets: [Int] = []
+                    for pc in sets[state] {
+                        if case .byte(let set) = program[pc], set.contains(byte) { targets.append(pc + 1) }
+                    }
+                    let found = closure(targets)
+                    next.append(found.states.isEmpty && !found.accepting ? -1 : number(found))
+                }
+                state += 1
+            }
+            self.columnOf = columnOf
+            self.columns = columns
+            self.next = next
+            self.accepting = accepting
+        }
+
+        func matches(_ bytes: UnsafeBufferPointer<UInt8>, anchoredEnd: Bool) -> Bool {
+            var state = 0
+            if !anchoredEnd, accepting[0] { return true }
+            for byte in bytes {
+                let following = next[state * columns + Int(columnOf[Int(byte)])]
+                if following < 0 { return false }
+                state = Int(following)
+                if !anchoredEnd, accepting[state] { return true }
+            }
+            return accepting[state]
+        }
     }
 
     private func run(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

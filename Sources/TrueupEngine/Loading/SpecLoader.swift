@@ -97,8 +97,9 @@ public final class SpecLoader {
                 broken.insert(entry.path)
             }
         }
-        // Forget blobs no longer in the tree so the cache stays as large as one revision.
-        parsed = parsed.filter { seen.contains($0.key) }
+        // Forget blobs no longer in the tree so the cache stays as large as one revision (every
+        // cached blob was seen when there are no more of them than were seen).
+        if parsed.count > seen.count { parsed = parsed.filter { seen.contains($0.key) } }
         var state = DesiredStateBuilder(snapshot: snapshot, root: root).build(files: files, entries: entries, brokenFiles: broken, only: environment)
         state.diagnostics = (state.diagnostics + diagnostics).sorted()
         return state
