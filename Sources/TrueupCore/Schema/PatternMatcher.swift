@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A small regular-expression matcher for the `pattern` keyword of our schemas.
 ///
 /// Written by hand because validation must stay within 2x of libyaml's own parse time, and neither
@@ -98,6 +100,17 @@ struct PatternMatcher: Sendable {
         automaton = anchoredStart ? Automaton(program) : nil
     }
 
+    /// The matcher for `source`, compiled once per process: the schemas repeat a few patterns
+    /// (names, references) in many places, and building an automaton is not free.
+    static func compiled(_ source: String) throws -> PatternMatcher {
+        if let known = cache.withLock({ $0[source] }) { return known }
+        let matcher = try PatternMatcher(source)
+        cache.withLock { $0[source] = matcher }
+        return matcher
+    }
+
+    private static let cache = Mutex<[String: PatternMatcher]>([:])
+
     /// Patterns are written by us for our schemas; this only keeps a typo such as {0,100000} out.
     static let maximumProgram = 4096
 
@@ -133,33 +146,42 @@ struct PatternMatcher: Sendable {
         static let maximumStates = 2048
 
         init?(_ program: [Instruction]) {
-            // Columns: split the 256 bytes by membership in each byte set of the program.
+            // Columns: split the 256 bytes by membership in each distinct byte set of the program.
+            // Built at every start for every pattern of every schema, so arrays, not dictionaries.
+            var distinct: [ByteSet] = []
+            for case .byte(let set) in program where !distinct.contains(where: { $0.bits == set.bits }) { distinct.append(set) }
             var columnOf = [UInt8](repeating: 0, count: 256)
             var columns = 1
-            for case .byte(let set) in program {
-                var renumbered: [Int: UInt8] = [:]
-                var count = 0
+            for set in distinct {
+                var renumbered = [Int16](repeating: -1, count: 512)
+                var count: Int16 = 0
                 for byte in 0..<256 {
                     let key = Int(columnOf[byte]) * 2 + (set.contains(UInt8(byte)) ? 1 : 0)
-                    if let known = renumbered[key] { columnOf[byte] = known } else {
+                    if renumbered[key] < 0 {
                         guard count < 256 else { return nil }
-                        renumbered[key] = UInt8(count)
-                        columnOf[byte] = UInt8(count)
+                        renumbered[key] = count
                         count += 1
                     }
+                    columnOf[byte] = UInt8(renumbered[key])
                 }
-                columns = count
+                columns = Int(count)
             }
             var representative = [UInt8](repeating: 0, count: columns)
             for byte in (0..<256).reversed() { representative[Int(columnOf[byte])] = UInt8(byte) }
 
             /// The byte-consuming states reached from `starts` through splits and jumps, sorted,
             /// and whether `match` is among them.
+            var stamps = [Int](repeating: -1, count: program.count)
+            var generation = 0
+            var stack: [Int] = []
             func closure(_ starts: [Int]) -> (states: [Int], accepting: Bool) {
-                var seen = Set<Int>(), states: [Int] = [], accepting = false
-                var stack = starts.reversed() as [Int]
+                generation += 1
+                var states: [Int] = [], accepting = false
+                stack.removeAll(keepingCapacity: true)
+                stack.append(contentsOf: starts.reversed())
                 while let pc = stack.popLast() {
-                    guard seen.insert(pc).inserted else { continue }
+                    guard stamps[pc] != generation else { continue }
+                    stamps[pc] = generation
                     switch program[pc] {
                     case .byte: states.append(pc)
                     case .split(let first, let second): stack.append(second); stack.append(first)
@@ -186,17 +208,26 @@ struct PatternMatcher: Sendable {
             }
             _ = number(closure([0]))
             var state = 0
+            // The columns of one state that reach the same program states reach the same state.
+            var byTargets: [[Int]: Int32] = [:]
+            var targets: [Int] = []
             while state < sets.count {
                 guard sets.count <= Self.maximumStates else { return nil }
                 for column in 0..<columns {
                     let byte = representative[column]
-                    var targets: [Int] = []
+                    targets.removeAll(keepingCapacity: true)
                     for pc in sets[state] {
                         if case .byte(let set) = program[pc], set.contains(byte) { targets.append(pc + 1) }
                     }
+                    // Most bytes lead nowhere from most states: no closure to compute for those.
+                    if targets.isEmpty { next.append(-1); continue }
+                    if let known = byTargets[targets] { next.append(known); continue }
                     let found = closure(targets)
-                    next.append(found.states.isEmpty && !found.accepting ? -1 : number(found))
+                    let following = found.states.isEmpty && !found.accepting ? -1 : number(found)
+                    byTargets[targets] = following
+                    next.append(following)
                 }
+                byTargets.removeAll(keepingCapacity: true)
                 state += 1
             }
             self.columnOf = columnOf

@@ -145,7 +145,7 @@ public final class Schema: Sendable {
             }
             var pattern: PatternMatcher?
             if let source = object["pattern"]?.stringValue {
-                do { pattern = try PatternMatcher(source) } catch { throw fail(pointer + "/pattern", "\(error)") }
+                do { pattern = try PatternMatcher.compiled(source) } catch { throw fail(pointer + "/pattern", "\(error)") }
             }
             return Schema(
                 types: types,
