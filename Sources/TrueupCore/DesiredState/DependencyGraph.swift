@@ -4,15 +4,8 @@ public struct DependencyGraph: Sendable {
     private let graph: Indexed
 
     public init(edges: [ResourceID: [ResourceID]]) {
-        self.init(edges: edges, sortedIDs: edges.keys.sorted())
-    }
-
-    /// - Parameter sortedIDs: the keys of `edges`, sorted, when the caller has them so already
-    ///   (sorting a thousand `Kind/name` identities is most of the cost of building the graph).
-    public init(edges: [ResourceID: [ResourceID]], sortedIDs: [ResourceID]) {
-        precondition(sortedIDs.count == edges.count, "sortedIDs must be the keys of edges")
         self.edges = edges
-        self.graph = Indexed(edges, sortedIDs: sortedIDs)
+        self.graph = Indexed(edges)
     }
 
     /// The graph over dense indices: identities sorted, so a smaller index is a smaller identity,
@@ -22,8 +15,8 @@ public struct DependencyGraph: Sendable {
         var ids: [ResourceID]
         var dependencies: [[Int]]
 
-        init(_ edges: [ResourceID: [ResourceID]], sortedIDs: [ResourceID]) {
-            ids = sortedIDs
+        init(_ edges: [ResourceID: [ResourceID]]) {
+            ids = edges.keys.sorted()
             var index: [ResourceID: Int] = [:]
             index.reserveCapacity(ids.count)
             for (i, id) in ids.enumerated() { index[id] = i }

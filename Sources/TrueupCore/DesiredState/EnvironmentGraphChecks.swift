@@ -11,8 +11,7 @@ struct EnvironmentGraphChecks {
         checkReferences(resources, environment: name)
         guard diagnostics.isEmpty else { return nil }
 
-        // Every declared resource is valid here, and `declared` is sorted by identity.
-        let graph = DependencyGraph(edges: resources.mapValues(\.dependencies), sortedIDs: environment.declared.map(\.id))
+        let graph = DependencyGraph(edges: resources.mapValues(\.dependencies))
         for cycle in graph.cycles() {
             // Point at the reference that leaves the cycle's first member, where a fix can start.
             let first = resources[cycle[0]]!
