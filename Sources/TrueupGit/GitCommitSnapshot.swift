@@ -10,16 +10,20 @@ public final class GitCommitSnapshot: SourceSnapshot {
     public let revision: RevisionInfo
     let root: GitTree
 
-    /// The entries of each folder looked into so far, by name. Spec fields name many paths in few
-    /// folders (every project's code sits in one folder per team), so each folder's tree is read
-    /// once instead of once per path below it; and once for every snapshot of this commit that
-    /// is opened again for another thread (see `GitCommitOpener`), which share them.
+    /// The entries of each folder looked into so far, by tree id. Spec fields name many paths in
+    /// few folders (every project's code sits in one folder per team), so each folder's tree is
+    /// read once instead of once per path below it; and once for every snapshot of this commit
+    /// that is opened again for another thread (see `GitCommitOpener`), which share them.
     let folders: CommitFolders
+    /// What this snapshot has taken from `folders`, which it then asks again without a lock.
+    private var ownFolders: [TreeKey: [String: Child]] = [:]
+    private let rootKey: TreeKey
 
     init(tree: GitTree, revision: RevisionInfo, sharing folders: CommitFolders) {
         self.root = tree
         self.revision = revision
         self.folders = folders
+        self.rootKey = TreeKey(git_tree_id(tree.handle).pointee)
     }
 
     /// The id of the commit's root tree.
@@ -45,6 +49,25 @@ public final class GitCommitSnapshot: SourceSnapshot {
             return SourceEntry(path: "", kind: .directory, objectID: root.id)
         }
         return try child(at: location)?.entry(at: location.string)
+    }
+
+    /// One walk from the root down the folders of `path`, refusing symlinks on the way (see
+    /// `SourceSnapshot.walk(to:)`): each folder is looked up by its tree id, so no path of a
+    /// folder on the way is made or parsed.
+    public func walk(to path: String) throws -> PathWalk {
+        let location = try RepositoryPath(path)
+        if location.isRoot { return PathWalk(entry: SourceEntry(path: "", kind: .directory, objectID: root.id)) }
+        var folder = try children(of: rootKey)
+        for (depth, name) in location.components.enumerated() {
+            guard let child = folder[name] else { return PathWalk() }
+            if depth == location.components.count - 1 { return PathWalk(entry: child.entry(at: location.string)) }
+            switch child.kind {
+            case .directory: folder = try children(of: TreeKey(child.oid))
+            case .symlink: return PathWalk(symlinkOnTheWay: location.components[...depth].joined(separator: "/"))
+            case .file, .submodule: return PathWalk()
+            }
+        }
+        return PathWalk()
     }
 
     /// The bytes of the regular file at `path`, exactly as committed.
@@ -93,23 +116,22 @@ public final class GitCommitSnapshot: SourceSnapshot {
     /// The entry at a path, or nil when nothing is there (also when a folder on the way is a file
     /// or a symlink, as `git_tree_entry_bypath` has it).
     private func child(at location: RepositoryPath) throws(GitError) -> Child? {
-        let path = location.string
-        let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
-        let parent = slash.map { String(path[..<$0]) } ?? ""
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        return try children(of: parent)?[name]
+        var folder = try children(of: rootKey)
+        for name in location.components.dropLast() {
+            guard let child = folder[name], child.kind == .directory else { return nil }
+            folder = try children(of: TreeKey(child.oid))
+        }
+        return location.components.last.flatMap { folder[$0] }
     }
 
-    /// The entries of the folder at `path` ("" for the root), or nil when it is not a folder.
-    private func children(of path: String) throws(GitError) -> [String: Child]? {
-        if let known = folders.known(at: path) { return known }
-        let tree: GitTree
-        if path.isEmpty {
-            tree = root
-        } else {
-            guard let child = try child(at: try RepositoryPath(path)), child.kind == .directory else { return nil }
-            tree = try root.repository.tree(id: child.oid)
+    /// The entries of the folder whose tree is `key`.
+    private func children(of key: TreeKey) throws(GitError) -> [String: Child] {
+        if let known = ownFolders[key] { return known }
+        if let known = folders.known(key) {
+            ownFolders[key] = known
+            return known
         }
+        let tree = key == rootKey ? root : try root.repository.tree(id: key.oid)
         var children: [String: Child] = [:]
         let count = git_tree_entrycount(tree.handle)
         children.reserveCapacity(count)
@@ -118,7 +140,8 @@ public final class GitCommitSnapshot: SourceSnapshot {
             guard let borrowed = git_tree_entry_byindex(tree.handle, index), let name = copiedString(git_tree_entry_name(borrowed)) else { continue }
             children[name] = Child(borrowed)
         }
-        folders.remember(children, at: path)
+        folders.remember(children, for: key)
+        ownFolders[key] = children
         return children
     }
 
@@ -145,16 +168,31 @@ public final class GitCommitSnapshot: SourceSnapshot {
     }
 }
 
-/// The folders of one commit read so far, by path. Trees never change, so what one thread read is
-/// true for every thread reading the same commit.
-final class CommitFolders: Sendable {
-    private let folders = Mutex<[String: [String: GitCommitSnapshot.Child]]>([:])
+/// A tree's id as a dictionary key.
+struct TreeKey: Hashable, Sendable {
+    let oid: git_oid
 
-    func known(at path: String) -> [String: GitCommitSnapshot.Child]? {
-        folders.withLock { $0[path] }
+    init(_ oid: git_oid) { self.oid = oid }
+
+    static func == (a: TreeKey, b: TreeKey) -> Bool {
+        withUnsafeBytes(of: a.oid) { x in withUnsafeBytes(of: b.oid) { y in x.elementsEqual(y) } }
     }
 
-    func remember(_ children: [String: GitCommitSnapshot.Child], at path: String) {
-        folders.withLock { $0[path] = children }
+    func hash(into hasher: inout Hasher) {
+        withUnsafeBytes(of: oid) { hasher.combine(bytes: $0) }
+    }
+}
+
+/// The folders of one commit read so far, by tree id. Trees never change, so what one thread read
+/// is true for every thread reading the same commit.
+final class CommitFolders: Sendable {
+    private let folders = Mutex<[TreeKey: [String: GitCommitSnapshot.Child]]>([:])
+
+    func known(_ key: TreeKey) -> [String: GitCommitSnapshot.Child]? {
+        folders.withLock { $0[key] }
+    }
+
+    func remember(_ children: [String: GitCommitSnapshot.Child], for key: TreeKey) {
+        folders.withLock { $0[key] = children }
     }
 }

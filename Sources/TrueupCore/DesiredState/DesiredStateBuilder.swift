@@ -265,6 +265,7 @@ struct BuildRun {
     private var effectiveCache: [String: Effective?] = [:]
     let lookups: RevisionLookups
     private let paths: CachedSnapshot
+    private var ownPathChecks: [RevisionLookups.PathCheck: Result<SourceEntry, RepoPathProblem>] = [:]
 
     init(builder: DesiredStateBuilder, folders: [String: DesiredStateBuilder.Folder] = [:], lookups: RevisionLookups = RevisionLookups()) {
         self.builder = builder
@@ -741,10 +742,17 @@ struct BuildRun {
 
     private mutating func checkPath(_ raw: String, _ expect: RepoPath.Expect) -> Result<SourceEntry, RepoPathProblem> {
         // The same code folder is named by every job of a project in every environment.
+        // Asked first of this thread's own memo, which needs no lock, then of every thread's.
         let key = RevisionLookups.PathCheck(raw: raw, expectsFile: expect == .file)
-        if let known = lookups.knownCheck(key) { return known }
-        let result = RepoPath.check(raw, expect: expect, in: paths)
-        lookups.remember(result, for: key)
+        if let known = ownPathChecks[key] { return known }
+        let result: Result<SourceEntry, RepoPathProblem>
+        if let known = lookups.knownCheck(key) {
+            result = known
+        } else {
+            result = RepoPath.check(raw, expect: expect, in: paths)
+            lookups.remember(result, for: key)
+        }
+        ownPathChecks[key] = result
         return result
     }
 
@@ -771,6 +779,8 @@ final class CachedSnapshot: SourceSnapshot {
     var revision: RevisionInfo { inner.revision }
     func entries(under path: String) throws -> [SourceEntry] { try inner.entries(under: path) }
     func contents(of path: String) throws -> [UInt8] { try inner.contents(of: path) }
+    /// Not memoised: the checks that walk are, by the path they are given (`RevisionLookups`).
+    func walk(to path: String) throws -> PathWalk { try inner.walk(to: path) }
     func entry(at path: String) throws -> SourceEntry? {
         if let known = lookups.knownEntry(at: path) { return known }
         let found = try inner.entry(at: path)

@@ -29,17 +29,12 @@ public enum RepoPath {
         case .success(let p): path = p
         }
         // Every prefix must be a real directory: a symlinked folder would lead outside the repository.
-        var prefix = ""
-        let parts = path.split(separator: "/")
-        for part in parts.dropLast() {
-            prefix += prefix.isEmpty ? String(part) : "/" + part
-            guard let entry = try? snapshot.entry(at: prefix) else { break }
-            if entry.kind == .symlink {
-                return .failure(RepoPathProblem(message: "'\(raw)' goes through the symlink '\(prefix)': symlinks are refused, use the real path"))
-            }
+        let walk = (try? snapshot.walk(to: path)) ?? PathWalk()
+        if let symlink = walk.symlinkOnTheWay {
+            return .failure(RepoPathProblem(message: "'\(raw)' goes through the symlink '\(symlink)': symlinks are refused, use the real path"))
         }
         let at = snapshot.revision.commit == "worktree" ? "in the working tree" : "at commit \(snapshot.revision.shortCommit)"
-        guard let entry = try? snapshot.entry(at: path) else {
+        guard let entry = walk.entry else {
             return .failure(RepoPathProblem(message: "'\(raw)' does not exist \(at): commit it or fix the path"))
         }
         switch (entry.kind, expect) {

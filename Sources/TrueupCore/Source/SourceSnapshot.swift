@@ -16,6 +16,11 @@ public protocol SourceSnapshot {
     /// The bytes of the file at `path`.
     func contents(of path: String) throws -> [UInt8]
 
+    /// The entry at `path` as repository-path fields see it: nothing when a folder on the way is
+    /// missing or not a folder, and the first folder on the way that is a symlink, through which
+    /// the path would lead who knows where.
+    func walk(to path: String) throws -> PathWalk
+
     /// The bytes of a file as listed by `entries(under:)`; a snapshot may read it by its object id.
     func contents(of entry: SourceEntry) throws -> [UInt8]
 
@@ -28,6 +33,30 @@ public protocol SourceSnapshot {
 extension SourceSnapshot {
     public func contents(of entry: SourceEntry) throws -> [UInt8] { try contents(of: entry.path) }
     public var opener: (any SnapshotOpener)? { nil }
+
+    /// Each folder on the way looked up by its path.
+    public func walk(to path: String) throws -> PathWalk {
+        var prefix = ""
+        for part in path.split(separator: "/").dropLast() {
+            prefix += prefix.isEmpty ? String(part) : "/" + part
+            guard let entry = try entry(at: prefix) else { return PathWalk() }
+            if entry.kind == .symlink { return PathWalk(symlinkOnTheWay: prefix) }
+        }
+        return PathWalk(entry: try entry(at: path))
+    }
+}
+
+/// What lies on the way to a path (`SourceSnapshot.walk(to:)`).
+public struct PathWalk: Sendable {
+    /// The entry at the path; nil when nothing is there, or a folder on the way is missing, a file or a symlink.
+    public var entry: SourceEntry?
+    /// The first folder on the way that is a symlink.
+    public var symlinkOnTheWay: String?
+
+    public init(entry: SourceEntry? = nil, symlinkOnTheWay: String? = nil) {
+        self.entry = entry
+        self.symlinkOnTheWay = symlinkOnTheWay
+    }
 }
 
 /// Opens a snapshot of one fixed revision; each call gives a snapshot for the calling thread only.
