@@ -97,37 +97,48 @@ extension DesiredStateBuilder {
             if let environment = run.prepareEnvironment(name, all: all) { prepared.append(environment) }
         }
         let work = prepared.indices.flatMap { e in prepared[e].declared.indices.map { (e, $0) } }
-        // Results are moved out one by one: copying thousands of resources costs a retain per field.
+        // Results are moved, never copied: copying thousands of resources costs a retain per field.
         var validated = validateAll(work, prepared, collected: run)
-        var finishing: [(BuildRun.Prepared, [ResourceID: Resource])] = []
+        var byEnvironment: [[Validated]] = []
         var start = 0
         for environment in prepared {
+            var own: [Validated] = []
+            own.reserveCapacity(environment.declared.count)
+            for index in start..<(start + environment.declared.count) { own.append(validated[index].take()!) }
+            start += environment.declared.count
+            byEnvironment.append(own)
+        }
+        // Each environment's resources, references and graph, on every core (they need no snapshot).
+        let slots = Mutex(byEnvironment)
+        let finished = Mutex<[Int: (DesiredEnvironment?, [Diagnostic])]>([:])
+        let jobs = prepared
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+            var results = slots.withLock { slots in
+                defer { slots[index] = [] }
+                return slots[index]
+            }
+            var diagnostics: [Diagnostic] = []
             var resources: [ResourceID: Resource] = [:]
-            resources.reserveCapacity(environment.declared.count)
+            resources.reserveCapacity(results.count)
             var valid = true
-            for index in start..<(start + environment.declared.count) {
-                let result = validated[index].take()!
-                run.diagnostics += result.diagnostics
+            while let result = results.popLast() {
+                diagnostics += result.diagnostics
                 if let resource = result.resource { resources[resource.id] = resource } else { valid = false }
             }
-            start += environment.declared.count
-            guard valid else { continue }
-            finishing.append((environment, resources))
-        }
-        // References and the graph of each environment, on every core (they need no snapshot).
-        let finished = Mutex<[Int: (DesiredEnvironment?, [Diagnostic])]>([:])
-        let jobs = finishing
-        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
-            var checks = EnvironmentGraphChecks()
-            let environment = checks.finish(jobs[index].0, resources: jobs[index].1)
-            finished.withLock { $0[index] = (environment, checks.diagnostics) }
+            var environment: DesiredEnvironment?
+            if valid {
+                var checks = EnvironmentGraphChecks()
+                environment = checks.finish(jobs[index], resources: resources)
+                diagnostics += checks.diagnostics
+            }
+            finished.withLock { $0[index] = (environment, diagnostics) }
         }
         var environments: [String: DesiredEnvironment] = [:]
         let results = finished.withLock { $0 }
         for index in jobs.indices {
             let (environment, diagnostics) = results[index]!
             run.diagnostics += diagnostics
-            if let environment { environments[jobs[index].0.name] = environment }
+            if let environment { environments[jobs[index].name] = environment }
         }
         return environments
     }

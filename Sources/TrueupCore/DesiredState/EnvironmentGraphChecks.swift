@@ -8,10 +8,15 @@ struct EnvironmentGraphChecks {
     /// References and the dependency graph, once every resource of the environment is valid.
     mutating func finish(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource]) -> DesiredEnvironment? {
         let name = environment.name
-        checkReferences(resources, environment: name)
+        // The edges alone: going over the resources themselves copies every field of each.
+        let edges = resources.mapValues(\.dependencies)
+        // Almost always every reference resolves: find that out before sorting for messages.
+        if edges.values.contains(where: { $0.contains { edges[$0] == nil } }) {
+            checkReferences(resources, environment: name)
+        }
         guard diagnostics.isEmpty else { return nil }
 
-        let graph = DependencyGraph(edges: resources.mapValues(\.dependencies))
+        let graph = DependencyGraph(edges: edges)
         for cycle in graph.cycles() {
             // Point at the reference that leaves the cycle's first member, where a fix can start.
             let first = resources[cycle[0]]!
@@ -24,8 +29,6 @@ struct EnvironmentGraphChecks {
 
     /// Dangling references: every edge must name a resource of the environment.
     private mutating func checkReferences(_ resources: [ResourceID: Resource], environment: String) {
-        // Almost always every reference resolves: find that out before sorting for messages.
-        guard resources.values.contains(where: { $0.dependencies.contains { resources[$0] == nil } }) else { return }
         for id in resources.keys.sorted() {
             let resource = resources[id]!
             for dep in resource.dependencies where resources[dep] == nil {
