@@ -30,6 +30,18 @@ struct OverlayTests {
         #expect(value == .object(["alias": .string("dev"), "version": .string("3")]))
     }
 
+    /// Null removal skips trees marked as holding no null: a tree changed after it was built
+    /// must be marked anew, or a null put into it would survive.
+    @Test func aNullPutIntoABuiltTreeIsStillRemoved() throws {
+        var node = try yaml("spec: {env: {A: a}}")
+        #expect(!node.marks.contains(.null))
+        let changed = try yaml("spec: {env: {A: a, B: null}}")
+        node.value = changed.value
+        #expect(node.marks.contains(.null))
+        #expect(SchemaValidator.instance(of: Overlay.removingNulls(node), under: nil)
+            == .object(["spec": .object(["env": .object(["A": .string("a")])])]))
+    }
+
     @Test func aQuotedNullIsAValueNotARemoval() throws {
         let (value, _) = try merged("alias: dev", "alias: \"null\"")
         #expect(value == .object(["alias": .string("null")]))

@@ -25,6 +25,7 @@ public enum Overlay {
     /// The node without its nulls, or nil when it has none: most documents have none, and
     /// rebuilding every mapping of every resource for nothing was a measurable part of loading.
     private static func withoutNulls(_ node: Node) -> Node? {
+        guard node.marks.contains(.null) else { return nil }
         switch node.value {
         case .mapping(let entries):
             var kept: [Node.Entry]?

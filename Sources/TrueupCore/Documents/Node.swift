@@ -30,12 +30,44 @@ public struct Node: Sendable {
         case sequence([Node])
     }
 
-    public var value: Value
+    public var value: Value {
+        didSet { marks = Marks(of: value) }
+    }
     public var location: SourceLocation
+    /// What the tree below holds, found as it is built (from the children's own marks, so in one
+    /// step per node): overlays and variables then pass over a document with no null and no `$`
+    /// at once, instead of walking all of it for every resource of every environment.
+    public private(set) var marks: Marks
+
+    /// Kinds of value somewhere in a tree. Keys do not count: only values are removed or substituted.
+    public struct Marks: OptionSet, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+        /// A null value (see `isNull`).
+        public static let null = Marks(rawValue: 1)
+        /// A scalar with a `$`, which may be a variable.
+        public static let dollar = Marks(rawValue: 2)
+
+        init(of value: Value) {
+            var marks: Marks = []
+            switch value {
+            case .scalar(let text, let style):
+                if style == .plain, Node.isNullText(text) { marks.insert(.null) }
+                if text.utf8.contains(UInt8(ascii: "$")) { marks.insert(.dollar) }
+            case .mapping(let entries):
+                for index in entries.indices { marks.formUnion(entries[index].value.marks) }
+            case .sequence(let items):
+                for index in items.indices { marks.formUnion(items[index].marks) }
+            }
+            self = marks
+        }
+    }
 
     public init(_ value: Value, at location: SourceLocation) {
         self.value = value
         self.location = location
+        self.marks = Marks(of: value)
     }
 
     public static func scalar(_ text: String, style: Style = .string, at location: SourceLocation) -> Node {
@@ -66,6 +98,11 @@ public struct Node: Sendable {
     /// A plain `null` or `~` (or an empty plain scalar): YAML's way of saying "no value".
     public var isNull: Bool {
         guard case .scalar(let text, .plain) = value else { return false }
+        return Self.isNullText(text)
+    }
+
+    /// Whether a plain scalar's text is null.
+    static func isNullText(_ text: String) -> Bool {
         // Asked of every scalar by overlays and typing: only lengths 0, 1 and 4 can be null.
         switch text.utf8.count {
         case 0: return true
