@@ -111,6 +111,13 @@ public enum JSONValue: Hashable, Sendable {
 
     static func writeString(_ s: String, to out: inout String) {
         out += "\""
+        // Almost every string needs no escape: then it is appended whole (fingerprints write the
+        // JSON of every resource, and appending scalar by scalar was most of that).
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
