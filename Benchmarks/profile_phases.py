@@ -25,7 +25,7 @@ RULES = [
     ("schema validation + typing", r"SchemaValidator|PatternMatcher"),
     ("variables ${...}", r"Variables\."),
     ("overlay merge / removingNulls", r"Overlay\."),
-    ("repo path checks (code/path/templateFile)", r"RepoPath\.|CachedSnapshot\.entry|GitCommitSnapshot\.entry|RepositoryPath"),
+    ("repo path checks (code/path/templateFile)", r"RepoPath\.|GitCommitSnapshot\.walk|GitCommitSnapshot\.entry|RepositoryPath"),
     ("dependency graph (order, cycles)", r"DependencyGraph"),
     ("references", r"checkReferences|referenceField"),
     ("other rules (checkRules)", r"BuildRun\.checkRules"),

@@ -237,15 +237,18 @@ extension Diagnostics {
 /// A path below the spec root taken apart in one pass over its bytes: `root/<folder>/.../<name>`.
 /// Collecting runs it on every file and entry of the tree, where splitting each path into an
 /// array of substrings showed in profiles.
-struct SpecTreePath {
+public struct SpecTreePath {
     /// The folder directly below the root; nil for a file directly in the root.
-    var folder: Substring?
+    public var folder: Substring?
     /// How many components follow the root: 1 for a file directly in it.
-    var depth: Int
+    public var depth: Int
     /// The last component.
-    var name: Substring
+    public var name: Substring
 
-    init(_ path: String, root: String) {
+    /// `root/<folder>/environment.yaml` (or `.yml`).
+    public var isEnvironmentFile: Bool { depth == 2 && (name == "environment.yaml" || name == "environment.yml") }
+
+    public init(_ path: String, root: String) {
         let bytes = path.utf8
         let skip = min(root.utf8.count + 1, bytes.count)
         let start = bytes.index(bytes.startIndex, offsetBy: skip)
@@ -275,14 +278,12 @@ struct BuildRun {
     var extendedFolders = Set<String>()
     private var effectiveCache: [String: Effective?] = [:]
     let lookups: RevisionLookups
-    private let paths: CachedSnapshot
     private var ownPathChecks: [RevisionLookups.PathCheck: Result<SourceEntry, RepoPathProblem>] = [:]
 
     init(builder: DesiredStateBuilder, folders: [String: DesiredStateBuilder.Folder] = [:], lookups: RevisionLookups = RevisionLookups()) {
         self.builder = builder
         self.folders = folders
         self.lookups = lookups
-        self.paths = CachedSnapshot(builder.snapshot, lookups: lookups)
     }
 
     var root: String { builder.root }
@@ -315,7 +316,7 @@ struct BuildRun {
             // Taken out of the dictionary while it grows, so adding a document does not copy the
             // folder's resources (it would, were a second reference left in `folders`).
             var folder = folders.removeValue(forKey: folderName) ?? .init(name: folderName)
-            let isEnvironmentFile = place.depth == 2 && (place.name == "environment.yaml" || place.name == "environment.yml")
+            let isEnvironmentFile = place.isEnvironmentFile
             if isEnvironmentFile { foldersWithEnvironmentFile.insert(folderName) }
             for document in file.documents {
                 collect(document, file: file.path, isEnvironmentFile: isEnvironmentFile, into: &folder)
@@ -760,7 +761,7 @@ struct BuildRun {
         if let known = lookups.knownCheck(key) {
             result = known
         } else {
-            result = RepoPath.check(raw, expect: expect, in: paths)
+            result = RepoPath.check(raw, expect: expect, in: builder.snapshot)
             lookups.remember(result, for: key)
         }
         ownPathChecks[key] = result
@@ -769,35 +770,12 @@ struct BuildRun {
 
     private mutating func digest(of entry: SourceEntry) -> String? {
         if let known = lookups.knownDigest(of: entry.objectID) { return known }
-        guard let bytes = try? paths.inner.contents(of: entry) else { return nil }
+        guard let bytes = try? builder.snapshot.contents(of: entry) else { return nil }
         let hex = ContentDigest.sha256(bytes)
         lookups.remember(digest: hex, of: entry.objectID)
         return hex
     }
 
-}
-
-/// Memoises path look-ups: the same `code` folder is checked for every job of every environment.
-final class CachedSnapshot: SourceSnapshot {
-    let inner: SourceSnapshot
-    private let lookups: RevisionLookups
-
-    init(_ inner: SourceSnapshot, lookups: RevisionLookups) {
-        self.inner = inner
-        self.lookups = lookups
-    }
-
-    var revision: RevisionInfo { inner.revision }
-    func entries(under path: String) throws -> [SourceEntry] { try inner.entries(under: path) }
-    func contents(of path: String) throws -> [UInt8] { try inner.contents(of: path) }
-    /// Not memoised: the checks that walk are, by the path they are given (`RevisionLookups`).
-    func walk(to path: String) throws -> PathWalk { try inner.walk(to: path) }
-    func entry(at path: String) throws -> SourceEntry? {
-        if let known = lookups.knownEntry(at: path) { return known }
-        let found = try inner.entry(at: path)
-        lookups.remember(found, at: path)
-        return found
-    }
 }
 
 extension FieldPath {

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// What the threads assembling one revision learn about its files, shared between them: each
-/// path is looked up, each repository-path field checked and each dataset hashed once, by
+/// repository-path field is checked and each dataset hashed once, by
 /// whichever thread needs it first, for any kind of snapshot (a commit's, the working tree's). A
 /// look-up runs outside the lock, so two threads may both do one; they find the same answer, and
 /// the second store is harmless.
@@ -11,13 +11,8 @@ final class RevisionLookups: Sendable {
         var expectsFile: Bool
     }
 
-    private let entries = Mutex<[String: SourceEntry?]>([:])
     private let pathChecks = Mutex<[PathCheck: Result<SourceEntry, RepoPathProblem>]>([:])
     private let digests = Mutex<[String: String]>([:])
-
-    /// The entry at `path` (nil: nothing there), or nil when not known yet.
-    func knownEntry(at path: String) -> SourceEntry?? { entries.withLock { $0[path] } }
-    func remember(_ entry: SourceEntry?, at path: String) { entries.withLock { $0[path] = .some(entry) } }
 
     func knownCheck(_ key: PathCheck) -> Result<SourceEntry, RepoPathProblem>? { pathChecks.withLock { $0[key] } }
     func remember(_ result: Result<SourceEntry, RepoPathProblem>, for key: PathCheck) { pathChecks.withLock { $0[key] = result } }

@@ -30,7 +30,6 @@ public struct Variables: Sendable {
         guard node.marks.contains(.dollar) else { return nil }
         switch node.value {
         case .scalar(let text, let style):
-            guard text.utf8.contains(UInt8(ascii: "$")) else { return nil }
             return Node(.scalar(expand(text, at: node.location, path: path, diagnostics: &diagnostics), style), at: node.location)
         case .mapping(let entries):
             var out: [Node.Entry]?

@@ -181,16 +181,10 @@ public final class SpecLoader {
     static func isYAML(_ path: String) -> Bool { path.hasSuffix(".yaml") || path.hasSuffix(".yml") }
 
     /// `root/<folder>/environment.yaml` (or `.yml`).
-    static func isEnvironmentFile(_ path: String, root: String) -> Bool {
-        let parts = path.dropFirst(root.count + 1).split(separator: "/")
-        return parts.count == 2 && (parts[1] == "environment.yaml" || parts[1] == "environment.yml")
-    }
+    static func isEnvironmentFile(_ path: String, root: String) -> Bool { SpecTreePath(path, root: root).isEnvironmentFile }
 
     /// The first folder below `root` of a path, or nil for a file directly in `root`.
-    static func folder(of path: String, root: String) -> String? {
-        let parts = path.dropFirst(root.count + 1).split(separator: "/")
-        return parts.count > 1 ? String(parts[0]) : nil
-    }
+    static func folder(of path: String, root: String) -> String? { SpecTreePath(path, root: root).folder.map(String.init) }
 
     /// The same blob can sit at two paths; cached nodes carry the first path's name.
     private static func relocated(_ documents: [Document], to path: String) -> [Document] {
