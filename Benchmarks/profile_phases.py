@@ -2,7 +2,10 @@
 """Where `trueup validate` spends its time, by phase, from a perf recording.
 
   perf record -F 2500 --call-graph dwarf,32768 -o perf.data -- trueup validate --repo REPO
-  perf script -i perf.data | swift demangle --simplified | Benchmarks/profile_phases.py
+  perf script -i perf.data | swift demangle --simplified | Benchmarks/profile_phases.py [--timeline MS]
+
+With --timeline, prints instead what each thread was doing in each slice of MS milliseconds
+(the top three phases per thread): where the run waits on one thread, and what starts when.
 
 Each sample is given to the innermost frame (walking from the leaf) that names a phase, so time in
 malloc, retain/release or hashing counts for the code that called it. Prints the share of samples
@@ -40,24 +43,63 @@ RULES = [
 COMPILED = [(p, re.compile(r)) for p, r in RULES]
 
 
+HEADER = re.compile(r"\s*(\S+)\s+(?:\d+/)?(\d+)\s+([\d.]+):")
+
+
 def samples(stream):
-    """Yields (comm, [frames leaf first]) for each sample of `perf script` output."""
-    comm, frames = None, []
+    """Yields (comm, thread, time in seconds, [frames leaf first]) for each sample of `perf script` output."""
+    comm, thread, time, frames = None, "", 0.0, []
     for line in stream:
         line = line.rstrip("\n")
         if not line.strip():
             if comm is not None:
-                yield comm, frames
+                yield comm, thread, time, frames
             comm, frames = None, []
             continue
         if not line.startswith((" ", "\t")):
+            header = HEADER.match(line)
             comm = line.split()[0] if line.split() else ""
+            thread, time = (header.group(2), float(header.group(3))) if header else ("", 0.0)
             frames = []
         else:
             parts = line.strip().split(None, 1)
             frames.append(parts[1] if len(parts) > 1 else parts[0])
     if comm is not None:
-        yield comm, frames
+        yield comm, thread, time, frames
+
+
+def phase_of(frames):
+    for frame in frames:
+        hit = next((p for p, r in COMPILED if r.search(frame)), None)
+        if hit:
+            return hit
+    if any("kernel" in f for f in frames[:1]):
+        return "kernel (page faults, mmap, I/O) outside a phase"
+    return "unattributed (stack cut short)"
+
+
+def timeline(stream, slice_ms):
+    """Per slice of time, per thread: the phases its samples fell in."""
+    slices = collections.defaultdict(lambda: collections.defaultdict(collections.Counter))
+    start = None
+    for comm, thread, time, frames in samples(stream):
+        if comm in ("bash", "perf", "sh"):
+            continue
+        start = time if start is None else min(start, time)
+        slices[time][thread][phase_of(frames)] += 1
+    if start is None:
+        sys.exit("profile_phases: no samples on standard input")
+    rows = collections.defaultdict(lambda: collections.defaultdict(collections.Counter))
+    for time, threads in slices.items():
+        index = int((time - start) * 1000 / slice_ms)
+        for thread, phases in threads.items():
+            rows[index][thread].update(phases)
+    for index in sorted(rows):
+        cells = []
+        for thread, phases in sorted(rows[index].items()):
+            top = ", ".join(f"{p.split(' (')[0]} {n}" for p, n in phases.most_common(3))
+            cells.append(f"{thread[-4:]}: {top}")
+        print(f"{index * slice_ms:6.0f} ms  " + " | ".join(cells))
 
 
 def symbol(frame):
@@ -69,25 +111,19 @@ def symbol(frame):
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--timeline":
+        timeline(sys.stdin, float(sys.argv[2]))
+        return
     phases = collections.Counter()
     leaves = collections.Counter()
     total = 0
-    for comm, frames in samples(sys.stdin):
+    for comm, _, _, frames in samples(sys.stdin):
         if comm in ("bash", "perf", "sh"):
             continue
         total += 1
         if frames:
             leaves[symbol(frames[0])] += 1
-        phase = "unattributed (stack cut short)"
-        for frame in frames:
-            hit = next((p for p, r in COMPILED if r.search(frame)), None)
-            if hit:
-                phase = hit
-                break
-        else:
-            if any("kernel" in f for f in frames[:1]):
-                phase = "kernel (page faults, mmap, I/O) outside a phase"
-        phases[phase] += 1
+        phases[phase_of(frames)] += 1
     if not total:
         sys.exit("profile_phases: no samples on standard input")
     print(f"{total} samples of trueup")
