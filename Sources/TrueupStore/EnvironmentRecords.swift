@@ -110,12 +110,15 @@ extension StateStore {
     public func appliedResources(environment: String) throws -> [ResourceID: AppliedResource] {
         try read { db in
             var result: [ResourceID: AppliedResource] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM applied_resources WHERE environment = ?", arguments: [environment]) {
+            // Every plan reads every resource's state back: through a cursor, with the JSON parsed
+            // straight from SQLite's bytes rather than made into a String first.
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM applied_resources WHERE environment = ?", arguments: [environment])
+            while let row = try rows.next() {
                 guard let kind = ResourceKind(rawValue: row["kind"]) else { continue }
                 let id = ResourceID(kind, row["name"])
+                let state = try row.withUnsafeData(named: "state_json") { try JSONValue.parse($0 ?? Data()) }
                 result[id] = AppliedResource(
-                    environment: environment, id: id, state: try JSONValue.parse(Data((row["state_json"] as String).utf8)),
-                    appliedCommit: row["applied_commit"], appliedAt: row["applied_at"])
+                    environment: environment, id: id, state: state, appliedCommit: row["applied_commit"], appliedAt: row["applied_at"])
             }
             return result
         }
