@@ -147,7 +147,7 @@ struct PatternMatcher: Sendable {
 
         init?(_ program: [Instruction]) {
             // Columns: split the 256 bytes by membership in each distinct byte set of the program.
-            // Built at every start for every pattern of every schema, so arrays, not dictionaries.
+            // Built at every start, once per distinct pattern, so arrays rather than dictionaries.
             var distinct: [ByteSet] = []
             for case .byte(let set) in program where !distinct.contains(where: { $0.bits == set.bits }) { distinct.append(set) }
             var columnOf = [UInt8](repeating: 0, count: 256)
