@@ -25,12 +25,13 @@ struct RepositoryPath: Hashable {
             if part == ".git" { throw reject("the path points inside .git, which is not part of the source") }
             components.append(String(part))
         }
-        self.init(components: components)
+        // A path already in normal form is its own string: joining the parts again would only copy it.
+        self.init(components: components, string: RepoPath.isNormal(raw) ? raw : nil)
     }
 
-    private init(components: [String]) {
+    private init(components: [String], string: String? = nil) {
         self.components = components
-        self.string = components.joined(separator: "/")
+        self.string = string ?? components.joined(separator: "/")
     }
 
     var isRoot: Bool { components.isEmpty }

@@ -153,6 +153,16 @@ extension DesiredStateBuilder {
         var declaredAt: [SourceLocation]
         /// For Deployments only.
         var serving: EnvironmentSettings.Backend.BackendType?
+
+        /// Hashes where the declaration starts and ends, not every overlay between: keys that
+        /// share both are rare and still told apart by `==`, and thousands of keys are hashed
+        /// on one thread before validating can start.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(declaredAt.count)
+            hasher.combine(declaredAt.first)
+            if declaredAt.count > 1 { hasher.combine(declaredAt.last) }
+            hasher.combine(serving)
+        }
     }
 
     /// Validates every (environment, resource) of `work`, in that order.
@@ -273,19 +283,21 @@ struct BuildRun {
             if let folder = SpecTreePath(file, root: root).folder { folders[String(folder), default: .init(name: String(folder))].broken = true }
         }
         var foldersWithEnvironmentFile = Set<String>()
-        for file in files {
-            let place = SpecTreePath(file.path, root: root)
-            guard let name = place.folder else { continue }
+        var filesOf: [String: [Int]] = [:]
+        var names: [String] = []
+        for index in files.indices {
+            guard let name = SpecTreePath(files[index].path, root: root).folder else { continue }
             let folderName = String(name)
-            // Taken out of the dictionary while it grows, so adding a document does not copy the
-            // folder's resources (it would, were a second reference left in `folders`).
-            var folder = folders.removeValue(forKey: folderName) ?? .init(name: folderName)
-            let isEnvironmentFile = place.isEnvironmentFile
-            if isEnvironmentFile { foldersWithEnvironmentFile.insert(folderName) }
-            for document in file.documents {
-                collect(document, file: file.path, isEnvironmentFile: isEnvironmentFile, into: &folder)
-            }
-            folders[folderName] = folder
+            if filesOf[folderName] == nil { names.append(folderName) }
+            filesOf[folderName, default: []].append(index)
+        }
+        var collected = collectFolders(names.map { filesOf[$0]! }, names: names, files: files)
+        for index in names.indices.reversed() {
+            var (folder, found, hasEnvironmentFile) = collected.removeLast()
+            if folders[names[index]]?.broken == true { folder.broken = true }
+            folders[names[index]] = folder
+            diagnostics += found
+            if hasEnvironmentFile { foldersWithEnvironmentFile.insert(names[index]) }
         }
         for (name, folder) in folders where folder.environment == nil {
             if foldersWithEnvironmentFile.contains(name) {
@@ -296,7 +308,46 @@ struct BuildRun {
         }
     }
 
-    private mutating func collect(_ document: Document, file: String, isEnvironmentFile: Bool, into folder: inout DesiredStateBuilder.Folder) {
+    /// Each folder's documents (`groups[i]` indexes the files of folder `names[i]`), with the
+    /// problems found and whether the folder has an environment file. Folders are independent,
+    /// so a large repository's are collected on every core: this runs between parsing and
+    /// validating, when nothing else can.
+    private func collectFolders(_ groups: [[Int]], names: [String], files: [SpecFile]) -> [(DesiredStateBuilder.Folder, [Diagnostic], Bool)] {
+        let root = self.root
+        @Sendable func collectOne(_ index: Int) -> (DesiredStateBuilder.Folder, [Diagnostic], Bool) {
+            var diagnostics: [Diagnostic] = []
+            var folder = DesiredStateBuilder.Folder(name: names[index])
+            folder.resources.reserveCapacity(groups[index].reduce(0) { $0 + files[$1].documents.count })
+            var hasEnvironmentFile = false
+            for fileIndex in groups[index] {
+                let file = files[fileIndex]
+                let isEnvironmentFile = SpecTreePath(file.path, root: root).isEnvironmentFile
+                if isEnvironmentFile { hasEnvironmentFile = true }
+                for document in file.documents {
+                    Self.collect(document, file: file.path, isEnvironmentFile: isEnvironmentFile, specRoot: root, into: &folder, diagnostics: &diagnostics)
+                }
+            }
+            return (folder, diagnostics, hasEnvironmentFile)
+        }
+        let documents = files.reduce(0) { $0 + $1.documents.count }
+        guard groups.count > 1, documents >= Self.documentsForParallelCollect else { return groups.indices.map(collectOne) }
+        let results = Mutex<[Int: (DesiredStateBuilder.Folder, [Diagnostic], Bool)]>([:])
+        DispatchQueue.concurrentPerform(iterations: groups.count) { index in
+            let result = collectOne(index)
+            results.withLock { $0[index] = result }
+        }
+        var byIndex = results.withLock { results in
+            defer { results = [:] }
+            return results
+        }
+        return groups.indices.map { byIndex.removeValue(forKey: $0)! }
+    }
+
+    /// Below this many documents, collecting on one thread is quicker than starting others.
+    static let documentsForParallelCollect = 256
+
+    private static func collect(_ document: Document, file: String, isEnvironmentFile: Bool, specRoot: String,
+                                into folder: inout DesiredStateBuilder.Folder, diagnostics: inout [Diagnostic]) {
         let root = document.root
         guard case .mapping = root.value else {
             diagnostics.append(Diagnostic(at: root.location, "a document must be a mapping with apiVersion, kind, metadata and spec, not a \(root.kindName)"))
@@ -333,7 +384,7 @@ struct BuildRun {
         }
         if kind == .environment {
             guard isEnvironmentFile else {
-                diagnostics.append(Diagnostic(at: kindNode.location, "an Environment must be in \(self.root)/\(folder.name)/environment.yaml, not in \(file): move it"))
+                diagnostics.append(Diagnostic(at: kindNode.location, "an Environment must be in \(specRoot)/\(folder.name)/environment.yaml, not in \(file): move it"))
                 folder.broken = true
                 return
             }
@@ -349,7 +400,7 @@ struct BuildRun {
         let id = ResourceID(kind, name)
         if let first = folder.resources[id] {
             diagnostics.append(Diagnostic(at: nameNode.location,
-                "\(id) is declared twice in \(self.root)/\(folder.name)/ (first at \(first.declaredAt[0])): remove one or rename it",
+                "\(id) is declared twice in \(specRoot)/\(folder.name)/ (first at \(first.declaredAt[0])): remove one or rename it",
                 field: "metadata.name"))
             folder.broken = true
             return
