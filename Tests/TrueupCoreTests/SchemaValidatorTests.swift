@@ -276,6 +276,11 @@ struct SchemaCompilerTests {
         let decomposed = "e\u{301}e\u{301}e\u{301}"
         #expect(!SchemaValidator.validate(.scalar(decomposed, at: at(1, 1)), against: schema).diagnostics.isEmpty)
         #expect(SchemaValidator.validate(.scalar("ééé", at: at(1, 1)), against: schema).diagnostics.isEmpty)
+        // Two UTF-8 bytes but one code point: too short, though the bytes alone would pass.
+        let atLeastTwo = try compile(#"{"type": "string", "minLength": 2}"#)
+        #expect(!SchemaValidator.validate(.scalar("é", at: at(1, 1)), against: atLeastTwo).diagnostics.isEmpty)
+        #expect(SchemaValidator.validate(.scalar("éé", at: at(1, 1)), against: atLeastTwo).diagnostics.isEmpty)
+        #expect(SchemaValidator.codePointCount("ééé", within: schema) == 3)
     }
 
     @Test(arguments: [

@@ -92,24 +92,18 @@ extension DesiredStateBuilder {
     /// cores); references and the graph follow per environment. Results, and so the order of
     /// diagnostics, are the same as one thread would give.
     func buildEach(_ names: [String], run: inout BuildRun, all: Set<String>) -> [String: DesiredEnvironment] {
-        var prepared: [BuildRun.Prepared] = []
+        var plans: [BuildRun.Plan] = []
         for name in names {
-            if let environment = run.prepareEnvironment(name, all: all) { prepared.append(environment) }
+            if let plan = run.planEnvironment(name, all: all) { plans.append(plan) }
         }
+        let prepared = BuildRun.merge(plans)
         let work = prepared.indices.flatMap { e in prepared[e].declared.indices.map { (e, $0) } }
         // Results are moved, never copied: copying thousands of resources costs a retain per field.
-        var validated = validateAll(work, prepared, collected: run)
-        var byEnvironment: [[Validated]] = []
-        var start = 0
-        for environment in prepared {
-            var own: [Validated] = []
-            own.reserveCapacity(environment.declared.count)
-            for index in start..<(start + environment.declared.count) { own.append(validated[index].take()!) }
-            start += environment.declared.count
-            byEnvironment.append(own)
-        }
+        let byEnvironment = validateAll(work, prepared, collected: run)
         // Each environment's resources, references and graph, on every core (they need no snapshot).
-        let slots = Mutex(byEnvironment)
+        // Consumed, so that each slot's array is the only reference to it: popping from a shared
+        // one copied the environment's every resource first.
+        let slots = Mutex(consume byEnvironment)
         let finished = Mutex<[Int: (DesiredEnvironment?, [Diagnostic])]>([:])
         let jobs = prepared
         DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
@@ -121,7 +115,8 @@ extension DesiredStateBuilder {
             var resources: [ResourceID: Resource] = [:]
             resources.reserveCapacity(results.count)
             var valid = true
-            while let result = results.popLast() {
+            while let slot = results.popLast() {
+                guard let result = slot else { preconditionFailure("a resource of \(jobs[index].name) was never validated") }
                 diagnostics += result.diagnostics
                 if let resource = result.resource { resources[resource.id] = resource } else { valid = false }
             }
@@ -165,8 +160,9 @@ extension DesiredStateBuilder {
         }
     }
 
-    /// Validates every (environment, resource) of `work`, in that order.
-    private func validateAll(_ work: [(Int, Int)], _ prepared: [BuildRun.Prepared], collected: BuildRun) -> [Validated?] {
+    /// Validates every (environment, resource) of `work`: the results by environment, each in
+    /// the order of its declarations.
+    private func validateAll(_ work: [(Int, Int)], _ prepared: [BuildRun.Prepared], collected: BuildRun) -> [[Validated?]] {
         var groupOf: [SharedValidation: Int] = [:]
         var groups: [[Int]] = []
         groupOf.reserveCapacity(work.count)
@@ -198,13 +194,15 @@ extension DesiredStateBuilder {
             }
             return results
         }
-        var ordered = [Validated?](repeating: nil, count: work.count)
+        // Straight into each environment's own array: one more array of every resource in
+        // between was that many more pages for the kernel to fault in.
+        var ordered = prepared.map { [Validated?](repeating: nil, count: $0.declared.count) }
         // Moved out one by one, not copied (see buildEach).
         func place(_ results: consuming [(Int, Validated)]) {
             var results = results
-            while let (index, validated) = results.popLast() { ordered[index] = validated }
+            while let (index, validated) = results.popLast() { ordered[work[index].0][work[index].1] = validated }
         }
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8, groups.count / Self.resourcesPerWorker)
+        let workers = min(SnapshotWork.availableCores, 8, groups.count / Self.resourcesPerWorker)
         guard workers > 1, let opener = snapshot.opener else {
             var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
             for group in groups.indices { place(validateGroup(group, with: &run)) }
@@ -419,18 +417,81 @@ struct BuildRun {
         var variables: Variables
     }
 
-    /// Settings and overlays of one environment; nil (with its errors reported) when they are invalid.
-    mutating func prepareEnvironment(_ name: String, all environmentNames: Set<String>) -> Prepared? {
+    /// An environment whose settings are valid and whose extends resolved: what merging its
+    /// resources needs. Planning reports every problem, on one thread; merging (most of the work:
+    /// a thousand declarations over the inherited ones) reports none, and runs on every core.
+    struct Plan {
+        var name: String
+        var settings: EnvironmentSettings
+        var definedAt: SourceLocation
+        var variables: Variables
+        var resources: Resources
+
+        enum Resources {
+            /// Already merged: the environment is also extended by another, which merged it first.
+            case merged(Effective)
+            /// The inherited resources, in `extends` order, and the folder's own, to merge.
+            case toMerge(inherited: [Effective], own: [ResourceID: DesiredStateBuilder.Declared])
+        }
+    }
+
+    /// Settings and extends of one environment; nil (with its errors reported) when they are invalid.
+    mutating func planEnvironment(_ name: String, all environmentNames: Set<String>) -> Plan? {
         guard let folder = folders[name], let envNode = folder.environment else { return nil }
         let errorsBefore = errorCount
         guard let settings = environmentSettings(folder: folder, node: envNode, all: environmentNames) else { return nil }
         if folder.broken { return nil }
 
-        var visiting: [String] = []
-        guard let effective = effectiveResources(name, visiting: &visiting, extendsFrom: envNode) else { return nil }
+        let resources: Plan.Resources
+        if effectiveCache[name] != nil || isExtendedByAnotherEnvironment(name) {
+            // Merged here, and cached, so that what extends it finds it (and its problems are found once).
+            var visiting: [String] = []
+            guard let effective = effectiveResources(name, visiting: &visiting, extendsFrom: envNode) else { return nil }
+            resources = .merged(effective)
+        } else {
+            var visiting = [name]
+            guard let inherited = inheritedResources(of: folder, visiting: &visiting, extendsFrom: envNode) else { return nil }
+            resources = .toMerge(inherited: inherited, own: folder.resources)
+        }
         guard errorCount == errorsBefore else { return nil }
         let variables = Variables(values: settings.variables, environment: name, commit: builder.snapshot.revision.commit)
-        return Prepared(name: name, settings: settings, definedAt: envNode.location, declared: effective.declared, variables: variables)
+        return Plan(name: name, settings: settings, definedAt: envNode.location, variables: variables, resources: resources)
+    }
+
+    /// Whether an environment folder is named in another environment's `spec.extends` (bases
+    /// extend nothing, so only environments can).
+    private func isExtendedByAnotherEnvironment(_ name: String) -> Bool {
+        folders.values.contains { folder in
+            folder.name != name && (folder.environment?["spec"]?["extends"]?.items ?? []).contains { $0.scalarText == name }
+        }
+    }
+
+    /// Each planned environment's resources merged over what it inherits: on every core when
+    /// there are many, since environments do not share what is merged into them.
+    static func merge(_ plans: [Plan]) -> [Prepared] {
+        @Sendable func prepare(_ plan: Plan) -> Prepared {
+            let effective: Effective
+            switch plan.resources {
+            case .merged(let merged): effective = merged
+            case .toMerge(let inherited, let own): effective = merging(inherited, own: own)
+            }
+            return Prepared(name: plan.name, settings: plan.settings, definedAt: plan.definedAt, declared: effective.declared, variables: plan.variables)
+        }
+        let declarations = plans.reduce(0) { total, plan in
+            guard case .toMerge(let inherited, let own) = plan.resources else { return total }
+            return total + own.count + inherited.reduce(0) { $0 + $1.declared.count }
+        }
+        guard plans.count > 1, declarations >= Self.documentsForParallelCollect else { return plans.map(prepare) }
+        let done = Mutex<[Int: Prepared]>([:])
+        DispatchQueue.concurrentPerform(iterations: plans.count) { index in
+            let prepared = prepare(plans[index])
+            done.withLock { $0[index] = prepared }
+        }
+        var byIndex = done.withLock { done in
+            defer { done = [:] }
+            return done
+        }
+        return plans.indices.map { byIndex.removeValue(forKey: $0)! }
     }
 
     /// One resource after nulls, variables, its schema and the rules no schema can express; nil
@@ -567,7 +628,15 @@ struct BuildRun {
         guard let folder = folders[name] else { return nil }
         visiting.append(name)
         defer { visiting.removeLast() }
-        var merged = Effective()
+        let result = inheritedResources(of: folder, visiting: &visiting, extendsFrom: envNode).map { Self.merging($0, own: folder.resources) }
+        effectiveCache[name] = .some(result)
+        return result
+    }
+
+    /// The effective resources of each folder `folder` extends, in `extends` order, or nil (with
+    /// the problems reported) when one cannot be had. `visiting` ends with `folder`'s name.
+    private mutating func inheritedResources(of folder: DesiredStateBuilder.Folder, visiting: inout [String], extendsFrom envNode: Node?) -> [Effective]? {
+        var inherited: [Effective] = []
         var ok = !folder.broken
         let extendsNode = (envNode ?? folder.environment)?["spec"]?["extends"]
         for (i, item) in (extendsNode?.items ?? []).enumerated() {
@@ -580,25 +649,32 @@ struct BuildRun {
                 continue
             }
             guard folders[parent] != nil else {
-                let known = folders.keys.filter { $0 != name }.sorted()
+                let known = folders.keys.filter { $0 != folder.name }.sorted()
                 let hint = SchemaValidator.closest(to: parent, in: known).map { "did you mean '\($0)'?" } ?? "create \(root)/\(parent)/ or fix the name (folders: \(known.joined(separator: ", ")))"
                 diagnostics.append(Diagnostic(at: item.location, "extends unknown folder '\(parent)': \(hint)", field: field))
                 ok = false
                 continue
             }
             extendedFolders.insert(parent)
-            guard let inherited = effectiveResources(parent, visiting: &visiting, extendsFrom: nil) else { ok = false; continue }
+            guard let resources = effectiveResources(parent, visiting: &visiting, extendsFrom: nil) else { ok = false; continue }
+            inherited.append(resources)
+        }
+        return ok ? inherited : nil
+    }
+
+    /// `own` merged over `inherited`, each inherited folder's over the ones before it.
+    static func merging(_ inherited: [Effective], own: [ResourceID: DesiredStateBuilder.Declared]) -> Effective {
+        var merged = Effective()
+        for resources in inherited {
             if merged.declared.isEmpty {
-                merged = inherited
+                merged = resources
             } else {
-                for declared in inherited.declared { merged.add(declared) }
+                for declared in resources.declared { merged.add(declared) }
             }
         }
-        merged.reserveCapacity(merged.declared.count + folder.resources.count)
-        for declared in folder.resources.values { merged.add(declared) }
-        let result = ok ? merged : nil
-        effectiveCache[name] = .some(result)
-        return result
+        merged.reserveCapacity(merged.declared.count + own.count)
+        for declared in own.values { merged.add(declared) }
+        return merged
     }
 
     mutating func warnUnusedBases() {

@@ -153,8 +153,7 @@ public struct SchemaValidator {
 
     private mutating func finishString(_ text: String, _ node: Node, _ schema: Schema) -> JSONValue? {
         var ok = true
-        // JSON Schema counts lengths in code points (counted only where a length is limited).
-        let length = schema.minLength == nil && schema.maxLength == nil ? 0 : text.unicodeScalars.count
+        let length = Self.codePointCount(text, within: schema)
         if let min = schema.minLength, length < min {
             report(node.location, text.isEmpty ? "must not be empty" : "'\(text)' is shorter than \(min) characters")
             ok = false
@@ -229,8 +228,9 @@ public struct SchemaValidator {
             report(node.location, "expected \(Self.describe(types)), got a mapping")
             return nil
         }
-        var members: [String: JSONValue] = [:]
-        members.reserveCapacity(entries.count)
+        // Sized as it is made: `reserveCapacity` on a dictionary is not specialised, and looked
+        // the storage's generic type up at run time for every mapping of every resource.
+        var members = [String: JSONValue](minimumCapacity: entries.count)
         var ok = true
         for entry in entries {
             path.append(.key(entry.key))
@@ -268,9 +268,19 @@ public struct SchemaValidator {
         return ok ? .object(members) : nil
     }
 
+    /// The length JSON Schema gives `text` (in code points), exact whenever it could break
+    /// `schema`'s length limits. A string has at most as many code points as UTF-8 bytes and at
+    /// least a quarter as many, so when its bytes are within both limits that way the byte count
+    /// stands in, and the code points are counted one by one only when the bytes cannot settle it.
+    static func codePointCount(_ text: String, within schema: Schema) -> Int {
+        let bytes = text.utf8.count
+        let settled = (schema.minLength.map { bytes >= 4 * $0 } ?? true) && (schema.maxLength.map { bytes <= $0 } ?? true)
+        return settled ? bytes : text.unicodeScalars.count
+    }
+
     /// What is wrong with a mapping key under `propertyNames`, or nil.
     static func nameProblem(_ key: String, _ schema: Schema) -> String? {
-        let length = key.unicodeScalars.count
+        let length = codePointCount(key, within: schema)
         if let min = schema.minLength, length < min {
             return key.isEmpty ? "an empty name is not allowed here: give it a name" : "'\(key)' is shorter than \(min) characters"
         }
@@ -346,8 +356,13 @@ public struct SchemaValidator {
             ok = false
         }
         if ok, schema.uniqueItems {
-            var seen = Set<JSONValue>()
-            for (index, value) in values.enumerated() where !seen.insert(value).inserted {
+            // Lists in specs are short: comparing each item with the ones before it is cheaper
+            // than hashing every item into a set, which is kept for long lists.
+            var seen = Set<JSONValue>(minimumCapacity: values.count > 16 ? values.count : 0)
+            func isRepeat(_ index: Int) -> Bool {
+                values.count > 16 ? !seen.insert(values[index]).inserted : values[..<index].contains(values[index])
+            }
+            for (index, value) in values.enumerated() where isRepeat(index) {
                 path.append(.index(index))
                 report(items[index].location, "\(Self.show(value)) is listed twice: remove the repeat")
                 path.removeLast()

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 /// Independent items (spec files to parse, resources to validate) spread over threads, each
@@ -6,6 +7,10 @@ import Synchronization
 /// thread at a time. Each thread takes items in batches from a shared counter, so a slow item
 /// does not leave a core idle, and keeps `State` built on its snapshot across its items.
 public enum SnapshotWork {
+    /// The cores this process may use. Asked once: Foundation reads the cgroup's CPU quota from
+    /// files on every call, which cost more than a hundred files' worth of parsing.
+    public static let availableCores = ProcessInfo.processInfo.activeProcessorCount
+
     /// The results by index. An item is nil when no thread did it, because every thread that
     /// could have failed to open its snapshot: the caller does those itself, on its own snapshot.
     public static func map<State, Output: Sendable>(

@@ -138,13 +138,14 @@ public final class SpecLoader {
             }
         }
         let missing = entries.filter { parsed[$0.objectID] == nil && seen.insert($0.objectID).inserted }
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8, missing.count / Self.filesPerWorker)
+        let workers = min(SnapshotWork.availableCores, 8, missing.count / Self.filesPerWorker)
         guard workers > 1, let opener = snapshot.opener else { return }
         let yaml = self.yaml
         // A file no thread could read is left to `parse`, on this loader's own snapshot.
         let results = SnapshotWork.map(count: missing.count, workers: workers, opener: opener, state: { $0 }) { snapshot, index in
             Self.parse(missing[index], yaml) { try snapshot.contents(of: $0) }
         }
+        parsed.reserveCapacity(parsed.count + missing.count)
         for (index, result) in results.enumerated() {
             guard let result else { continue }
             parsed[missing[index].objectID] = result
