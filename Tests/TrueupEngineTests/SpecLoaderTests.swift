@@ -434,3 +434,39 @@ struct SharedBaseTests {
         }
     }
 }
+
+struct LargeRepositoryTests {
+    /// Enough declarations that folders are collected and environments merged on every core:
+    /// an environment that extends another must still see that one's overrides, and each
+    /// environment only its own.
+    @Test func environmentsMergedInParallelKeepEachOnesOverrides() throws {
+        let repository = try TestRepository()
+        let models = (0..<300).map { "apiVersion: trueup/v1\nkind: Model\nmetadata: {name: m-\($0)}\nspec:\n  version: \"1\"\n" }
+        try repository.write("environments/base/models.yaml", models.joined(separator: "---\n"))
+        func environment(_ name: String, extends parent: String) -> String {
+            "apiVersion: trueup/v1\nkind: Environment\nmetadata: {name: \(name)}\nspec:\n  extends: [\(parent)]\n"
+        }
+        func override(_ model: String, version: String) -> String {
+            "apiVersion: trueup/v1\nkind: Model\nmetadata: {name: \(model)}\nspec:\n  version: \"\(version)\"\n"
+        }
+        try repository.write("environments/dev/environment.yaml", environment("dev", extends: "base"))
+        try repository.write("environments/staging/environment.yaml", environment("staging", extends: "base"))
+        try repository.write("environments/staging/overrides.yaml", override("m-0", version: "2"))
+        try repository.write("environments/prod/environment.yaml", environment("prod", extends: "staging"))
+        try repository.write("environments/prod/overrides.yaml", override("m-1", version: "3"))
+        try repository.commit()
+        let state = try repository.load()
+        #expect(state.diagnostics.map(\.description) == [])
+        func version(_ environment: String, _ model: String) -> JSONValue? {
+            state.environments[environment]?.resources[ResourceID(.model, model)]?.spec["version"]
+        }
+        for name in ["dev", "staging", "prod"] { #expect(state.environments[name]?.resources.count == 300, "\(name)") }
+        #expect(version("dev", "m-0") == .string("1"))
+        #expect(version("dev", "m-1") == .string("1"))
+        #expect(version("staging", "m-0") == .string("2"))
+        #expect(version("staging", "m-1") == .string("1"))
+        #expect(version("prod", "m-0") == .string("2"))
+        #expect(version("prod", "m-1") == .string("3"))
+        #expect(version("prod", "m-299") == .string("1"))
+    }
+}
