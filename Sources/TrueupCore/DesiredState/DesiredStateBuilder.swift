@@ -836,7 +836,13 @@ struct BuildRun {
                 fail(resource, "spec.dependsOn[\(i)]", "'\(dep.stringValue ?? "")' is not Kind/name: write e.g. Job/train-churn")
             }
         }
-        resource.dependencies = Array(Set(refs)).sorted()
+        // Sorted, then repeats dropped: a resource has a handful of references, too few to be
+        // worth hashing into a set.
+        refs.sort()
+        var unique: [ResourceID] = []
+        unique.reserveCapacity(refs.count)
+        for ref in refs where unique.last != ref { unique.append(ref) }
+        resource.dependencies = unique
     }
 
     var revisionWords: String {
