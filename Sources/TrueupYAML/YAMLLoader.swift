@@ -31,31 +31,42 @@ public struct YAMLLoader: Sendable {
                 at: SourceLocation(file: file, line: 1, column: 1),
                 "file is \(bytes.count) bytes, over the limit of \(limits.maxFileBytes) bytes: split it into several files")
         }
-        let parser = LibYAMLParser(bytes)
-        var builder = TreeBuilder(file: file, limits: limits)
-        while true {
-            let event = try parser.next(file: file)
-            defer { yaml_event_delete(event) }
-            if try builder.consume(event.pointee) { break }
+        // An empty file holds no document (libyaml also wants an address for no bytes).
+        if bytes.isEmpty { return [] }
+        // libyaml reads the array's own storage, which outlives the parser: both end in here.
+        // (A copy of each file's bytes for libyaml to own was a megabyte of fresh pages a run.)
+        let parsed: Result<[Document], Diagnostic> = bytes.withUnsafeBufferPointer { buffer in
+            let parser = LibYAMLParser(buffer)
+            var builder = TreeBuilder(file: file, limits: limits)
+            do throws(Diagnostic) {
+                while true {
+                    let event = try parser.next(file: file)
+                    defer { yaml_event_delete(event) }
+                    if try builder.consume(event.pointee) { break }
+                }
+            } catch {
+                return .failure(error)
+            }
+            return .success(builder.documents)
         }
-        return builder.documents
+        return try parsed.get()
     }
 }
 
-/// Owns one `yaml_parser_t` and the input bytes it reads from.
+/// Owns one `yaml_parser_t`, reading bytes its creator keeps alive for the parser's whole life.
 private final class LibYAMLParser {
     private let parser: UnsafeMutablePointer<yaml_parser_t>
-    private let input: UnsafeMutableBufferPointer<UInt8>
+    private let input: UnsafeBufferPointer<UInt8>
     private let count: Int
     /// The one event being read: filled by each `next`, emptied by `yaml_event_delete`.
     private let event: UnsafeMutablePointer<yaml_event_t>
 
-    init(_ bytes: [UInt8]) {
+    /// `bytes` must not be empty (libyaml wants an address) and must outlive the parser.
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
         parser = .allocate(capacity: 1)
         event = .allocate(capacity: 1)
         count = bytes.count
-        input = .allocate(capacity: max(bytes.count, 1))
-        _ = input.initialize(from: bytes)
+        input = bytes
         // yaml_parser_initialize only fails when malloc fails, which Swift treats as fatal anyway.
         let initialized = yaml_parser_initialize(parser)
         precondition(initialized == 1, "yaml_parser_initialize failed: out of memory")
@@ -68,7 +79,6 @@ private final class LibYAMLParser {
         yaml_parser_delete(parser)
         parser.deallocate()
         event.deallocate()
-        input.deallocate()
     }
 
     /// The next event; the caller deletes it (`yaml_event_delete`) before asking for another.

@@ -250,7 +250,12 @@ struct BuildRun {
     var extendedFolders = Set<String>()
     private var effectiveCache: [String: Effective?] = [:]
     let lookups: RevisionLookups
-    private var ownPathChecks: [RevisionLookups.PathCheck: Result<SourceEntry, RepoPathProblem>] = [:]
+    private var ownPathChecks: [PathCheck: Result<SourceEntry, RepoPathProblem>] = [:]
+
+    struct PathCheck: Hashable {
+        var raw: String
+        var expectsFile: Bool
+    }
 
     init(builder: DesiredStateBuilder, folders: [String: DesiredStateBuilder.Folder] = [:], lookups: RevisionLookups = RevisionLookups()) {
         self.builder = builder
@@ -850,17 +855,14 @@ struct BuildRun {
     }
 
     private mutating func checkPath(_ raw: String, _ expect: RepoPath.Expect) -> Result<SourceEntry, RepoPathProblem> {
-        // The same code folder is named by every job of a project in every environment.
-        // Asked first of this thread's own memo, which needs no lock, then of every thread's.
-        let key = RevisionLookups.PathCheck(raw: raw, expectsFile: expect == .file)
+        // The same code folder is named by every job of a project. Remembered by this thread
+        // only: a project's resources are declared together and so validated together, and
+        // another thread that checks the path again walks folders the snapshot has already read
+        // (see `GitCommitSnapshot.folders`), which cost less than sharing the answers under a
+        // lock did.
+        let key = PathCheck(raw: raw, expectsFile: expect == .file)
         if let known = ownPathChecks[key] { return known }
-        let result: Result<SourceEntry, RepoPathProblem>
-        if let known = lookups.knownCheck(key) {
-            result = known
-        } else {
-            result = RepoPath.check(raw, expect: expect, in: builder.snapshot)
-            lookups.remember(result, for: key)
-        }
+        let result = RepoPath.check(raw, expect: expect, in: builder.snapshot)
         ownPathChecks[key] = result
         return result
     }
