@@ -56,7 +56,9 @@ public struct SourceFileID: Hashable, Sendable {
 /// once, so the table is as large as the set of spec paths ever read.
 public enum SourceFileNames {
     private struct Table {
-        var ids: [String: SourceFileID] = [:]
+        /// Room for a large repository's spec files from the start: the table is filled by every
+        /// parsing thread at once, and growing it under the lock kept the others waiting.
+        var ids = [String: SourceFileID](minimumCapacity: 4096)
         var paths: [String] = []
     }
 
