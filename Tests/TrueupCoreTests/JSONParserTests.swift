@@ -36,6 +36,14 @@ struct JSONParserTests {
         #expect(throws: (any Error).self) { try JSONValue.parse(Data(text.utf8)) }
     }
 
+    @Test func nestedObjectsKeepTheirOwnMembersAndARepeatedNameItsLastValue() throws {
+        let value = try JSONValue.parse(Data(#"{"a": {"x": 1, "y": {"z": 2}, "w": [{"v": true}]}, "b": 3, "e": {}, "b": 4}"#.utf8))
+        #expect(value == .object([
+            "a": .object(["x": .integer(1), "y": .object(["z": .integer(2)]), "w": .array([.object(["v": .bool(true)])])]),
+            "b": .integer(4), "e": .object([:]),
+        ]))
+    }
+
     @Test func invalidUTF8IsRefused() {
         #expect(throws: (any Error).self) { try JSONValue.parse(Data([0x22, 0xFF, 0xFE, 0x22])) }
     }

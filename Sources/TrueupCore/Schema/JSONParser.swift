@@ -18,6 +18,10 @@ struct JSONParser {
 
     private let bytes: [UInt8]
     private var index = 0
+    /// The members of the objects being read, innermost last: each object's dictionary is made
+    /// at its end with room for exactly its members, instead of growing (and rehashing every key
+    /// again) while they are read.
+    private var pendingMembers: [(String, JSONValue)] = []
 
     static func parse(_ data: some Sequence<UInt8>) throws -> JSONValue {
         var parser = JSONParser(bytes: Array(data))
@@ -68,9 +72,9 @@ struct JSONParser {
 
     private mutating func object(depth: Int) throws -> JSONValue {
         index += 1
-        var members: [String: JSONValue] = [:]
         skipWhitespace()
-        if current == UInt8(ascii: "}") { index += 1; return .object(members) }
+        if current == UInt8(ascii: "}") { index += 1; return .object([:]) }
+        let first = pendingMembers.count
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw failure("expected a member name in quotes") }
@@ -79,11 +83,18 @@ struct JSONParser {
             guard current == UInt8(ascii: ":") else { throw failure("expected ':' after a member name") }
             index += 1
             skipWhitespace()
-            members[key] = try value(depth: depth + 1)
+            let member = try value(depth: depth + 1)
+            pendingMembers.append((key, member))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; return .object(members)
+            case UInt8(ascii: "}"):
+                index += 1
+                // A repeated name keeps its last value, as it always has.
+                var members = [String: JSONValue](minimumCapacity: pendingMembers.count - first)
+                for position in first..<pendingMembers.count { members[pendingMembers[position].0] = pendingMembers[position].1 }
+                pendingMembers.removeSubrange(first...)
+                return .object(members)
             default: throw failure("expected ',' or '}' in an object")
             }
         }
@@ -109,13 +120,31 @@ struct JSONParser {
     private mutating func string() throws -> String {
         index += 1
         let start = index
-        // The common case, no escapes: one copy of the bytes.
-        while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
-            guard byte >= 0x20 else { throw failure("a control character inside a string") }
-            index += 1
+        // The common case, no escapes: one pass over the bytes, and one copy. Most strings are
+        // ASCII, which needs no UTF-8 validation; strings are most of what stored state holds.
+        let (end, asciiOnly) = bytes.withUnsafeBufferPointer { buffer in
+            var end = start
+            var high: UInt8 = 0
+            while end < buffer.count {
+                let byte = buffer[end]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                high |= byte
+                end += 1
+            }
+            return (end, high < 0x80)
         }
+        index = end
         guard let stop = current else { throw failure("a string is not closed") }
-        guard let plain = String(validating: bytes[start..<index], as: UTF8.self) else { throw failure("a string that is not UTF-8") }
+        guard stop >= 0x20 else { throw failure("a control character inside a string") }
+        let plain: String
+        if asciiOnly {
+            plain = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
+        } else {
+            guard let valid = bytes.withUnsafeBufferPointer({ String(validating: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }) else {
+                throw failure("a string that is not UTF-8")
+            }
+            plain = valid
+        }
         if stop == UInt8(ascii: "\"") {
             index += 1
             return plain
