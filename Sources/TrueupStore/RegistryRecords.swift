@@ -183,10 +183,16 @@ extension StateStore {
 
     public func allJobRuns(environment: String?) throws -> [JobRunRecord] {
         try read { db in
+            // Every plan reads its environment's runs: through a cursor, each parsed straight
+            // from SQLite's bytes rather than made into a String (and copied twice more) first.
             let rows = environment == nil
-                ? try String.fetchAll(db, sql: "SELECT record_json FROM job_runs ORDER BY updated_at")
-                : try String.fetchAll(db, sql: "SELECT record_json FROM job_runs WHERE environment = ? ORDER BY updated_at", arguments: [environment])
-            return try rows.map { try JobRunRecord(stored: $0) }
+                ? try Row.fetchCursor(db, sql: "SELECT record_json FROM job_runs ORDER BY updated_at")
+                : try Row.fetchCursor(db, sql: "SELECT record_json FROM job_runs WHERE environment = ? ORDER BY updated_at", arguments: [environment])
+            var records: [JobRunRecord] = []
+            while let row = try rows.next() {
+                records.append(try JobRunRecord(stored: try row.withUnsafeData(atIndex: 0) { try JSONValue.parse($0 ?? Data()) }))
+            }
+            return records
         }
     }
 

@@ -7,7 +7,11 @@ import TrueupCore
 /// every field through the Codable encoding, so a field added to the record but not here fails.
 extension JobRunRecord {
     init(stored text: String) throws {
-        let value = try JSONValue.parse(Data(text.utf8))
+        try self.init(stored: try JSONValue.parse(Data(text.utf8)))
+    }
+
+    /// A record from its column already parsed (read in bulk straight from SQLite's bytes).
+    init(stored value: JSONValue) throws {
         func string(_ key: String) throws -> String {
             guard let text = value[key]?.stringValue else { throw StoredRecordError(record: "job run", field: key) }
             return text
