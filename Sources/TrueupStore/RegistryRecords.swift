@@ -43,26 +43,31 @@ extension StateStore {
     /// (names in chunks, under SQLite's limit on bound parameters), not a few per asset.
     public func registryState(models: Set<String>, prompts: Set<String>) throws -> RegistryState {
         try read { db in
+            // Read through cursors: each row's values are taken as it is read, never copied whole.
             var state = RegistryState()
             for model in models { state.models[model] = RegistryState.Model() }
             for prompt in prompts { state.prompts[prompt] = RegistryState.Prompt() }
             for chunk in Self.chunks(models) {
                 let marks = Self.placeholders(chunk.count)
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM model_versions WHERE model IN (\(marks))", arguments: StatementArguments(chunk)) {
+                let versions = try Row.fetchCursor(db, sql: "SELECT * FROM model_versions WHERE model IN (\(marks))", arguments: StatementArguments(chunk))
+                while let row = try versions.next() {
                     let info = try Self.modelVersion(row)
                     state.models[row["model"], default: RegistryState.Model()].versions[info.version] = info
                 }
-                for row in try Row.fetchAll(db, sql: "SELECT name, alias, version FROM aliases WHERE asset_type = 'model' AND name IN (\(marks))", arguments: StatementArguments(chunk)) {
+                let aliases = try Row.fetchCursor(db, sql: "SELECT name, alias, version FROM aliases WHERE asset_type = 'model' AND name IN (\(marks))", arguments: StatementArguments(chunk))
+                while let row = try aliases.next() {
                     state.models[row["name"], default: RegistryState.Model()].aliases[row["alias"]] = row["version"]
                 }
             }
             for chunk in Self.chunks(prompts) {
                 let marks = Self.placeholders(chunk.count)
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM prompt_versions WHERE prompt IN (\(marks))", arguments: StatementArguments(chunk)) {
+                let versions = try Row.fetchCursor(db, sql: "SELECT * FROM prompt_versions WHERE prompt IN (\(marks))", arguments: StatementArguments(chunk))
+                while let row = try versions.next() {
                     let info = try Self.promptVersion(row)
                     state.prompts[row["prompt"], default: RegistryState.Prompt()].versions[info.version] = info
                 }
-                for row in try Row.fetchAll(db, sql: "SELECT name, alias, version FROM aliases WHERE asset_type = 'prompt' AND name IN (\(marks))", arguments: StatementArguments(chunk)) {
+                let aliases = try Row.fetchCursor(db, sql: "SELECT name, alias, version FROM aliases WHERE asset_type = 'prompt' AND name IN (\(marks))", arguments: StatementArguments(chunk))
+                while let row = try aliases.next() {
                     state.prompts[row["name"], default: RegistryState.Prompt()].aliases[row["alias"]] = row["version"]
                 }
             }

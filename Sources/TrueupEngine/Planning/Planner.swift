@@ -267,7 +267,10 @@ public struct Planner {
     /// Resources trueup applied that git no longer declares.
     func pruneChanges() -> [PlannedChange] {
         var result: [PlannedChange] = []
-        for (id, last) in applied.sorted(by: { $0.key < $1.key }) where environment.resources[id] == nil {
+        // Only what was removed from git is sorted: sorting every applied resource (a copy of
+        // each one's state) to find the usual none was a fortieth of a pull-request report.
+        for id in applied.keys.filter({ environment.resources[$0] == nil }).sorted() {
+            guard let last = applied[id] else { continue }
             if environment.settings.prune && !environment.resources.isEmpty {
                 result.append(PlannedChange(resource: id, action: .delete, before: last.state["summary"], after: nil,
                                             reasons: ["it was removed from git and the environment has prune: true"]))
