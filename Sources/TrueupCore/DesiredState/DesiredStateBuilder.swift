@@ -85,7 +85,8 @@ extension DesiredStateBuilder {
 
     /// Assembles the environments named from the collected folders.
     ///
-    /// Settings and overlays are done per environment on the calling thread; the resources of all
+    /// Settings and extends are resolved per environment on the calling thread, and each
+    /// environment's overlays merged on every core; the resources of all
     /// environments are then validated on every core when the snapshot can be opened once per
     /// thread (validating resources is most of what remains once files are parsed, and one
     /// environment per thread would leave a core idle whenever there are more environments than
