@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Synchronization
 
@@ -105,9 +104,8 @@ extension DesiredStateBuilder {
         // Consumed, so that each slot's array is the only reference to it: popping from a shared
         // one copied the environment's every resource first.
         let slots = Mutex(consume byEnvironment)
-        let finished = Mutex<[Int: (DesiredEnvironment?, [Diagnostic])]>([:])
         let jobs = prepared
-        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+        let finished = EveryCore.map(jobs.count) { index in
             var results = slots.withLock { slots in
                 defer { slots[index] = [] }
                 return slots[index]
@@ -127,12 +125,11 @@ extension DesiredStateBuilder {
                 environment = checks.finish(jobs[index], resources: resources)
                 diagnostics += checks.diagnostics
             }
-            finished.withLock { $0[index] = (environment, diagnostics) }
+            return (environment, diagnostics)
         }
         var environments: [String: DesiredEnvironment] = [:]
-        let results = finished.withLock { $0 }
         for index in jobs.indices {
-            let (environment, diagnostics) = results[index]!
+            let (environment, diagnostics) = finished[index]
             run.diagnostics += diagnostics
             if let environment { environments[jobs[index].name] = environment }
         }
@@ -335,16 +332,7 @@ struct BuildRun {
         }
         let documents = files.reduce(0) { $0 + $1.documents.count }
         guard groups.count > 1, documents >= Self.documentsForParallelCollect else { return groups.indices.map(collectOne) }
-        let results = Mutex<[Int: (DesiredStateBuilder.Folder, [Diagnostic], Bool)]>([:])
-        DispatchQueue.concurrentPerform(iterations: groups.count) { index in
-            let result = collectOne(index)
-            results.withLock { $0[index] = result }
-        }
-        var byIndex = results.withLock { results in
-            defer { results = [:] }
-            return results
-        }
-        return groups.indices.map { byIndex.removeValue(forKey: $0)! }
+        return EveryCore.map(groups.count, collectOne)
     }
 
     /// Below this many documents, collecting on one thread is quicker than starting others.
@@ -488,16 +476,7 @@ struct BuildRun {
             return total + own.count + inherited.reduce(0) { $0 + $1.declared.count }
         }
         guard plans.count > 1, declarations >= Self.documentsForParallelCollect else { return plans.map(prepare) }
-        let done = Mutex<[Int: Prepared]>([:])
-        DispatchQueue.concurrentPerform(iterations: plans.count) { index in
-            let prepared = prepare(plans[index])
-            done.withLock { $0[index] = prepared }
-        }
-        var byIndex = done.withLock { done in
-            defer { done = [:] }
-            return done
-        }
-        return plans.indices.map { byIndex.removeValue(forKey: $0)! }
+        return EveryCore.map(plans.count) { prepare(plans[$0]) }
     }
 
     /// One resource after nulls, variables, its schema and the rules no schema can express; nil

@@ -358,11 +358,9 @@ public struct SchemaValidator {
         if ok, schema.uniqueItems {
             // Lists in specs are short: comparing each item with the ones before it is cheaper
             // than hashing every item into a set, which is kept for long lists.
-            var seen = Set<JSONValue>(minimumCapacity: values.count > 16 ? values.count : 0)
-            func isRepeat(_ index: Int) -> Bool {
-                values.count > 16 ? !seen.insert(values[index]).inserted : values[..<index].contains(values[index])
-            }
-            for (index, value) in values.enumerated() where isRepeat(index) {
+            let hashed = values.count > 16
+            var seen = Set<JSONValue>(minimumCapacity: hashed ? values.count : 0)
+            for (index, value) in values.enumerated() where hashed ? !seen.insert(value).inserted : values[..<index].contains(value) {
                 path.append(.index(index))
                 report(items[index].location, "\(Self.show(value)) is listed twice: remove the repeat")
                 path.removeLast()
