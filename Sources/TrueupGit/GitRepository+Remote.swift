@@ -8,7 +8,7 @@ extension GitRepository {
     /// configured: public https, local paths and file:// work; private remotes fail with a
     /// `.authentication` error.
     public static func cloneBare(url: String, to path: String) throws -> GitRepository {
-        try LibGit2.ensureInitialized()
+        try LibGit2.ensureCertificates()
         let operation = "clone '\(url)' into '\(path)'"
         var options = git_clone_options()
         let initCode = git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION))
@@ -30,6 +30,7 @@ extension GitRepository {
     /// deleted on the remote. Local branches are not moved: resolve `origin/<branch>` afterwards.
     public func fetch(remote name: String = "origin") throws {
         let operation = "fetch remote '\(name)' into \(root)"
+        try LibGit2.ensureCertificates()
         var found: OpaquePointer?
         let lookupCode = git_remote_lookup(&found, handle, name)
         try check(lookupCode, "git_remote_lookup", operation, hints: [
