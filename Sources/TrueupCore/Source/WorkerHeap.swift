@@ -9,12 +9,13 @@ import Synchronization
 /// Loading a repository allocates some tens of megabytes of small blocks within tens of
 /// milliseconds: trees, typed values, resources. With glibc's defaults every 4 KiB page of that
 /// is a page fault of its own (5,400 for the benchmark repository, a tenth of its run, with the
-/// threads queueing on the process's memory-map lock besides). glibc does better when told so
-/// through GLIBC_TUNABLES (`glibc.malloc.top_pad=64MiB:glibc.malloc.hugetlb=1`: 1,300 faults and
-/// a run 10% shorter), but reads those only as the process starts, which a command cannot ask of
-/// its own start. So the same is done from inside:
+/// threads queueing on the process's memory-map lock besides), and glibc hands the top of a heap
+/// back to the kernel whenever 128 KiB of it are free, to fault it in again moments later. glibc
+/// does better when told so through GLIBC_TUNABLES (`glibc.malloc.top_pad=64MiB` and
+/// `glibc.malloc.hugetlb=1`: 1,300 faults, a run 10% shorter), but reads those only as the process
+/// starts, which a command cannot ask of its own start. So the same is done from inside:
 /// - `mallopt` makes each heap start 64 MiB long instead of growing page by page, and never
-///   shrink before exit;
+///   shrink before exit (most of the gain);
 /// - each heap is marked `MADV_HUGEPAGE` (what `hugetlb=1` does), so that the kernel backs it with
 ///   2 MiB pages where the system allows it (its "madvise" mode): the main heap here, and a worker
 ///   thread's heap when the thread starts its share of the work (`SnapshotWork`, `EveryCore`).
@@ -49,17 +50,13 @@ public enum WorkerHeap {
         guard let programBreak = sbrk(0), address > UInt(bitPattern: programBreak) else { return }
         let heap = address & ~UInt(heapSize - 1)
         guard advised.withLock({ $0.insert(heap).inserted }) else { return }
+        // Its first 2 MiB stay small pages: glibc wrote its bookkeeping there before this advice.
+        // (Collapsing them with MADV_COLLAPSE cost more than the faults it saved.)
         _ = madvise(UnsafeMutableRawPointer(bitPattern: heap), heapSize, MADV_HUGEPAGE)
-        // The heap's first pages were written before this advice (glibc keeps its bookkeeping
-        // there), which would keep its first 2 MiB in small pages: collapsed into one now.
-        _ = madvise(UnsafeMutableRawPointer(bitPattern: heap), Int(hugePage), madviseCollapse)
         #endif
     }
 
     #if canImport(Glibc)
-    /// MADV_COLLAPSE (Linux 6.1), which Debian 12's C headers do not name yet; older kernels refuse it.
-    private static let madviseCollapse: Int32 = 25
-
     /// The main thread's heap is the program break, which glibc now moves 64 MiB at a time: moved
     /// once here (blocks are taken until it does), then advised from the first whole huge page.
     private static func adviseMainHeap() {
