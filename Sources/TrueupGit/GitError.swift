@@ -22,8 +22,10 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
         public static let unbornBranch = Kind("unborn branch")
         /// The operation needs a working tree (`GIT_EBAREREPO`).
         public static let bareRepository = Kind("bare repository")
-        /// The remote refused our credentials (`GIT_EAUTH`, `GIT_ECERTIFICATE`).
+        /// The remote refused our credentials (`GIT_EAUTH`).
         public static let authentication = Kind("authentication")
+        /// The remote's TLS certificate is not trusted (`GIT_ECERTIFICATE`).
+        public static let certificate = Kind("certificate")
         /// The repository is owned by someone else (`GIT_EOWNER`).
         public static let owner = Kind("owner")
         /// A path given by the caller is absolute, escapes the repository or is otherwise unusable.
@@ -43,7 +45,8 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
             case GIT_EINVALIDSPEC.rawValue: .invalidSpec
             case GIT_EUNBORNBRANCH.rawValue: .unbornBranch
             case GIT_EBAREREPO.rawValue: .bareRepository
-            case GIT_EAUTH.rawValue, GIT_ECERTIFICATE.rawValue: .authentication
+            case GIT_EAUTH.rawValue: .authentication
+            case GIT_ECERTIFICATE.rawValue: .certificate
             case GIT_EOWNER.rawValue: .owner
             case GIT_EPEEL.rawValue: .wrongKind
             default: .other

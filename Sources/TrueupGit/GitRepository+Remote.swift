@@ -6,7 +6,8 @@ extension GitRepository {
     /// The clone's remote "origin" fetches `refs/heads/*` into `refs/remotes/origin/*`, so after a
     /// `fetch()` resolve `origin/<branch>` to see the remote's latest commit. No credentials are
     /// configured: public https, local paths and file:// work; private remotes fail with a
-    /// `.authentication` error.
+    /// `.authentication` error, and servers whose certificate the system does not trust with a
+    /// `.certificate` one.
     public static func cloneBare(url: String, to path: String) throws -> GitRepository {
         try LibGit2.ensureCertificates()
         let operation = "clone '\(url)' into '\(path)'"
@@ -22,6 +23,7 @@ extension GitRepository {
             .notFound: "check the URL or path of the remote",
             .other: "check the URL (https://..., file://... or the path of an existing repository) and the network",
             .authentication: "the remote needs credentials, which trueup does not configure: use a public URL or a local mirror",
+            .certificate: "the server's TLS certificate is not signed by a CA in the system's bundle (Debian's ca-certificates): fix the server's certificate or its chain, or use a local mirror",
         ])
         return GitRepository(owning: try taken(repository, "git_clone", operation))
     }
@@ -48,6 +50,7 @@ extension GitRepository {
         try check(fetchCode, "git_remote_fetch", operation, hints: [
             .notFound: "the remote URL does not point at a repository: check `git remote -v`",
             .authentication: "the remote needs credentials, which trueup does not configure: use a public URL or a local mirror",
+            .certificate: "the server's TLS certificate is not signed by a CA in the system's bundle (Debian's ca-certificates): fix the server's certificate or its chain, or use a local mirror",
             .other: "check the network and the remote URL (`git remote -v`)",
         ])
     }

@@ -105,4 +105,79 @@ struct GitRemoteTests {
         #expect(try repository.changedPaths(from: "HEAD", to: first) == ["dir/new.txt", "edit.txt", "gone.txt", "link"])
         #expect(throws: GitError.self) { try repository.changedPaths(from: "nope", to: "HEAD") }
     }
+
+    /// libgit2 parses the system's CA bundle only before the first clone or fetch (see
+    /// CDeferredCertificates): a server whose certificate no trusted CA signed is still refused,
+    /// and said to be a certificate problem, not a credentials one.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
+    func anHTTPSRemoteWithAnUntrustedCertificateIsRefused() throws {
+        let folder = try GitFixture(initialize: false)
+        let key = folder.base + "/key.pem", certificate = folder.base + "/certificate.pem"
+        try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
+                                     "-days", "1", "-subj", "/CN=127.0.0.1"])
+        let port = try freeLoopbackPort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        server.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", certificate, "-key", key, "-www"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        // SIGKILL: started from a test thread, the server inherits a mask that blocks SIGTERM.
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        try #require(waitUntilListening(port: port, seconds: 10), "openssl s_server did not listen on 127.0.0.1:\(port)")
+
+        let error = try #require(throws: GitError.self) {
+            try GitRepository.cloneBare(url: "https://127.0.0.1:\(port)/repo.git", to: folder.base + "/mirror.git")
+        }
+        #expect(error.kind == .certificate)
+        #expect(error.description.contains("certificate"))
+    }
+
+    /// A port of 127.0.0.1 nothing listens on: the kernel picks it, and it is released for the server.
+    private func freeLoopbackPort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        try #require(bound, "no free port on 127.0.0.1")
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    private func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:`port` within `seconds`.
+    private func waitUntilListening(port: Int, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = loopback(port: port)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            close(socket)
+            if connected == 0 { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    private func run(_ tool: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "\(tool) \(arguments.joined(separator: " ")) failed")
+    }
 }
