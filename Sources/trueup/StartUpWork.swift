@@ -3,9 +3,9 @@ import TrueupCore
 import TrueupGit
 
 /// Set-up that nearly every command needs and that depends on nothing the user typed: libgit2's
-/// and compiling the built-in schemas (and, first, the malloc settings of `WorkerHeap`). Done on
-/// a thread of its own while the process starts and parses its arguments, instead of in line on
-/// first use.
+/// and compiling the built-in schemas. Done on a thread of its own while the process starts and
+/// parses its arguments, instead of in line on first use. (The malloc settings of `WorkerHeap`
+/// come first, on the calling thread: they must precede every other thread's first allocation.)
 ///
 /// The process must not exit while it runs (libgit2 and the runtime are then torn down under
 /// it: that crashed about one `trueup --version` in 300), so `main` waits for it on every way
