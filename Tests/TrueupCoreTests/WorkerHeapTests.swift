@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import TrueupCore
 
@@ -23,22 +24,36 @@ struct WorkerHeapTests {
     }
 
     /// `WorkerHeap` finds a thread's heap from glibc's layout (heaps aligned to 64 MiB): should
-    /// that layout change, the advice would silently miss, and this says so.
+    /// that layout change, the advice would silently miss, and this says so. (The process-wide
+    /// malloc settings of `enableForThisProcess` are left alone: this process runs other tests.)
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/sys/kernel/mm/transparent_hugepage/enabled")))
-    func aWorkerThreadsHeapIsAdvisedForHugePages() throws {
-        WorkerHeap.enableForThisProcess()
+    func aThreadsHeapIsFoundAndAdvisedForHugePages() throws {
         let programBreak = UInt(bitPattern: sbrk(0))
-        // A block allocated on each worker after its advice; the main heap's blocks lie below the break.
-        let blocks = EveryCore.map(4) { _ in
+        let block = try #require(Thread.runAndWait {
+            // A thread of its own, which glibc gives a heap of its own (not the main one).
             let block = malloc(256)!
-            defer { free(block) }
+            WorkerHeap.adviseHeap(containing: UInt(bitPattern: block))
             return UInt(bitPattern: block)
+        })
+        defer { free(UnsafeMutableRawPointer(bitPattern: block)) }
+        try #require(block > programBreak, "the thread's block came from the main heap")
+        // "hg": MADV_HUGEPAGE was applied to the mapping.
+        #expect(try mappingFlags(of: block).contains("hg"), "block at \(String(block, radix: 16)) is in a heap without huge-page advice")
+    }
+}
+
+private extension Thread {
+    /// `body` on a new thread, its result once it returns.
+    static func runAndWait(_ body: @escaping @Sendable () -> UInt) -> UInt? {
+        let result = Mutex<UInt?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            let value = body()
+            result.withLock { $0 = value }
+            done.signal()
         }
-        let workerBlocks = blocks.filter { $0 > programBreak }
-        try #require(!workerBlocks.isEmpty, "every block came from the main heap: no worker heap to check")
-        for block in workerBlocks {
-            // "hg": MADV_HUGEPAGE was applied to the mapping.
-            #expect(try mappingFlags(of: block).contains("hg"), "block at \(String(block, radix: 16)) is in a heap without huge-page advice")
-        }
+        thread.start()
+        done.wait()
+        return result.withLock { $0 }
     }
 }

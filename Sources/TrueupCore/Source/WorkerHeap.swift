@@ -25,8 +25,6 @@ import Synchronization
 /// differently.
 public enum WorkerHeap {
     private static let enabled = Atomic<Bool>(false)
-    /// Heaps already advised; a few per process.
-    private static let advised = Mutex<Set<UInt>>([])
     private static let heapSize = 64 << 20
     private static let hugePage = UInt(2 << 20)
 
@@ -44,12 +42,20 @@ public enum WorkerHeap {
     static func adviseThisThread() {
         #if canImport(Glibc)
         guard enabled.load(ordering: .relaxed), let block = malloc(16) else { return }
-        let address = UInt(bitPattern: block)
+        adviseHeap(containing: UInt(bitPattern: block))
         free(block)
-        // Below the program break: the main heap, advised already.
+        #endif
+    }
+
+    /// Marks the thread heap that holds `address` for huge pages (the main heap is advised by
+    /// `enableForThisProcess`). Every time it is asked, not once per heap: glibc unmaps a thread's
+    /// additional heap once all of it is free, and a heap mapped at the same place later is a new
+    /// mapping, without the advice.
+    static func adviseHeap(containing address: UInt) {
+        #if canImport(Glibc)
+        // Below the program break: the main heap.
         guard let programBreak = sbrk(0), address > UInt(bitPattern: programBreak) else { return }
         let heap = address & ~UInt(heapSize - 1)
-        guard advised.withLock({ $0.insert(heap).inserted }) else { return }
         // Its first 2 MiB stay small pages: glibc wrote its bookkeeping there before this advice.
         // (Collapsing them with MADV_COLLAPSE cost more than the faults it saved.)
         _ = madvise(UnsafeMutableRawPointer(bitPattern: heap), heapSize, MADV_HUGEPAGE)
