@@ -7,9 +7,9 @@ import PackageDescription
 /// How the shipped binary is linked, for a short start-up (every command pays it; DESIGN §8).
 /// `--static-swift-stdlib` makes the linker export all of the binary's 45,000 symbols to the
 /// dynamic table, which the loader and the runtime's `dladdr` then search at every start; the
-/// version script keeps `main` (and the one symbol libgit2 must find in the executable). lld (shipped with the toolchain) packs the binary's 160,000
-/// relative relocations into a compact RELR table the loader reads in a few pages. The binary stays
-/// position-independent. Release only: debug and test builds keep the defaults.
+/// version script keeps `main` (and the one symbol libgit2 must find in the executable). lld
+/// (shipped with the toolchain) packs the binary's 160,000 relative relocations into a compact RELR
+/// table the loader reads in a few pages. The binary stays position-independent. Release only: debug and test builds keep the defaults.
 let releaseStartUp: [LinkerSetting] = [
     .unsafeFlags(
         [

@@ -1,6 +1,12 @@
 import CLibGit2
 
 extension GitRepository {
+    /// What to do when a remote refuses us, the same for clone and fetch.
+    private static let refusalHints: [GitError.Kind: String] = [
+        .authentication: "the remote needs credentials, which trueup does not configure: use a public URL or a local mirror",
+        .certificate: "the server's TLS certificate is not signed by a CA in the system's bundle (Debian's ca-certificates): fix the server's certificate or its chain, or use a local mirror",
+    ]
+
     /// Clones `url` (a URL or a local path) into the new folder `path` as a bare repository.
     ///
     /// The clone's remote "origin" fetches `refs/heads/*` into `refs/remotes/origin/*`, so after a
@@ -22,9 +28,7 @@ extension GitRepository {
             .exists: "'\(path)' already exists and is not empty: remove it, or open it and fetch instead",
             .notFound: "check the URL or path of the remote",
             .other: "check the URL (https://..., file://... or the path of an existing repository) and the network",
-            .authentication: "the remote needs credentials, which trueup does not configure: use a public URL or a local mirror",
-            .certificate: "the server's TLS certificate is not signed by a CA in the system's bundle (Debian's ca-certificates): fix the server's certificate or its chain, or use a local mirror",
-        ])
+        ].merging(refusalHints) { own, _ in own })
         return GitRepository(owning: try taken(repository, "git_clone", operation))
     }
 
@@ -49,9 +53,7 @@ extension GitRepository {
         let fetchCode = git_remote_fetch(remote.handle, nil, &options, nil)
         try check(fetchCode, "git_remote_fetch", operation, hints: [
             .notFound: "the remote URL does not point at a repository: check `git remote -v`",
-            .authentication: "the remote needs credentials, which trueup does not configure: use a public URL or a local mirror",
-            .certificate: "the server's TLS certificate is not signed by a CA in the system's bundle (Debian's ca-certificates): fix the server's certificate or its chain, or use a local mirror",
             .other: "check the network and the remote URL (`git remote -v`)",
-        ])
+        ].merging(Self.refusalHints) { own, _ in own })
     }
 }

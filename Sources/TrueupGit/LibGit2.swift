@@ -63,7 +63,7 @@ enum LibGit2 {
     /// the first operation that may connect to an HTTPS remote.
     private static let certificates: GitError? = {
         if let setUp { return setUp }
-        guard let file = trueup_git_deferred_certificate_file().map({ String(cString: $0) }) else { return nil }
+        guard let file = deferredCertificateFile else { return nil }
         let loaded = trueup_git_load_deferred_certificates()
         if loaded < 0 {
             return GitError.fromLibgit2(
