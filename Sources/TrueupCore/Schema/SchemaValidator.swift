@@ -308,7 +308,7 @@ public struct SchemaValidator {
     }
 
     /// The known name within edit distance 2 (or a case-insensitive match), for "did you mean".
-    static func closest(to word: String, in candidates: [String]) -> String? {
+    public static func closest(to word: String, in candidates: [String]) -> String? {
         var best: (String, Int)?
         for candidate in candidates {
             if candidate.lowercased() == word.lowercased() { return candidate }

@@ -67,11 +67,13 @@ public struct Promoter {
         let target = try commitTarget(request, repository: repository, headBranch: headBranch)
         let snapshot = try repository.snapshot(at: target.parent)
         let desired = try SpecLoader().load(snapshot, specRoot: workspace.specRoot)
+        // Both environments are checked here, so that the errors name the options to fix.
+        for (name, option) in [(request.to, "--to"), (request.from, "--from")] where desired.environments[name] == nil {
+            throw invalidEnvironment(name, option: option, desired, snapshot)
+        }
         let planned = try await Reconciler(workspace: workspace).plan(environment: request.to, desired: desired, snapshot: snapshot, revision: target.parent)
         let destination = planned.environment
-        guard let source = desired.environments[request.from] else {
-            throw invalidEnvironment(request.from, desired, snapshot)
-        }
+        guard let source = desired.environments[request.from] else { throw EngineError("no environment named '\(request.from)': fix --from") }
         if let required = destination.settings.promotionFrom, required != request.from {
             throw EngineError("\(request.to) takes its versions from \(required) (spec.promotion.from at \(destination.definedAt)), not from \(request.from): run `trueup promote --from \(required) --to \(request.to)`")
         }
@@ -263,14 +265,18 @@ public struct Promoter {
         }
     }
 
-    private func invalidEnvironment(_ name: String, _ desired: DesiredState, _ snapshot: SourceSnapshot) -> EngineError {
-        let mine = desired.errors.filter { ($0.location?.file.hasPrefix("\(workspace.specRoot)/\(name)/") ?? false) || $0.environment == name }
-        if mine.isEmpty && !desired.errors.contains(where: { $0.environment?.contains(name) ?? false }) {
-            let known = desired.environments.keys.sorted().joined(separator: ", ")
-            return EngineError("no environment named '\(name)' at \(snapshot.revision.shortCommit) (environments: \(known.isEmpty ? "none" : known)): fix --from")
+    private func invalidEnvironment(_ name: String, option: String, _ desired: DesiredState, _ snapshot: SourceSnapshot) -> EngineError {
+        let mine = desired.errors.filter { d in
+            d.environment?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(name) ?? false
+                || (d.location?.file.hasPrefix("\(workspace.specRoot)/\(name)/") ?? false)
         }
-        let shown = (mine.isEmpty ? desired.errors : mine).prefix(10).map { "  \($0)" }.joined(separator: "\n")
-        return EngineError("the specs of \(name) at \(snapshot.revision.shortCommit) are invalid, so nothing can be promoted from it:\n\(shown)\nrun `trueup validate` to see them all")
+        guard !mine.isEmpty else {
+            let known = desired.environments.keys.sorted()
+            let guess = SchemaValidator.closest(to: name, in: known).map { "did you mean '\($0)'? " } ?? ""
+            return EngineError("no valid environment named '\(name)' at \(snapshot.revision.shortCommit) (environments: \(known.isEmpty ? "none" : known.joined(separator: ", "))): \(guess)fix \(option)")
+        }
+        let shown = mine.prefix(10).map { "  \($0)" }.joined(separator: "\n")
+        return EngineError("the specs of \(name) at \(snapshot.revision.shortCommit) are invalid, so nothing is promoted (\(mine.count) error\(mine.count == 1 ? "" : "s")):\n\(shown)\nrun `trueup validate` to see them all")
     }
 
     static func commitMessage(_ promotion: Promotion, from: String, to: String) -> String {

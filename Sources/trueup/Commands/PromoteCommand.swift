@@ -57,7 +57,7 @@ struct PromoteCommand: AsyncParsableCommand {
         if promotion.changes.isEmpty {
             print("\(to) is up to date with \(from): nothing to commit")
         } else if dryRun {
-            print("dry run: nothing was written; without --dry-run this commits:\n\n" + promotion.message.split(separator: "\n", omittingEmptySubsequences: false).map { "    \($0)" }.joined(separator: "\n"))
+            print("dry run: nothing was written; without --dry-run this commits:\n\n" + promotion.message.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    \($0)" }.joined(separator: "\n"), terminator: "")
         } else if let commit = promotion.commit, let branch = promotion.branch {
             print("committed \(commit.prefix(12)) on \(branch): \(promotion.message.prefix { $0 != "\n" })")
             print("next: `trueup plan --env \(to)\(self.branch == nil ? "" : " --rev \(branch)")` shows what applying it would do")
