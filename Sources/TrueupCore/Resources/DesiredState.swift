@@ -1,3 +1,5 @@
+import Foundation
+
 /// What git says an environment should be, at one revision.
 public struct DesiredEnvironment: Sendable {
     public var settings: EnvironmentSettings
@@ -19,4 +21,13 @@ public struct DesiredState: Sendable {
 
     public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
     public var isValid: Bool { errors.isEmpty }
+
+    /// The errors that concern environment `name`: reported for it (alone or among others), or
+    /// found in a file of its own folder under `specRoot`.
+    public func errors(concerning name: String, specRoot: String) -> [Diagnostic] {
+        errors.filter { d in
+            d.environment?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(name) ?? false
+                || (d.location?.file.hasPrefix("\(specRoot)/\(name)/") ?? false)
+        }
+    }
 }

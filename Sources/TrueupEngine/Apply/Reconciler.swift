@@ -53,10 +53,7 @@ public final class Reconciler: Sendable {
         // Another environment's errors do not stop this one; its own (or its bases') do.
         guard let environment = desired.environments[name] else {
             let known = desired.environments.keys.sorted()
-            let mine = desired.errors.filter { d in
-                d.environment?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(name) ?? false
-                    || (d.location?.file.hasPrefix("\(workspace.specRoot)/\(name)/") ?? false)
-            }
+            let mine = desired.errors(concerning: name, specRoot: workspace.specRoot)
             let relevant = mine.isEmpty ? desired.errors : mine
             if relevant.isEmpty {
                 throw EngineError("no environment named '\(name)' at \(snapshot.revision.shortCommit) (environments: \(known.isEmpty ? "none" : known.joined(separator: ", "))): fix --env")

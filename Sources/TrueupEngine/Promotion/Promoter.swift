@@ -266,10 +266,7 @@ public struct Promoter {
     }
 
     private func invalidEnvironment(_ name: String, option: String, _ desired: DesiredState, _ snapshot: SourceSnapshot) -> EngineError {
-        let mine = desired.errors.filter { d in
-            d.environment?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(name) ?? false
-                || (d.location?.file.hasPrefix("\(workspace.specRoot)/\(name)/") ?? false)
-        }
+        let mine = desired.errors(concerning: name, specRoot: workspace.specRoot)
         guard !mine.isEmpty else {
             let known = desired.environments.keys.sorted()
             let guess = SchemaValidator.closest(to: name, in: known).map { "did you mean '\($0)'? " } ?? ""
