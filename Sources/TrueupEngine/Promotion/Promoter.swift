@@ -81,10 +81,13 @@ public struct Promoter {
         var promotion = Promotion()
         var edits: [String: [ScalarEditRequest]] = [:]
         var problems: [String] = []
+        // Names and aliases as the planner's promotion check reads them.
+        let destinationRules = Resolver(environment: destination, inputs: planned.inputs, commit: snapshot.revision.commit)
+        let sourceRules = Resolver(environment: source, inputs: planned.inputs, commit: snapshot.revision.commit)
         for resource in try candidates(request, destination: destination, source: source, promotion: &promotion) {
             guard let sourceResource = source.resources[resource.id] else { continue }
-            let name = resource.spec["registryName"]?.stringValue ?? resource.id.name
-            let alias = sourceResource.spec["alias"]?.stringValue ?? request.from
+            let name = destinationRules.registryName(resource)
+            let alias = sourceRules.alias(sourceResource)
             let current = resource.spec["version"]?.stringValue ?? ""
             guard let live = planned.observed.registry.models[name]?.aliases[alias] else {
                 problems.append("\(resource.id): nothing is live in \(request.from) (alias '\(alias)' of model '\(name)' points at no version): apply \(request.from) first (`trueup apply --env \(request.from)`)")
