@@ -26,6 +26,10 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
         public static let authentication = Kind("authentication")
         /// The remote's TLS certificate is not trusted (`GIT_ECERTIFICATE`).
         public static let certificate = Kind("certificate")
+        /// A reference moved since it was read (`GIT_EMODIFIED`): someone else committed meanwhile.
+        public static let modified = Kind("modified")
+        /// Another process holds the lock file of a reference or the index (`GIT_ELOCKED`).
+        public static let locked = Kind("locked")
         /// The repository is owned by someone else (`GIT_EOWNER`).
         public static let owner = Kind("owner")
         /// A path given by the caller is absolute, escapes the repository or is otherwise unusable.
@@ -48,6 +52,8 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
             case GIT_EAUTH.rawValue: .authentication
             case GIT_ECERTIFICATE.rawValue: .certificate
             case GIT_EOWNER.rawValue: .owner
+            case GIT_EMODIFIED.rawValue: .modified
+            case GIT_ELOCKED.rawValue: .locked
             case GIT_EPEEL.rawValue: .wrongKind
             default: .other
             }

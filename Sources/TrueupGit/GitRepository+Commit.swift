@@ -120,7 +120,8 @@ extension GitRepository {
         defer { git_reference_free(reference) }
         try check(code, "git_reference_create", "move branch \(name) to \(commit.prefix(12))", hints: [
             .exists: "branch \(name) was created meanwhile: run the command again",
-            .other: "branch \(name) moved meanwhile (another commit or push): run the command again",
+            .modified: "branch \(name) moved meanwhile (another commit or push): run the command again",
+            .locked: "another git process is updating branch \(name): wait for it, then run the command again",
         ])
     }
 

@@ -64,7 +64,8 @@ struct GitCommitWritingTests {
         // Created twice: the second finds it exists.
         #expect(throws: GitError.self) { try repo.moveBranch("promote/a", to: head, from: nil, reflog: "test") }
         // Someone moved main meanwhile: the expected tip no longer matches and nothing moves.
-        #expect(throws: GitError.self) { try repo.moveBranch("main", to: commit, from: commit, reflog: "test") }
+        let moved = #expect(throws: GitError.self) { try repo.moveBranch("main", to: commit, from: commit, reflog: "test") }
+        #expect(moved?.kind == .modified && moved?.hint.contains("moved meanwhile") == true, "\(String(describing: moved))")
         #expect(try fixture.git("rev-parse", "main") == head)
         try repo.moveBranch("main", to: commit, from: head, reflog: "test")
         #expect(try fixture.git("rev-parse", "main") == commit)

@@ -67,13 +67,15 @@ public struct Promoter {
         let target = try commitTarget(request, repository: repository, headBranch: headBranch)
         let snapshot = try repository.snapshot(at: target.parent)
         let desired = try SpecLoader().load(snapshot, specRoot: workspace.specRoot)
-        // Both environments are checked here, so that the errors name the options to fix.
-        for (name, option) in [(request.to, "--to"), (request.from, "--from")] where desired.environments[name] == nil {
-            throw invalidEnvironment(name, option: option, desired, snapshot)
+        // Both environments are looked up here, so that the errors name the option to fix.
+        func environment(_ name: String, option: String) throws -> DesiredEnvironment {
+            guard let found = desired.environments[name] else { throw invalidEnvironment(name, option: option, desired, snapshot) }
+            return found
         }
+        _ = try environment(request.to, option: "--to")
+        let source = try environment(request.from, option: "--from")
         let planned = try await Reconciler(workspace: workspace).plan(environment: request.to, desired: desired, snapshot: snapshot, revision: target.parent)
         let destination = planned.environment
-        guard let source = desired.environments[request.from] else { throw EngineError("no environment named '\(request.from)': fix --from") }
         if let required = destination.settings.promotionFrom, required != request.from {
             throw EngineError("\(request.to) takes its versions from \(required) (spec.promotion.from at \(destination.definedAt)), not from \(request.from): run `trueup promote --from \(required) --to \(request.to)`")
         }
