@@ -39,6 +39,7 @@ bench: deps
 	Benchmarks/run
 	Benchmarks/run-engine
 	Benchmarks/run-controller
+	Benchmarks/run-scale
 
 clean:
 	rm -rf .build .venv

@@ -466,6 +466,9 @@ def main():
     git = ["git", "-C", repo, "-c", "user.name=trueup bench", "-c", "user.email=bench@example.com",
            "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"]
     subprocess.run(git + ["init", "-q"], check=True)
+    # No automatic gc: a background gc started by `commit` races the explicit one below and fails
+    # it with "gc is already running".
+    subprocess.run(git + ["config", "gc.auto", "0"], check=True)
     subprocess.run(git + ["add", "-A"], check=True)
     subprocess.run(git + ["commit", "-q", "-m", "benchmark environments"], check=True,
                    env={**os.environ, "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"})
