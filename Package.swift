@@ -59,7 +59,11 @@ let package = Package(
         // Implementations of the core's backend protocols: Local/ (and later MLflow/, Ray/).
         .target(
             name: "TrueupBackends",
-            dependencies: ["TrueupCore", "TrueupStore", "CPosixSpawn", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "TrueupCore", "TrueupStore", "CPosixSpawn", .product(name: "Crypto", package: "swift-crypto"),
+                // The local backend's tables live in the state database (LocalBackendStore).
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         // Composition: load specs, observe -> plan -> apply, gates, locking.
         // AsyncHTTPClient reads state from a controller (`diff --server`): SwiftNIO is in the binary
@@ -88,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "trueup",
             dependencies: [
-                "TrueupEngine", "TrueupStore", "TrueupController",
+                "TrueupEngine", "TrueupStore", "TrueupController", "TrueupBackends",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["exported-symbols.map"],

@@ -1,6 +1,7 @@
 // TrueupStore owns trueup's SQLite state: migrations, environment status, reconcile runs and
-// their actions, job runs, the local registry and data catalog, deployments. It knows nothing of
-// git, YAML or how actions are carried out.
+// their actions, the applied inventory, leases. It knows nothing of git, YAML, backends (the local
+// backend keeps its tables in the same file, TrueupBackends/Local/LocalBackendStore.swift) or how
+// actions are carried out.
 import Foundation
 import GRDB
 import Synchronization
@@ -126,52 +127,9 @@ public final class StateStore: Sendable {
                     error TEXT, log_path TEXT, result_json TEXT
                 );
                 CREATE INDEX actions_by_run ON actions(run_id);
-                CREATE TABLE job_runs (
-                    identity TEXT PRIMARY KEY,
-                    environment TEXT NOT NULL, job TEXT NOT NULL,
-                    record_json TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    updated_at REAL NOT NULL
-                );
-                CREATE TABLE model_versions (
-                    model TEXT NOT NULL, version INTEGER NOT NULL,
-                    idempotency_key TEXT NOT NULL,
-                    location TEXT NOT NULL, source TEXT NOT NULL,
-                    tags_json TEXT NOT NULL DEFAULT '{}',
-                    created_at REAL NOT NULL,
-                    PRIMARY KEY (model, version),
-                    UNIQUE (model, idempotency_key)
-                );
-                CREATE TABLE prompt_versions (
-                    prompt TEXT NOT NULL, version INTEGER NOT NULL,
-                    content_hash TEXT NOT NULL,
-                    template TEXT NOT NULL, config_json TEXT NOT NULL,
-                    tags_json TEXT NOT NULL DEFAULT '{}',
-                    created_at REAL NOT NULL,
-                    PRIMARY KEY (prompt, version),
-                    UNIQUE (prompt, content_hash)
-                );
-                CREATE TABLE aliases (
-                    asset_type TEXT NOT NULL, name TEXT NOT NULL, alias TEXT NOT NULL,
-                    version TEXT NOT NULL, updated_at REAL NOT NULL,
-                    PRIMARY KEY (asset_type, name, alias)
-                );
-                CREATE TABLE dataset_versions (
-                    environment TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
-                    size INTEGER NOT NULL, location TEXT NOT NULL, producing_run TEXT,
-                    registered_at REAL NOT NULL,
-                    PRIMARY KEY (environment, name, version)
-                );
-                CREATE TABLE dataset_current (
-                    environment TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
-                    PRIMARY KEY (environment, name)
-                );
-                CREATE TABLE deployments (
-                    environment TEXT NOT NULL, name TEXT NOT NULL,
-                    record_json TEXT NOT NULL,
-                    pid INTEGER, pid_start_time INTEGER, port INTEGER,
-                    PRIMARY KEY (environment, name)
-                );
+                -- The local backend's tables (job_runs, model_versions, prompt_versions, aliases,
+                -- dataset_versions, dataset_current, deployments) were created here up to 0.x; they
+                -- are the local backend's now: TrueupBackends/Local/LocalBackendTables.swift.
                 """)
         }
         migrator.registerMigration("v2-leases") { db in
@@ -190,6 +148,7 @@ public final class StateStore: Sendable {
                 );
                 """)
         }
+        AppliedRecords.registerMigrations(&migrator)
         return migrator
     }
 }
@@ -220,19 +179,19 @@ private struct OpeningLock {
     }
 }
 
-/// JSON helpers for the `*_json` columns.
-enum StoredJSON {
+/// JSON helpers for the `*_json` columns (also the local backend's, TrueupBackends/Local).
+public enum StoredJSON {
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         return e
     }()
 
-    static func encode<T: Encodable>(_ value: T) throws -> String {
+    public static func encode<T: Encodable>(_ value: T) throws -> String {
         String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
         try JSONDecoder().decode(type, from: Data(text.utf8))
     }
 }

@@ -6,12 +6,12 @@ import TrueupCore
 /// a tenth of a pull-request report of 3,000 resources. StoredRecordReadingTests round-trips
 /// every field through the Codable encoding, so a field added to the record but not here fails.
 extension JobRunRecord {
-    init(stored text: String) throws {
+    public init(stored text: String) throws {
         try self.init(stored: try JSONValue.parse(Data(text.utf8)))
     }
 
     /// A record from its column already parsed (read in bulk straight from SQLite's bytes).
-    init(stored value: JSONValue) throws {
+    public init(stored value: JSONValue) throws {
         func string(_ key: String) throws -> String {
             guard let text = value[key]?.stringValue else { throw StoredRecordError(record: "job run", field: key) }
             return text
@@ -34,19 +34,26 @@ extension JobRunRecord {
             guard let number = item.doubleValue else { throw StoredRecordError(record: "job run", field: "metrics.\(name)") }
             metrics[name] = number
         }
+        var outputs: [String: ArtifactReference] = [:]
+        for (part, item) in value["outputs"]?.objectValue ?? [:] {
+            guard let digest = item["digest"]?.stringValue, let uri = item["uri"]?.stringValue else {
+                throw StoredRecordError(record: "job run", field: "outputs.\(part)")
+            }
+            outputs[part] = ArtifactReference(digest: digest, uri: uri)
+        }
         self.init(
             identity: try string("identity"), environment: try string("environment"), job: try string("job"), status: status,
             exitCode: value["exitCode"]?.intValue, attempts: value["attempts"]?.intValue ?? 1,
             outputLocation: try string("outputLocation"), metrics: metrics, logPath: try string("logPath"),
             commit: try string("commit"), codeTree: try string("codeTree"), inputs: try strings("inputs"),
             candidate: value["candidate"]?.stringValue, startedAt: try number("startedAt"),
-            finishedAt: value["finishedAt"]?.doubleValue, error: value["error"]?.stringValue)
+            finishedAt: value["finishedAt"]?.doubleValue, error: value["error"]?.stringValue, outputs: outputs)
     }
 }
 
 extension StoredJSON {
     /// A `{"name": "text"}` column (version tags).
-    static func stringMap(_ text: String) throws -> [String: String] {
+    public static func stringMap(_ text: String) throws -> [String: String] {
         var result: [String: String] = [:]
         for (name, item) in try JSONValue.parse(Data(text.utf8)).objectValue ?? [:] {
             guard let value = item.stringValue else { throw StoredRecordError(record: "tags", field: name) }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+import TrueupBackends
 import TrueupStore
 
 /// `trueup controller` as a process, against a real bare remote that a working clone pushes to.
@@ -135,7 +136,7 @@ struct ControllerProcessTests {
         #expect(synced)
         #expect(((await controller.environment("dev"))?["lastReconcile"] as? [String: Any])?["revision"] as? String == good)
         let store = try StateStore(readOnlyStateDirectory: fixture.stateDirectory)
-        #expect(try store.currentDatasets(environment: "dev")["numbers"] != nil, "the dataset is still current")
+        #expect(try LocalBackendStore(store: store).currentDatasets(environment: "dev")["numbers"] != nil, "the dataset is still current")
         #expect(try store.appliedResources(environment: "dev").count == 2)
 
         // The remote goes away: reported, nothing changes.

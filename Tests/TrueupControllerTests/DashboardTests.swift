@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrueupBackends
 import TrueupStore
 
 /// The dashboard as a person sees it: rendered by headless Chromium (Debian's `chromium`, which
@@ -22,7 +23,7 @@ struct DashboardTests {
 
         // Someone edits staging's stored dataset by hand: drift, reported, not healed.
         let store = try StateStore(readOnlyStateDirectory: fixture.stateDirectory)
-        let stored = try #require(try store.currentDatasets(environment: "staging")["numbers"]).location
+        let stored = try #require(try LocalBackendStore(store: store).currentDatasets(environment: "staging")["numbers"]).location
         try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: stored)
         try "n\n666\n".write(toFile: stored, atomically: false, encoding: .utf8)
         #expect(try await controller.request("POST", "/api/v1/environments/staging/sync").status == 202)

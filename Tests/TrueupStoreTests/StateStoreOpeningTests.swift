@@ -7,8 +7,8 @@ import TrueupStore
 /// Opening the state database: schema, pragmas, re-opening, soundness.
 @Suite struct StateStoreOpeningTests {
     static let tables: Set<String> = [
-        "environment_status", "applied_resources", "reconcile_runs", "actions", "job_runs", "model_versions",
-        "prompt_versions", "aliases", "dataset_versions", "dataset_current", "deployments", "grdb_migrations",
+        // The local backend's tables are its own (TrueupBackends/Local/LocalBackendTables.swift).
+        "environment_status", "applied_resources", "reconcile_runs", "actions", "leases", "webhook_deliveries", "grdb_migrations",
     ]
 
     @Test func migrationsCreateTheSchemaOnAFreshFile() async throws {

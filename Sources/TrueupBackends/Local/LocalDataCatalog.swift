@@ -1,14 +1,13 @@
 import Crypto
 import Foundation
 import TrueupCore
-import TrueupStore
 
 /// The content-addressed data catalog: `data/<sha256>/<file>` plus each environment's current version.
 public struct LocalDataCatalog: DataBackend {
-    let store: StateStore
+    let store: LocalBackendStore
     let paths: LocalPaths
 
-    public init(store: StateStore, paths: LocalPaths) {
+    public init(store: LocalBackendStore, paths: LocalPaths) {
         self.store = store
         self.paths = paths
     }

@@ -1,6 +1,5 @@
 import Foundation
 import TrueupCore
-import TrueupStore
 
 /// Jobs as child processes in a scratch folder holding the job's code tree at the commit.
 ///
@@ -8,13 +7,17 @@ import TrueupStore
 /// guarded by `JobProcessRunner`'s lock protocol, so a run left behind by a killed trueup is
 /// adopted and waited for, never started again.
 public struct LocalJobs: JobBackend {
-    let store: StateStore
+    let store: LocalBackendStore
     let paths: LocalPaths
+    /// Where a finished run's outputs go (`JobRunRecord.outputs`).
+    let artifacts: any ArtifactStore
     let runner = JobProcessRunner()
 
-    public init(store: StateStore, paths: LocalPaths) {
+    /// `artifacts` defaults to the state directory's own store.
+    public init(store: LocalBackendStore, paths: LocalPaths, artifacts: (any ArtifactStore)? = nil) {
         self.store = store
         self.paths = paths
+        self.artifacts = artifacts ?? LocalArtifactStore(paths: paths)
     }
 
     public var passesLocalPaths: Bool { true }
@@ -142,6 +145,16 @@ public struct LocalJobs: JobBackend {
                 error = "metrics.json is not a flat JSON object of numbers: fix what the job writes to $TRUEUP_OUTPUT_DIR/metrics.json"
             }
         }
+        var outputs: [String: ArtifactReference] = [:]
+        if status == .succeeded {
+            do {
+                outputs = try await storeOutputs(request, output: output, attemptFolder: folder)
+            } catch {
+                // The record stays "running": the next request finds the attempt finished and
+                // puts the outputs again.
+                throw BackendError("\(request.job): its output could not be put into the artifact store: \(error)", transient: true)
+            }
+        }
         let previous = try store.jobRun(identity: request.identity)
         let now = Date().timeIntervalSince1970
         let record = JobRunRecord(
@@ -149,9 +162,36 @@ public struct LocalJobs: JobBackend {
             attempts: attempt, outputLocation: output, metrics: metrics,
             logPath: (folder as NSString).appendingPathComponent(JobProcessRunner.RunFile.log),
             commit: request.commit, codeTree: request.codeTree, inputs: request.inputs, candidate: request.candidate,
-            startedAt: previous?.startedAt ?? now, finishedAt: now, error: error)
+            startedAt: previous?.startedAt ?? now, finishedAt: now, error: error, outputs: outputs)
         try store.saveJobRun(record, at: now)
         return record
+    }
+
+    /// Puts `model/`, `data/` and `metrics.json` (as a folder holding it) into the artifact
+    /// store, with the run as their lineage. Before the record says "succeeded": a crash in
+    /// between finds the attempt finished and puts them again (same content, same references).
+    private func storeOutputs(_ request: JobRunRequest, output: String, attemptFolder: String) async throws -> [String: ArtifactReference] {
+        var outputs: [String: ArtifactReference] = [:]
+        func lineage(_ part: JobOutputPart) -> ArtifactLineage {
+            ArtifactLineage(run: request.identity, environment: request.environment, job: request.job, commit: request.commit, role: part.rawValue)
+        }
+        let fm = FileManager.default
+        for part in [JobOutputPart.model, .data] {
+            let folder = (output as NSString).appendingPathComponent(part.rawValue)
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue {
+                outputs[part.rawValue] = try await artifacts.put(folder: folder, lineage: lineage(part))
+            }
+        }
+        let metrics = (output as NSString).appendingPathComponent("metrics.json")
+        if fm.fileExists(atPath: metrics) {
+            let holder = (attemptFolder as NSString).appendingPathComponent("metrics-artifact")
+            try? fm.removeItem(atPath: holder)
+            try fm.createDirectory(atPath: holder, withIntermediateDirectories: true)
+            try fm.copyItem(atPath: metrics, toPath: (holder as NSString).appendingPathComponent("metrics.json"))
+            outputs[JobOutputPart.metrics.rawValue] = try await artifacts.put(folder: holder, lineage: lineage(.metrics))
+        }
+        return outputs
     }
 
     static func attemptFolder(_ base: String, _ attempt: Int) -> String {

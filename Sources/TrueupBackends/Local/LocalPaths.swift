@@ -14,7 +14,9 @@ public struct LocalPaths: Sendable {
 
     /// Content-addressed dataset files: `data/<sha256>/<file name>`.
     public func dataVersion(_ sha256: String) -> String { join("data", sha256) }
-    /// Model version files, by the idempotency key that registered them.
+    /// The local artifact store's root (`LocalArtifactStore`).
+    public var artifacts: String { join("artifacts") }
+    /// Model version files, by the idempotency key that registered them (before the artifact store).
     public func modelVersion(model: String, key: String) -> String { join("registry", "models", model, key) }
     /// One folder per job run identity: code, outputs, log, lock.
     public func jobRun(_ identity: String) -> String { join("runs", identity) }

@@ -1,13 +1,14 @@
 import Foundation
 import TrueupCore
-import TrueupStore
 
-/// Models and prompts in the SQLite registry; model files copied under the state directory.
+/// Models and prompts in the SQLite registry. A version made from a job's output is recorded at
+/// its artifact's URI (the artifact store keeps the files, content addressed and immutable); a
+/// local folder given directly is copied under the state directory; any other URI is kept as is.
 public struct LocalRegistry: RegistryBackend {
-    let store: StateStore
+    let store: LocalBackendStore
     let paths: LocalPaths
 
-    public init(store: StateStore, paths: LocalPaths) {
+    public init(store: LocalBackendStore, paths: LocalPaths) {
         self.store = store
         self.paths = paths
     }
@@ -22,7 +23,9 @@ public struct LocalRegistry: RegistryBackend {
         // A local folder is copied in so the version outlives the job's scratch folder; a URI
         // (`artifact: s3://...`) is recorded as is.
         var isDirectory: ObjCBool = false
-        if !request.sourceLocation.contains("://"), FileManager.default.fileExists(atPath: request.sourceLocation, isDirectory: &isDirectory) {
+        if let artifact = request.artifact {
+            location = artifact.uri
+        } else if !request.sourceLocation.contains("://"), FileManager.default.fileExists(atPath: request.sourceLocation, isDirectory: &isDirectory) {
             location = paths.modelVersion(model: request.model, key: key)
             try LocalFiles.copyAtomically(from: request.sourceLocation, to: location)
         }

@@ -1,6 +1,5 @@
 import Foundation
 import TrueupCore
-import TrueupStore
 
 /// Deployments as supervised local processes with HTTP health checks.
 ///
@@ -9,11 +8,11 @@ import TrueupStore
 /// the new process, waits for health, and only then stops the old one. The local backend runs one
 /// process per deployment (`replicas` is for backends that spread load, like Ray Serve).
 public struct LocalServing: ServingBackend {
-    let store: StateStore
+    let store: LocalBackendStore
     let paths: LocalPaths
     let supervisor = ServiceSupervisor()
 
-    public init(store: StateStore, paths: LocalPaths) {
+    public init(store: LocalBackendStore, paths: LocalPaths) {
         self.store = store
         self.paths = paths
     }
@@ -28,7 +27,7 @@ public struct LocalServing: ServingBackend {
         return result
     }
 
-    static func problem(_ stored: StateStore.StoredDeployment) -> String? {
+    static func problem(_ stored: LocalBackendStore.StoredDeployment) -> String? {
         guard let pid = stored.pid, let start = stored.pidStartTime, ServiceSupervisor.isAlive(pid: pid, startTime: start) else {
             return "its process \(stored.pid.map(String.init) ?? "?") is not running"
         }

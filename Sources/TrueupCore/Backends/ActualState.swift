@@ -96,8 +96,11 @@ public struct JobRunRecord: Codable, Sendable, Hashable {
     public var status: Status
     public var exitCode: Int?
     public var attempts: Int
-    /// The folder (or URI) holding `model/`, `data/` and `metrics.json`.
+    /// Where the job wrote its output while it ran (the backend's scratch; not for later steps).
     public var outputLocation: String
+    /// What later steps read: the output's parts in the environment's artifact store, keyed by
+    /// `JobOutputPart` raw value (`model`, `data`, `metrics`); a part the job did not write is absent.
+    public var outputs: [String: ArtifactReference]
     public var metrics: [String: Double]
     public var logPath: String
     public var commit: String
@@ -113,8 +116,10 @@ public struct JobRunRecord: Codable, Sendable, Hashable {
     public init(
         identity: String, environment: String, job: String, status: Status, exitCode: Int? = nil, attempts: Int = 1,
         outputLocation: String, metrics: [String: Double] = [:], logPath: String, commit: String, codeTree: String,
-        inputs: [String: String] = [:], candidate: String? = nil, startedAt: Double, finishedAt: Double? = nil, error: String? = nil
+        inputs: [String: String] = [:], candidate: String? = nil, startedAt: Double, finishedAt: Double? = nil, error: String? = nil,
+        outputs: [String: ArtifactReference] = [:]
     ) {
+        self.outputs = outputs
         self.identity = identity
         self.environment = environment
         self.job = job

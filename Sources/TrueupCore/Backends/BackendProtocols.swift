@@ -4,14 +4,18 @@
 
 public struct ModelRegistration: Sendable {
     public var model: String
-    /// Where the version's files are now (a local folder, or a URI for `artifact`).
+    /// Where the version's files are: the artifact's URI, or the spec's external `artifact` URI.
     public var sourceLocation: String
+    /// The version's files in the environment's artifact store (a job's `model/` output); nil for
+    /// an external `artifact:` URI, which is recorded as it is.
+    public var artifact: ArtifactReference?
     /// Deterministic: registering twice with the same key returns the first version.
     public var idempotencyKey: String
     public var tags: [String: String]
 
-    public init(model: String, sourceLocation: String, idempotencyKey: String, tags: [String: String]) {
+    public init(model: String, sourceLocation: String, idempotencyKey: String, tags: [String: String], artifact: ArtifactReference? = nil) {
         self.model = model
+        self.artifact = artifact
         self.sourceLocation = sourceLocation
         self.idempotencyKey = idempotencyKey
         self.tags = tags
@@ -92,6 +96,8 @@ public protocol JobBackend: Sendable {
     func run(_ request: JobRunRequest) async throws -> JobRunRecord
     /// How a job's input or candidate is passed: a local path, or a URI.
     var passesLocalPaths: Bool { get }
+    /// A run's output parts (`model/`, `data/`, `metrics.json`) are put into the environment's
+    /// artifact store when it finishes and reported in `JobRunRecord.outputs`.
 }
 
 public struct DeploymentRequest: Sendable {
@@ -131,6 +137,13 @@ public protocol ServingBackend: Sendable {
     func observe(environment: String) async throws -> [String: DeploymentRecord]
     func deploy(_ request: DeploymentRequest) async throws -> DeploymentRecord
     func remove(environment: String, name: String) async throws
+    /// Whether a deployment's model (`TRUEUP_MODEL_URI`) is handed over as a local folder (the
+    /// local backend) or as the artifact's URI, which the serving system reads itself.
+    var passesLocalPaths: Bool { get }
+}
+
+extension ServingBackend {
+    public var passesLocalPaths: Bool { true }
 }
 
 public struct DatasetRegistration: Sendable {

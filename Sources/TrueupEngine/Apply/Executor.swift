@@ -1,5 +1,5 @@
 import Foundation
-import TrueupBackends
+import Synchronization
 import TrueupCore
 import TrueupStore
 
@@ -10,6 +10,8 @@ struct Executor: Sendable {
     let planned: Reconciler.Planned
     let runID: Int64
     let progress: @Sendable (ApplyEvent) -> Void
+    /// Runs finished during this apply, by identity: later steps read their outputs from here.
+    let finishedRuns = FinishedRuns()
 
     struct Outcome: Sendable {
         var failures: [ResourceID: String] = [:]
@@ -184,22 +186,18 @@ struct Executor: Sendable {
             return Done(resolution: Resolution(version: version.version, location: version.location), detail: "version \(version.version.prefix(12))")
         }
         let job = ResourceID(.job, r.spec["fromJob"]?.stringValue ?? "")
-        guard let output = resolved[job]?.location, let identity = resolved[job]?.version else {
-            throw ActionError(message: "\(job) has not produced output for this commit")
-        }
-        let folder = (output as NSString).appendingPathComponent("data")
-        guard FileManager.default.fileExists(atPath: folder) else {
-            throw ActionError(message: "\(job) wrote no data/ folder in its output (\(output)): the job must write its dataset under $TRUEUP_OUTPUT_DIR/data")
-        }
+        let (run, output) = try await jobOutput(job, .data, resolved)
+        let folder = try await planned.backends.artifacts.get(output)
         try await validateDataset(r, candidate: folder, resolved)
-        let version = try await data.register(DatasetRegistration(environment: environment.name, name: r.id.name, sourcePath: folder, expectedSHA256: nil, producingRun: identity))
+        let version = try await data.register(DatasetRegistration(environment: environment.name, name: r.id.name, sourcePath: folder, expectedSHA256: nil, producingRun: run.identity))
         return Done(resolution: Resolution(version: version.version, location: version.location), detail: "version \(version.version.prefix(12)) from \(job)")
     }
 
     /// `spec.validate`: a job that must pass on the candidate data before it becomes current.
     func validateDataset(_ r: Resource, candidate path: String, _ resolved: [ResourceID: Resolution]) async throws {
         guard let jobName = r.spec["validate"]?.stringValue, let job = environment.resources[ResourceID(.job, jobName)] else { return }
-        let digest = (try? LocalDataCatalog.sha256(ofPath: path)) ?? path
+        // The hex alone, as the key always was: a file's is its sha256, as in the data catalog.
+        let digest = (try? planned.backends.artifacts.digest(ofPath: path)).map { String($0.dropFirst(ArtifactDigestPrefix.text.count)) } ?? path
         do {
             _ = try await runJob(job, resolved, candidate: (variable: Self.inputVariable(r.id.name), key: "dataset:\(r.id.name):\(digest)", location: path))
         } catch let error as ActionError {
@@ -227,11 +225,11 @@ struct Executor: Sendable {
                 guard let location = resolved[ResourceID(kind, name)]?.location else {
                     throw ActionError(message: "input \(kind.rawValue)/\(name) of \(job.id) has no location yet")
                 }
-                variables[Self.inputVariable(name)] = location
+                variables[Self.inputVariable(name)] = try await handOver(location, localPaths: planned.backends.jobs.passesLocalPaths)
                 inputs[name] = resolved[ResourceID(kind, name)]?.version
             }
         }
-        if let candidate { variables[candidate.variable] = candidate.location }
+        if let candidate { variables[candidate.variable] = try await handOver(candidate.location, localPaths: planned.backends.jobs.passesLocalPaths) }
         let code = job.spec["code"]?.stringValue ?? ""
         let repository = workspace.repositoryRoot
         let commit = self.commit
@@ -247,6 +245,7 @@ struct Executor: Sendable {
         guard record.status == .succeeded else {
             throw ActionError(message: "\(job.id) failed: \(record.error ?? "exit code \(record.exitCode ?? -1)"); its log: \(record.logPath) (`trueup logs \(identity.prefix(12))`)", logPath: record.logPath)
         }
+        finishedRuns.add(record)
         return Done(resolution: Resolution(version: identity, location: record.outputLocation), detail: "run \(identity.prefix(12))", logPath: record.logPath)
     }
 
@@ -264,20 +263,13 @@ struct Executor: Sendable {
             info = existing
         } else if let jobName = r.spec["fromJob"]?.stringValue {
             let job = ResourceID(.job, jobName)
-            guard let output = resolved[job]?.location, let identity = resolved[job]?.version else {
-                throw ActionError(message: "\(job) has not produced a model for this commit")
-            }
-            let folder = (output as NSString).appendingPathComponent("model")
-            guard FileManager.default.fileExists(atPath: folder) else {
-                throw ActionError(message: "\(job) wrote no model/ folder in its output (\(output)): the job must write the model under $TRUEUP_OUTPUT_DIR/model")
-            }
-            let run = try await planned.backends.jobs.observe(environment: environment.name)[identity]
-            var tags = ["trueup.source": "job:\(identity)", "trueup.commit": commit, "trueup.environment": environment.name, "trueup.job": jobName]
-            if let run {
-                tags["trueup.lineage.codeTree"] = run.codeTree
-                for (input, version) in run.inputs { tags["trueup.lineage.input.\(input)"] = version }
-            }
-            info = try await registry.registerModelVersion(ModelRegistration(model: name, sourceLocation: folder, idempotencyKey: "job:\(identity)", tags: tags))
+            let (run, output) = try await jobOutput(job, .model, resolved)
+            let identity = run.identity
+            var tags = ["trueup.source": "job:\(identity)", "trueup.commit": commit, "trueup.environment": environment.name, "trueup.job": jobName,
+                        "trueup.artifact.digest": output.digest]
+            tags["trueup.lineage.codeTree"] = run.codeTree
+            for (input, version) in run.inputs { tags["trueup.lineage.input.\(input)"] = version }
+            info = try await registry.registerModelVersion(ModelRegistration(model: name, sourceLocation: output.uri, idempotencyKey: "job:\(identity)", tags: tags, artifact: output))
         } else {
             let artifact = r.spec["artifact"]?.stringValue ?? ""
             info = try await registry.registerModelVersion(ModelRegistration(model: name, sourceLocation: artifact, idempotencyKey: "artifact:\(artifact)",
@@ -297,14 +289,16 @@ struct Executor: Sendable {
         let alias = resolver.alias(r)
         let (template, config) = resolver.promptContent(r)
         let info = try await registry.registerPromptVersion(PromptRegistration(prompt: name, template: template, config: config, tags: ["trueup.commit": commit]))
-        let file = (workspace.stateDirectory as NSString).appendingPathComponent("registry/prompts/\(name)/\(info.version).txt")
-        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try template.write(toFile: file, atomically: true, encoding: .utf8)
-        _ = try await runGates(r, resolved, candidate: (variable: "TRUEUP_CANDIDATE_PROMPT", key: "prompt:\(name):\(info.version)", location: file)) { tags in
+        // The candidate a gate reads is a file holding the template, handed over through the
+        // artifact store like any other step's input.
+        let stored = try await promptArtifact(template)
+        let candidate = planned.backends.jobs.passesLocalPaths
+            ? ((try await planned.backends.artifacts.get(stored)) as NSString).appendingPathComponent(Self.promptFile) : stored.uri
+        _ = try await runGates(r, resolved, candidate: (variable: "TRUEUP_CANDIDATE_PROMPT", key: "prompt:\(name):\(info.version)", location: candidate)) { tags in
             try await registry.tagPromptVersion(prompt: name, version: info.version, tags: tags)
         }
         try await registry.setPromptAlias(prompt: name, alias: alias, version: info.version)
-        return Done(resolution: Resolution(version: info.version, location: file), detail: "alias \(alias) -> version \(info.version)")
+        return Done(resolution: Resolution(version: info.version, location: stored.uri), detail: "alias \(alias) -> version \(info.version)")
     }
 
     /// Runs every gate job with the candidate; all must exit 0 and meet their thresholds before the
@@ -359,7 +353,7 @@ struct Executor: Sendable {
         variables["TRUEUP_ENV"] = environment.name
         variables["TRUEUP_CONFIG"] = (r.spec["config"] ?? .object([:])).canonicalJSON
         if asset.kind == .model {
-            variables["TRUEUP_MODEL_URI"] = resolved[asset]?.location ?? ""
+            variables["TRUEUP_MODEL_URI"] = try await handOver(resolved[asset]?.location ?? "", localPaths: planned.backends.serving.passesLocalPaths)
         } else if let prompt = environment.resources[asset] {
             variables["TRUEUP_PROMPT_TEMPLATE"] = resolver.promptContent(prompt).template
         }
@@ -382,8 +376,8 @@ struct Executor: Sendable {
 
     func delete(_ change: PlannedChange) async throws {
         let last = planned.applied[change.resource]
-        let name = last?.state["registryName"]?.stringValue ?? change.resource.name
-        let alias = last?.state["alias"]?.stringValue ?? environment.name
+        let name = last?.registryName ?? change.resource.name
+        let alias = last?.alias ?? environment.name
         switch change.resource.kind {
         case .deployment: try await planned.backends.serving.remove(environment: environment.name, name: change.resource.name)
         case .model: try await planned.backends.registry.deleteModelAlias(model: name, alias: alias)
@@ -392,4 +386,60 @@ struct Executor: Sendable {
         case .job, .environment: break
         }
     }
+
+    // MARK: - Artifacts
+
+    /// What a location becomes for the step that reads it: an artifact of this environment's store
+    /// is materialised as a local folder (checked against its digest) when the backend wants local
+    /// paths, or passed as its URI; anything else (a catalog file, an external `s3://` model, a
+    /// folder recorded by an older trueup) passes as it is.
+    func handOver(_ location: String, localPaths: Bool) async throws -> String {
+        guard let reference = planned.backends.artifacts.reference(forURI: location) else { return location }
+        return localPaths ? try await planned.backends.artifacts.get(reference) : reference.uri
+    }
+
+    /// The run of `job` this apply resolved and its output `part`, from the artifact store.
+    func jobOutput(_ job: ResourceID, _ part: JobOutputPart, _ resolved: [ResourceID: Resolution]) async throws -> (JobRunRecord, ArtifactReference) {
+        guard resolved[job]?.location != nil, let identity = resolved[job]?.version else {
+            throw ActionError(message: "\(job) has not produced output for this commit")
+        }
+        var run = finishedRuns.get(identity) ?? planned.observed.jobRuns[identity]
+        if run?.status != .succeeded { run = try await planned.backends.jobs.observe(environment: environment.name)[identity] }
+        guard let run, run.status == .succeeded else {
+            throw ActionError(message: "\(job) has no successful run \(identity.prefix(12)) for this commit")
+        }
+        if let reference = run.outputs[part.rawValue] { return (run, reference) }
+        // A run recorded before outputs went through the artifact store: its folder, if still there.
+        let legacy = (run.outputLocation as NSString).appendingPathComponent(part.rawValue)
+        if run.outputs.isEmpty, !run.outputLocation.contains("://"), FileManager.default.fileExists(atPath: legacy) {
+            let lineage = ArtifactLineage(run: identity, environment: environment.name, job: job.name, commit: run.commit, role: part.rawValue)
+            return (run, try await planned.backends.artifacts.put(folder: legacy, lineage: lineage))
+        }
+        let what = part == .model ? "the model under $TRUEUP_OUTPUT_DIR/model" : "its dataset under $TRUEUP_OUTPUT_DIR/data"
+        throw ActionError(message: "\(job) wrote no \(part.rawValue)/ folder in its output (run \(identity.prefix(12)), log \(run.logPath)): the job must write \(what)", logPath: run.logPath)
+    }
+
+    static let promptFile = "template.txt"
+
+    /// A prompt template as an artifact: a folder holding `template.txt`.
+    func promptArtifact(_ template: String) async throws -> ArtifactReference {
+        let scratch = (NSTemporaryDirectory() as NSString).appendingPathComponent("trueup-prompt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try template.write(toFile: (scratch as NSString).appendingPathComponent(Self.promptFile), atomically: true, encoding: .utf8)
+        return try await planned.backends.artifacts.put(folder: scratch, lineage: nil)
+    }
+}
+
+/// Job runs that finished during one apply, shared by its concurrent actions.
+final class FinishedRuns: Sendable {
+    private let runs = Mutex<[String: JobRunRecord]>([:])
+
+    func add(_ record: JobRunRecord) { runs.withLock { $0[record.identity] = record } }
+    func get(_ identity: String) -> JobRunRecord? { runs.withLock { $0[identity] } }
+}
+
+/// The prefix of an artifact digest (`sha256:<hex>`, see ArtifactStore).
+enum ArtifactDigestPrefix {
+    static let text = "sha256:"
 }

@@ -126,9 +126,7 @@ public final class Reconciler: Sendable {
         for change in after.plan.changes where change.action == .noop {
             guard let resource = after.environment.resources[change.resource], let summary = change.after,
                   !summary.canonicalJSON.contains(PlannedChange.knownAfterApply) else { continue }
-            try store.recordApplied(AppliedResource(
-                environment: name, id: change.resource,
-                state: Self.appliedState(resource, summary: summary, planned: after), appliedCommit: plan.commit, appliedAt: finished))
+            try store.recordApplied(Self.applied(resource, summary: summary, planned: after, at: finished))
         }
         for id in outcome.deleted { try store.forgetApplied(environment: name, id: id) }
         let ok = outcome.failures.isEmpty && outcome.skipped.isEmpty
@@ -147,22 +145,19 @@ public final class Reconciler: Sendable {
         return ApplyResult(runID: runID, plan: plan, failures: outcome.failures, skipped: outcome.skipped)
     }
 
-    /// What is kept of an applied resource: its summary (compared for drift), its spec (for
-    /// field-level reasons), and what identifies it in a registry.
-    static func appliedState(_ resource: Resource, summary: JSONValue, planned: Planned) -> JSONValue {
-        var state: [String: JSONValue] = ["summary": summary, "spec": resource.spec]
-        if let code = resource.spec["code"]?.stringValue, let tree = planned.inputs.codeTrees[code] { state["codeTree"] = .string(tree) }
-        if resource.id.kind == .model || resource.id.kind == .prompt {
-            state["registryName"] = .string(resource.spec["registryName"]?.stringValue ?? resource.id.name)
-            state["alias"] = .string(resource.spec["alias"]?.stringValue ?? resource.environment)
-        }
-        if resource.id.kind == .job {
-            let resolver = Resolver(environment: planned.environment, inputs: planned.inputs, commit: planned.plan.commit)
-            if let versions = resolver.inputVersions(of: resource, planned.resolutions) {
-                state["inputs"] = .object(versions.mapValues { .string($0) })
-            }
-        }
-        return .object(state)
+    /// What is kept of an applied resource at `planned`'s commit: its summary (compared for
+    /// drift), its spec (for field-level reasons), what identifies it in a registry, and for a job
+    /// the code tree and input versions it ran with (for the reasons of its next run).
+    static func applied(_ resource: Resource, summary: JSONValue, planned: Planned, at time: Double) -> AppliedResource {
+        let resolver = Resolver(environment: planned.environment, inputs: planned.inputs, commit: planned.plan.commit)
+        let registered = resource.id.kind == .model || resource.id.kind == .prompt
+        return AppliedResource(
+            environment: planned.environment.name, id: resource.id, summary: summary, spec: resource.spec,
+            registryName: registered ? resolver.registryName(resource) : nil,
+            alias: registered ? resolver.alias(resource) : nil,
+            codeTree: resource.spec["code"]?.stringValue.flatMap { planned.inputs.codeTrees[$0] },
+            inputs: resource.id.kind == .job ? resolver.inputVersions(of: resource, planned.resolutions) : nil,
+            appliedCommit: planned.plan.commit, appliedAt: time)
     }
 }
 

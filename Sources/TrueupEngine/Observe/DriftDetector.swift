@@ -31,7 +31,7 @@ public struct DriftDetector: Sendable {
     public static func drift(_ planned: Reconciler.Planned) -> [DriftEntry] {
         var items: [DriftEntry] = []
         for change in planned.plan.changes where change.resource.kind != .job {
-            guard let applied = planned.applied[change.resource]?.state["summary"], planned.environment.resources[change.resource] != nil,
+            guard let applied = planned.applied[change.resource]?.summary, planned.environment.resources[change.resource] != nil,
                   change.before != applied else { continue }
             let fields = FieldChange.diff(applied, change.before)
             var description = fields.map { "\($0.path.isEmpty ? "state" : $0.path) is \(PlanRenderer.value($0.after)), applied \(PlanRenderer.value($0.before))" }.joined(separator: "; ")

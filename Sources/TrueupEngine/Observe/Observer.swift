@@ -1,5 +1,4 @@
 import TrueupCore
-import TrueupStore
 
 /// Asks each backend for the actual state of an environment's resources, one call per role
 /// (DESIGN §3: as few requests as the backend allows).
@@ -19,7 +18,7 @@ public struct Observer: Sendable {
             if resource.id.kind == .prompt { prompts.insert(name) }
         }
         for (id, last) in applied {
-            let name = last.state["registryName"]?.stringValue ?? id.name
+            let name = last.registryName ?? id.name
             if id.kind == .model { models.insert(name) }
             if id.kind == .prompt { prompts.insert(name) }
         }

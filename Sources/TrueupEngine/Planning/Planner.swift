@@ -1,6 +1,5 @@
 import Foundation
 import TrueupCore
-import TrueupStore
 
 /// plan(desired, observed, applied) -> Plan. Pure: every fact it needs is passed in.
 ///
@@ -77,13 +76,14 @@ public struct Planner {
         let last = applied[resource.id]
         var fields = FieldChange.diff(before, after)
         // What changed in git since the last apply, field by field (DESIGN §5 (a) reads the same).
-        if let lastSpec = last?.state["spec"], lastSpec != resource.spec {
+        // Hashes first: the applied spec is parsed only when it differs.
+        if let last, !last.specMatches(resource.spec), let lastSpec = last.spec {
             fields += FieldChange.diff(lastSpec, resource.spec, path: "spec")
         }
         if matches {
             return PlannedChange(resource: resource.id, action: .noop, before: before, after: after, dependsOn: resource.dependencies)
         }
-        let drift = last?.state["summary"] == after && before != nil
+        let drift = last?.summaryMatches(after) == true && before != nil
         var reasons = extraReasons
         if let problem { reasons.insert(problem, at: 0) }
         let specFields = fields.filter { $0.path.hasPrefix("spec.") }.map(\.path)
@@ -127,7 +127,7 @@ public struct Planner {
         let resolution = Resolution(version: identity, location: run?.status == .succeeded ? run?.outputLocation : nil)
         let trigger = r.spec["trigger"]?.stringValue ?? (r.spec["trigger"]?["schedule"] != nil ? "schedule" : "onChange")
         let after: JSONValue = .object(["identity": identity.map(JSONValue.string) ?? Self.kaa])
-        let lastIdentity = applied[r.id]?.state["summary"]
+        let lastIdentity = applied[r.id]?.summary
         if trigger == "manual" && !resolver.claimedJobs.contains(r.id.name) {
             // Runs only as a gate, with a candidate; nothing to do on its own.
             return (PlannedChange(resource: r.id, action: .noop, before: lastIdentity, after: after, reasons: ["trigger is manual: it runs only as a gate"], dependsOn: r.dependencies), resolution)
@@ -144,11 +144,11 @@ public struct Planner {
             reasons.append("a run with this identity is still in progress: it will be waited for, not started again")
         }
         if let last = applied[r.id] {
-            if let oldTree = last.state["codeTree"]?.stringValue, let code = r.spec["code"]?.stringValue, oldTree != inputs.codeTrees[code] {
+            if let oldTree = last.codeTree, let code = r.spec["code"]?.stringValue, oldTree != inputs.codeTrees[code] {
                 reasons.append("code \(code) changed (tree \(oldTree.prefix(10)) -> \((inputs.codeTrees[code] ?? "").prefix(10)))")
             }
-            if let oldInputs = last.state["inputs"]?.objectValue, let versions = resolver.inputVersions(of: r, resolved) {
-                for (name, version) in versions.sorted(by: { $0.key < $1.key }) where oldInputs[name]?.stringValue != version {
+            if let oldInputs = last.inputs, let versions = resolver.inputVersions(of: r, resolved) {
+                for (name, version) in versions.sorted(by: { $0.key < $1.key }) where oldInputs[name] != version {
                     reasons.append("input \(name) changed to \(version.prefix(12))")
                 }
             }
@@ -272,10 +272,10 @@ public struct Planner {
         for id in applied.keys.filter({ environment.resources[$0] == nil }).sorted() {
             guard let last = applied[id] else { continue }
             if environment.settings.prune && !environment.resources.isEmpty {
-                result.append(PlannedChange(resource: id, action: .delete, before: last.state["summary"], after: nil,
+                result.append(PlannedChange(resource: id, action: .delete, before: last.summary, after: nil,
                                             reasons: ["it was removed from git and the environment has prune: true"]))
             } else {
-                result.append(PlannedChange(resource: id, action: .noop, before: last.state["summary"], after: last.state["summary"],
+                result.append(PlannedChange(resource: id, action: .noop, before: last.summary, after: last.summary,
                                             reasons: ["it was removed from git, but prune is off: it is left as it is (set spec.prune: true to delete it)"]))
             }
         }

@@ -10,10 +10,14 @@ public final class Workspace: Sendable {
     public let specRoot: String
     public let stateDirectory: String
     public let store: StateStore
+    /// Makes each environment's backends from its `spec.backends` (every type this build has).
+    public let factory: BackendFactory
 
     /// Opens the repository enclosing `repositoryPath` and the state directory (default `.trueup/` at its root).
     /// With `readOnly`, nothing is created or written: not the state directory, not the database.
-    public init(repositoryPath: String, specRoot: String = "environments", stateDirectory: String? = nil, readOnly: Bool = false) throws {
+    public init(repositoryPath: String, specRoot: String = "environments", stateDirectory: String? = nil, readOnly: Bool = false,
+                factory: BackendFactory = .standard) throws {
+        self.factory = factory
         let repository = try GitRepository(discoveringFrom: repositoryPath)
         repositoryRoot = repository.root
         self.specRoot = specRoot
@@ -25,7 +29,8 @@ public final class Workspace: Sendable {
 
     /// A workspace over a state store that is already open, for a repository that may not exist
     /// yet: the controller opens its state first and clones its mirror into it afterwards.
-    public init(repositoryRoot: String, specRoot: String, stateDirectory: String, store: StateStore) {
+    public init(repositoryRoot: String, specRoot: String, stateDirectory: String, store: StateStore, factory: BackendFactory = .standard) {
+        self.factory = factory
         self.repositoryRoot = repositoryRoot
         self.specRoot = specRoot
         self.stateDirectory = stateDirectory
@@ -34,31 +39,13 @@ public final class Workspace: Sendable {
 
     public var paths: LocalPaths { LocalPaths(stateDirectory: stateDirectory) }
 
-    /// The backends an environment asks for (`spec.backends`; local by default).
+    /// The backends an environment asks for (`spec.backends`; local by default), through the factory.
     public func backends(for settings: EnvironmentSettings) throws -> Backends {
-        for (role, backend) in [("registry", settings.registry), ("jobs", settings.jobs), ("serving", settings.serving), ("data", settings.data)] where backend.type != .local {
-            throw EngineError("environment \(settings.name): the \(backend.type.rawValue) backend for \(role) is not available in this build of trueup: use type: local in spec.backends.\(role)")
+        do {
+            return try factory.backends(for: settings, stateDirectory: stateDirectory, store: store)
+        } catch let error as BackendError {
+            throw EngineError(error.message)
         }
-        return Backends(
-            registry: LocalRegistry(store: store, paths: paths),
-            jobs: LocalJobs(store: store, paths: paths),
-            serving: LocalServing(store: store, paths: paths),
-            data: LocalDataCatalog(store: store, paths: paths))
-    }
-}
-
-/// The four roles of an environment's backends (DESIGN §7).
-public struct Backends: Sendable {
-    public var registry: any RegistryBackend
-    public var jobs: any JobBackend
-    public var serving: any ServingBackend
-    public var data: any DataBackend
-
-    public init(registry: any RegistryBackend, jobs: any JobBackend, serving: any ServingBackend, data: any DataBackend) {
-        self.registry = registry
-        self.jobs = jobs
-        self.serving = serving
-        self.data = data
     }
 }
 

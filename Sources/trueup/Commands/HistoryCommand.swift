@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TrueupBackends
 import TrueupCore
 import TrueupEngine
 import TrueupStore
@@ -81,7 +82,7 @@ struct LogsCommand: AsyncParsableCommand {
                 }
                 return
             }
-            let matches = try store.allJobRuns(environment: nil).filter { $0.identity.hasPrefix(run.lowercased()) }
+            let matches = try LocalBackendStore(store: store).allJobRuns(environment: nil).filter { $0.identity.hasPrefix(run.lowercased()) }
             guard let job = matches.last else {
                 throw EngineError("no run '\(run)': give a run number from `trueup history` or a job run identity prefix from `trueup status`")
             }

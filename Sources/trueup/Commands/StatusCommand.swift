@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TrueupBackends
 import TrueupCore
 import TrueupEngine
 import TrueupStore
@@ -35,6 +36,8 @@ struct StatusReport {
 
     static func gather(workspace: Workspace, only: String?) throws -> StatusReport {
         let store = workspace.store
+        // Deployments, versions and runs as the local backend recorded them.
+        let local = try LocalBackendStore(store: store)
         var statuses = try store.allEnvironmentStatuses()
         if let only { statuses = statuses.filter { $0.name == only } }
         var text = ""
@@ -42,7 +45,7 @@ struct StatusReport {
         if statuses.isEmpty { text += "nothing applied yet\(only.map { " to \($0)" } ?? ""): run `trueup apply --env ENV`\n" }
         for status in statuses {
             let applied = try store.appliedResources(environment: status.name)
-            let deployments = try store.deployments(environment: status.name)
+            let deployments = try local.deployments(environment: status.name)
             text += "Environment \(status.name)\n"
             text += "  last applied:   \(status.lastAppliedCommit.map { String($0.prefix(12)) } ?? "never")\(status.lastAppliedAt.map { " at \(Self.time($0))" } ?? "")\n"
             text += "  last attempted: \(status.lastAttemptedCommit.map { String($0.prefix(12)) } ?? "never")\(status.lastAttemptedAt.map { " at \(Self.time($0))" } ?? "")\n"
@@ -51,7 +54,7 @@ struct StatusReport {
             }
             var resources: [JSONValue] = []
             for (id, resource) in applied.sorted(by: { $0.key < $1.key }) {
-                let summary = resource.state["summary"] ?? .null
+                let summary = resource.summary ?? .null
                 text += "  \(id.description.padding(toLength: 36, withPad: " ", startingAt: 0)) \(Self.describe(summary))\n"
                 var entry: [String: JSONValue] = ["resource": .string(id.description), "state": summary, "appliedCommit": .string(resource.appliedCommit)]
                 if id.kind == .deployment, let running = deployments[id.name] {
@@ -59,9 +62,9 @@ struct StatusReport {
                     entry["pid"] = running.pid.map { .integer(Int64($0)) } ?? .null
                     text += "      serving at \(running.record.endpoint) (pid \(running.pid.map(String.init) ?? "?"))\n"
                 }
-                if id.kind == .model, let name = resource.state["registryName"]?.stringValue, let version = summary["version"]?.stringValue,
-                   let info = try store.registryState(models: [name], prompts: []).models[name]?.versions[version] {
-                    let lineage = Self.lineage(info, store: store)
+                if id.kind == .model, let name = resource.registryName, let version = summary["version"]?.stringValue,
+                   let info = try local.registryState(models: [name], prompts: []).models[name]?.versions[version] {
+                    let lineage = Self.lineage(info, store: local)
                     text += lineage.text
                     entry["lineage"] = lineage.json
                 }
@@ -87,7 +90,7 @@ struct StatusReport {
     }
 
     /// A model version's lineage: the run that produced it, that run's code tree and inputs, the commit.
-    static func lineage(_ info: ModelVersionInfo, store: StateStore) -> (text: String, json: JSONValue) {
+    static func lineage(_ info: ModelVersionInfo, store: LocalBackendStore) -> (text: String, json: JSONValue) {
         var text = "      version \(info.version): \(info.location)\n"
         var json: [String: JSONValue] = ["version": .string(info.version), "location": .string(info.location)]
         if let source = info.tags["trueup.source"], source.hasPrefix("job:") {

@@ -30,6 +30,23 @@ struct LocalBackendConformanceTests {
         }
     }
 
+    @Test(arguments: ArtifactStoreConformance.Check.allCases)
+    func artifacts(_ check: ArtifactStoreConformance.Check) async throws {
+        try await LocalState.with { state in
+            try await ArtifactStoreConformance.run(check, on: ArtifactStoreSubject(
+                make: { LocalArtifactStore(paths: state.paths) },
+                tamper: { reference in
+                    // Behind the store's back: the stored copy's file is changed in place.
+                    let folder = try #require(reference.uri.hasPrefix("file://") ? String(reference.uri.dropFirst(7)) : nil)
+                    let file = try #require(FileManager.default.enumerator(atPath: folder)?.allObjects.compactMap { $0 as? String }
+                        .first { !$0.hasSuffix("/") && FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent($0)) != nil })
+                    let path = (folder as NSString).appendingPathComponent(file)
+                    try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+                    try Data("tampered\n".utf8).write(to: URL(fileURLWithPath: path))
+                }))
+        }
+    }
+
     @Test(arguments: DataConformance.Check.allCases)
     func data(_ check: DataConformance.Check) async throws {
         try await LocalState.with { state in
@@ -44,8 +61,9 @@ struct LocalState: Sendable {
 
     var paths: LocalPaths { LocalPaths(stateDirectory: folder.path) }
 
-    /// A new connection to the state database, as another trueup process would open it.
-    func openStore() throws -> StateStore { try StateStore(stateDirectory: folder.path) }
+    /// A new connection to the state database, as another trueup process would open it, with
+    /// the local backend's tables in it.
+    func openStore() throws -> LocalBackendStore { try LocalBackendStore(store: StateStore(stateDirectory: folder.path)) }
 
     static func with<T>(_ body: (LocalState) async throws -> T) async throws -> T {
         try await ScratchFolder.with("trueup-local-state") { folder in try await body(LocalState(folder: folder)) }

@@ -1,5 +1,4 @@
 import Foundation
-import TrueupCore
 
 /// Facts from the revision that planning needs beyond the desired state: tree ids of code folders,
 /// digests of in-repo dataset files, prompt template texts. Read once from the snapshot so that

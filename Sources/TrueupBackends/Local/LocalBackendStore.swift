@@ -1,10 +1,36 @@
 import Foundation
 import GRDB
 import TrueupCore
+import TrueupStore
 
-/// The local backend's registry, catalog, job runs and deployments, as rows. The local backend
-/// (TrueupBackends/Local) gives them meaning; other backends keep theirs in their own systems.
-extension StateStore {
+/// The local backend's registry, catalog, job runs and deployments, as rows in trueup's state
+/// database. Other backends keep theirs in their own systems (MLflow, Ray); the engine never reads
+/// these tables, only the local backends do, through their role protocols.
+///
+/// Same SQLite file as the engine's state, written through `StateStore.write`: WAL, one serialized
+/// writer, and the controller's leader fence apply to these writes too. The tables are this
+/// type's own: `LocalBackendTables` creates and migrates them.
+public struct LocalBackendStore: Sendable {
+    public let store: StateStore
+    /// False only for a read-only state whose database predates the local tables: reads then
+    /// answer "nothing recorded" (nothing was ever applied through the local backend).
+    let tablesExist: Bool
+
+    /// Opens the local backend's tables in `store`, creating or migrating them first unless the
+    /// store is read-only.
+    public init(store: StateStore) throws {
+        self.store = store
+        tablesExist = try LocalBackendTables.prepare(store)
+    }
+
+    func read<T>(empty: T, _ body: (Database) throws -> T) throws -> T {
+        guard tablesExist else { return empty }
+        return try store.read(body)
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try store.write(body)
+    }
     // MARK: - Models
 
     /// Registers a model version unless one with the same idempotency key exists; returns it.
@@ -42,7 +68,7 @@ extension StateStore {
     /// The versions and aliases of these models and prompts: a few queries for the whole set
     /// (names in chunks, under SQLite's limit on bound parameters), not a few per asset.
     public func registryState(models: Set<String>, prompts: Set<String>) throws -> RegistryState {
-        try read { db in
+        try read(empty: RegistryState()) { db in
             // Read through cursors: each row's values are taken as it is read, never copied whole.
             var state = RegistryState()
             for model in models { state.models[model] = RegistryState.Model() }
@@ -150,7 +176,7 @@ extension StateStore {
     }
 
     public func currentDatasets(environment: String) throws -> [String: DatasetVersion] {
-        try read { db in
+        try read(empty: [:]) { db in
             var result: [String: DatasetVersion] = [:]
             for row in try Row.fetchAll(db, sql: """
                 SELECT v.* FROM dataset_current c JOIN dataset_versions v
@@ -171,7 +197,7 @@ extension StateStore {
     // MARK: - Job runs
 
     public func jobRuns(identities: Set<String>) throws -> [String: JobRunRecord] {
-        try read { db in
+        try read(empty: [:]) { db in
             var result: [String: JobRunRecord] = [:]
             for identity in identities {
                 if let json = try String.fetchOne(db, sql: "SELECT record_json FROM job_runs WHERE identity = ?", arguments: [identity]) {
@@ -187,7 +213,7 @@ extension StateStore {
     }
 
     public func allJobRuns(environment: String?) throws -> [JobRunRecord] {
-        try read { db in
+        try read(empty: []) { db in
             // Every plan reads its environment's runs: through a cursor, each parsed straight
             // from SQLite's bytes rather than made into a String (and copied twice more) first.
             let rows = environment == nil
@@ -221,7 +247,7 @@ extension StateStore {
     }
 
     public func deployments(environment: String) throws -> [String: StoredDeployment] {
-        try read { db in
+        try read(empty: [:]) { db in
             var result: [String: StoredDeployment] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT * FROM deployments WHERE environment = ?", arguments: [environment]) {
                 let record = try StoredJSON.decode(DeploymentRecord.self, row["record_json"])
