@@ -41,14 +41,13 @@ let package = Package(
         .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CLibGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         .systemLibrary(name: "CPosixSpawn"),
-        .systemLibrary(name: "CMalloc"),
         // The one C source: libgit2's set-up with its CA-bundle parse put off until HTTPS needs it.
         .target(name: "CDeferredCertificates", dependencies: ["CLibGit2"]),
 
         // Pure model and logic: documents, schemas, overlays, variables, graph. No I/O.
         .target(
             name: "TrueupCore",
-            dependencies: ["CMalloc", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         // libyaml events -> document trees with source marks.
         .target(name: "TrueupYAML", dependencies: ["CLibYAML", "TrueupCore"]),

@@ -4,8 +4,7 @@ import TrueupGit
 
 /// Set-up that nearly every command needs and that depends on nothing the user typed: libgit2's
 /// and compiling the built-in schemas. Done on a thread of its own while the process starts and
-/// parses its arguments, instead of in line on first use. (The malloc settings of `WorkerHeap`
-/// come first, on the calling thread: they must precede every other thread's first allocation.)
+/// parses its arguments, instead of in line on first use.
 ///
 /// The process must not exit while it runs (libgit2 and the runtime are then torn down under
 /// it: that crashed about one `trueup --version` in 300), so `main` waits for it on every way
@@ -20,9 +19,6 @@ final class StartUpWork: Sendable {
             work.finished.signal()
             return work
         }
-        // Before any worker thread allocates: see `WorkerHeap`. The controller runs for weeks: it
-        // keeps glibc's defaults, which give memory back.
-        if arguments[1] != "controller" { WorkerHeap.enableForThisProcess() }
         Thread.detachNewThread {
             GitLibrary.initialize()
             _ = SchemaCatalog.shared
