@@ -41,15 +41,6 @@ enum LibGit2 {
                 operation: "let libgit2 cache large trees", hints: [:]
             )
         }
-        // libgit2 re-hashes every object it reads to check it against its id; git itself does not
-        // (fsck does), and the SHA-1 of every spec blob was a tenth of reading a commit's specs.
-        let unverified = trueup_git_skip_hash_verification()
-        if unverified < 0 {
-            return GitError.fromLibgit2(
-                code: unverified, function: "git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION)",
-                operation: "skip re-hashing objects on read", hints: [:]
-            )
-        }
         return nil
     }()
 
