@@ -70,13 +70,3 @@ func hexString(_ oid: UnsafePointer<git_oid>) -> String {
 func copiedString(_ pointer: UnsafePointer<CChar>?) -> String? {
     pointer.map { String(cString: $0) }
 }
-
-/// What the command line may ask of libgit2 before it opens any repository.
-public enum GitLibrary {
-    /// Runs libgit2's one-time set-up now: some milliseconds (libgit2 loads its settings and
-    /// crypto back-ends) a caller may spend on another thread while the arguments are parsed; the
-    /// first libgit2 call waits for it to finish, and its errors surface there.
-    public static func initialize() {
-        try? LibGit2.ensureInitialized()
-    }
-}
