@@ -40,7 +40,10 @@ let package = Package(
         // Implementations of the core's backend protocols: Local/ (and later MLflow/, Ray/).
         .target(
             name: "TrueupBackends",
-            dependencies: ["TrueupCore", "TrueupStore", "CPosixSpawn", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "TrueupCore", "TrueupStore", "CPosixSpawn", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
         // Composition: load specs, observe -> plan -> apply, gates, locking.
         // AsyncHTTPClient reads state from a controller (`diff --server`): SwiftNIO is in the binary
