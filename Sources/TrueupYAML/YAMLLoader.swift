@@ -155,7 +155,11 @@ private final class LibYAMLParser {
 /// Turns the event stream into trees, enforcing depth, alias and duplicate-key rules.
 private struct TreeBuilder {
     /// An open mapping or sequence. Frames are changed in place on the stack (a popped and
-    /// re-pushed enum moved all of its fields for every node added).
+    /// re-pushed enum moved all of its fields for every node added), and a closed frame stays on
+    /// the stack as scratch for the next collection at its depth: children are gathered in its
+    /// grown buffers and the finished node gets an array of exactly their number, one allocation
+    /// instead of a doubling series whose last buffer is up to twice too large (a large repository
+    /// keeps every parsed document while it builds its environments).
     private struct Frame {
         var isMapping: Bool
         var entries: [Node.Entry] = []
@@ -172,12 +176,39 @@ private struct TreeBuilder {
             self.location = location
             self.anchor = anchor
         }
+
+        /// Opens the frame again for another collection, keeping the buffers' capacity.
+        mutating func reopen(isMapping: Bool, location: SourceLocation, anchor: String?) {
+            self.isMapping = isMapping
+            self.location = location
+            self.anchor = anchor
+            entries.removeAll(keepingCapacity: true)
+            items.removeAll(keepingCapacity: true)
+            pendingKey = nil
+            if !keys.isEmpty { keys.removeAll() }
+            nodeCount = 1
+        }
+
+        /// The finished collection, its children in an array of exactly their number.
+        func node() -> Node {
+            isMapping ? Node(.mapping(Self.exact(entries)), at: location) : Node(.sequence(Self.exact(items)), at: location)
+        }
+
+        private static func exact<Element>(_ elements: [Element]) -> [Element] {
+            guard !elements.isEmpty else { return [] }
+            return [Element](unsafeUninitializedCapacity: elements.count) { buffer, count in
+                _ = buffer.initialize(fromContentsOf: elements)
+                count = elements.count
+            }
+        }
     }
 
     let file: SourceFileID
     let limits: YAMLLimits
     private(set) var documents: [Document] = []
+    /// Frames below `depth` are open; those above are scratch (see `Frame`).
     private var stack: [Frame] = []
+    private var depth = 0
     private var anchors: [String: (node: Node, nodeCount: Int)] = [:]
     /// Anchors of the file's earlier documents, to explain why an alias to one fails.
     private var earlierAnchors = Set<String>()
@@ -235,19 +266,28 @@ private struct TreeBuilder {
         case YAML_SEQUENCE_START_EVENT:
             try checkDepth(at: at)
             try checkCollectionTag(event.data.sequence_start.tag, at: at)
-            stack.append(Frame(isMapping: false, location: at, anchor: anchorName(event.data.sequence_start.anchor)))
+            push(isMapping: false, location: at, anchor: anchorName(event.data.sequence_start.anchor))
         case YAML_MAPPING_START_EVENT:
             try checkDepth(at: at)
             try checkCollectionTag(event.data.mapping_start.tag, at: at)
-            stack.append(Frame(isMapping: true, location: at, anchor: anchorName(event.data.mapping_start.anchor)))
+            push(isMapping: true, location: at, anchor: anchorName(event.data.mapping_start.anchor))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-            let frame = stack.removeLast()
-            let node = frame.isMapping ? Node(.mapping(frame.entries), at: frame.location) : Node(.sequence(frame.items), at: frame.location)
-            try add(node, nodeCount: frame.nodeCount, anchorName: frame.anchor)
+            depth -= 1
+            let node = stack[depth].node()
+            try add(node, nodeCount: stack[depth].nodeCount, anchorName: stack[depth].anchor)
         default:
             break
         }
         return false
+    }
+
+    private mutating func push(isMapping: Bool, location: SourceLocation, anchor: String?) {
+        if depth < stack.count {
+            stack[depth].reopen(isMapping: isMapping, location: location, anchor: anchor)
+        } else {
+            stack.append(Frame(isMapping: isMapping, location: location, anchor: anchor))
+        }
+        depth += 1
     }
 
     private func anchorName(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
@@ -255,7 +295,7 @@ private struct TreeBuilder {
     }
 
     private func checkDepth(at: SourceLocation) throws(Diagnostic) {
-        guard stack.count < limits.maxDepth else {
+        guard depth < limits.maxDepth else {
             throw Diagnostic(at: at, "nesting deeper than \(limits.maxDepth) levels: flatten this structure")
         }
     }
@@ -288,11 +328,11 @@ private struct TreeBuilder {
 
     private mutating func add(_ node: Node, nodeCount: Int, anchorName: String?) throws(Diagnostic) {
         if let anchorName { anchors[anchorName] = (node, nodeCount) }
-        guard !stack.isEmpty else {
+        guard depth > 0 else {
             root = node
             return
         }
-        let top = stack.count - 1
+        let top = depth - 1
         if !stack[top].isMapping {
             stack[top].items.append(node)
             stack[top].nodeCount += nodeCount

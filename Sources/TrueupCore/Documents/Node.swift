@@ -12,9 +12,11 @@ public struct Node: Sendable {
     }
 
     public struct Entry: Sendable {
-        public var key: String
-        public var keyLocation: SourceLocation
+        // Declared value first: laid out in this order an entry is 64 bytes, not 72 (the 12-byte
+        // location fills the gap after the node instead of padding before it).
         public var value: Node
+        public var keyLocation: SourceLocation
+        public var key: String
 
         public init(key: String, keyLocation: SourceLocation, value: Node) {
             self.key = key
