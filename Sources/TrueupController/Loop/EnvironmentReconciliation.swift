@@ -113,8 +113,10 @@ struct EnvironmentReconciliation: Sendable {
             return ReconcileOutcome(result: .syncWindowClosed, message: "\(PlanRenderer.summary(of: actionable)) pending: \(window.reason ?? "a sync window is closed")", plan: plan, drift: drift)
         }
 
+        // The plan just decided on is the one applied (one load, one observation, one plan):
+        // under the lock the apply observes once more and refuses if the actual state moved.
         let result = try await context.reconciler.apply(
-            environment: name, revision: commit, trigger: "controller (\(reason.rawValue))", lockWait: 60, healDrift: settings.selfHeal)
+            planned, trigger: "controller (\(reason.rawValue))", lockWait: 60, healDrift: settings.selfHeal)
         let failed = result.failures.count + result.skipped.count
         if failed == 0 {
             return ReconcileOutcome(result: .applied, message: "applied \(environment.revision.shortCommit): \(PlanRenderer.summary(of: actionable)) (run \(result.runID))",

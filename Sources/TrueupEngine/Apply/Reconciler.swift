@@ -76,7 +76,9 @@ public final class Reconciler: Sendable {
         return Planned(desired: desired, environment: environment, inputs: inputs, observed: observed, applied: applied, plan: plan, resolutions: resolutions, backends: backends)
     }
 
-    /// Applies `environment` at `revision`. With `saved`, applies that plan exactly, or refuses it when stale.
+    /// Applies `environment` at `revision` without a preview (`apply --yes`): plans under the
+    /// environment's lock and carries out that plan. With `saved`, the saved plan instead: rebuilt
+    /// at its own commit and carried out only when a fresh observation makes exactly its changes.
     public func apply(
         environment name: String, revision: String, saved: Plan? = nil, trigger: String = "cli", lockWait: Double = 0,
         healDrift: Bool = true,
@@ -84,10 +86,77 @@ public final class Reconciler: Sendable {
     ) async throws -> ApplyResult {
         let lock = try EnvironmentLock(directory: workspace.paths.locks, environment: name, wait: lockWait)
         defer { withExtendedLifetime(lock) {} }
-        let store = workspace.store
-        try store.closeInterruptedRuns(environment: name, at: Date().timeIntervalSince1970)
+        try workspace.store.closeInterruptedRuns(environment: name, at: Date().timeIntervalSince1970)
+        guard let saved else {
+            let planned = try await plan(environment: name, revision: revision)
+            return try await execute(planned, trigger: trigger, healDrift: healDrift, progress: progress)
+        }
+        if saved.environment != name {
+            throw EngineError("the saved plan is for environment \(saved.environment), not \(name)")
+        }
+        let head = try GitRepository(path: workspace.repositoryRoot).resolve(revision).commit
+        if saved.commit != head {
+            throw EngineError("the saved plan is stale: it was made at \(saved.commit.prefix(12)), but \(revision) is now \(head.prefix(12)): run `trueup plan` again")
+        }
+        var planned = try await plan(environment: name, revision: saved.commit)
+        guard planned.plan.observedFingerprint == saved.observedFingerprint else {
+            throw EngineError("the saved plan is stale: \(Self.actualStateChanged(name))")
+        }
+        planned.plan = saved
+        return try await execute(planned, trigger: trigger, healDrift: healDrift, progress: progress)
+    }
 
-        var planned = try await plan(environment: name, revision: saved?.commit ?? revision)
+    /// Applies exactly `approved`: the plan a user confirmed at the prompt, or the controller's
+    /// decision. Nothing is loaded from git again. Under the environment's lock the actual state
+    /// is observed once more; when that observation would make any other change than the
+    /// approved ones (an alias moved, a run finished, a server died since), nothing runs and the
+    /// user is asked to plan again. A commit that landed meanwhile is not applied: it stays
+    /// pending for the next plan.
+    public func apply(
+        _ approved: Planned, trigger: String = "cli", lockWait: Double = 0, healDrift: Bool = true,
+        progress: @escaping @Sendable (ApplyEvent) -> Void = { _ in }
+    ) async throws -> ApplyResult {
+        let name = approved.environment.name
+        let lock = try EnvironmentLock(directory: workspace.paths.locks, environment: name, wait: lockWait)
+        defer { withExtendedLifetime(lock) {} }
+        try workspace.store.closeInterruptedRuns(environment: name, at: Date().timeIntervalSince1970)
+        var current = try await reobserved(approved)
+        guard current.plan.observedFingerprint == approved.plan.observedFingerprint else {
+            throw EngineError(Self.actualStateChanged(name))
+        }
+        current.plan = approved.plan
+        return try await execute(current, trigger: trigger, healDrift: healDrift, progress: progress)
+    }
+
+    static func actualStateChanged(_ environment: String) -> String {
+        "the actual state of \(environment) changed since the plan was made: run `trueup plan` again"
+    }
+
+    /// `planned` made again from a fresh observation of the actual state: the same desired state,
+    /// commit and planning inputs, so its changes differ from `planned`'s exactly when the actual
+    /// state moved.
+    func reobserved(_ planned: Planned) async throws -> Planned {
+        let name = planned.environment.name
+        let applied = try workspace.store.appliedResources(environment: name)
+        let observed = try await Observer(backends: planned.backends).observe(planned.environment, applied: applied)
+        let planner = Planner(environment: planned.environment, all: planned.desired.environments, inputs: planned.inputs,
+                              observed: observed, applied: applied, commit: planned.plan.commit)
+        let (plan, resolutions) = planner.planWithResolutions()
+        var result = planned
+        result.observed = observed
+        result.applied = applied
+        result.plan = plan
+        result.resolutions = resolutions
+        return result
+    }
+
+    /// Carries out `planned` (the caller holds the environment's lock), then records the run,
+    /// the inventory and the environment's conditions.
+    private func execute(
+        _ planned: Planned, trigger: String, healDrift: Bool, progress: @escaping @Sendable (ApplyEvent) -> Void
+    ) async throws -> ApplyResult {
+        var planned = planned
+        let name = planned.environment.name
         if !healDrift {
             // The controller on its own heals drift only where selfHeal is on (DESIGN §3).
             for i in planned.plan.changes.indices where planned.plan.changes[i].drift {
@@ -95,20 +164,7 @@ public final class Reconciler: Sendable {
                 planned.plan.changes[i].reasons.append("drift left as it is: selfHeal is off in this environment")
             }
         }
-        if let saved {
-            let head = try GitRepository(path: workspace.repositoryRoot).resolve(revision).commit
-            if saved.environment != name {
-                throw EngineError("the saved plan is for environment \(saved.environment), not \(name)")
-            }
-            if revision != "HEAD" || saved.commit != head {
-                if saved.commit != head {
-                    throw EngineError("the saved plan is stale: it was made at \(saved.commit.prefix(12)), but \(revision) is now \(head.prefix(12)): run `trueup plan` again")
-                }
-            }
-            if saved.observedFingerprint != planned.plan.observedFingerprint {
-                throw EngineError("the saved plan is stale: the actual state of \(name) changed since it was made: run `trueup plan` again")
-            }
-        }
+        let store = workspace.store
         let plan = planned.plan
         let revisionInfo = try GitRepository(path: workspace.repositoryRoot).resolve(plan.commit)
         let now = Date().timeIntervalSince1970
@@ -120,8 +176,9 @@ public final class Reconciler: Sendable {
             workspace: workspace, planned: planned, runID: runID, progress: progress)
         let outcome = await executor.run(maxParallel: maxParallel)
 
-        // Level-based bookkeeping: observe again and record as applied whatever now matches.
-        let after = try await self.plan(environment: name, revision: plan.commit)
+        // Level-based bookkeeping: observe once more and record as applied whatever now matches
+        // (planned in memory from the same desired state: nothing is read from git again).
+        let after = try await reobserved(planned)
         let finished = Date().timeIntervalSince1970
         for change in after.plan.changes where change.action == .noop {
             guard let resource = after.environment.resources[change.resource], let summary = change.after,

@@ -45,14 +45,21 @@ struct ApplyCommand: AsyncParsableCommand {
                 saved = try PlanJSON.decode(data, file: planFile)
                 name = saved!.environment
             } else if !yes {
-                let preview = try await reconciler.plan(environment: name, revision: rev).plan
-                print(PlanRenderer.text(preview), terminator: "")
-                guard preview.hasChanges else { return ApplyResult(runID: 0, plan: preview, failures: [:], skipped: [:]) }
+                // What runs is what was shown: the confirmed plan itself is applied, refused if
+                // the actual state moved while the prompt waited; a commit pushed meanwhile stays
+                // pending for the next plan.
+                let preview = try await reconciler.plan(environment: name, revision: rev)
+                print(PlanRenderer.text(preview.plan), terminator: "")
+                guard preview.plan.hasChanges else { return ApplyResult(runID: 0, plan: preview.plan, failures: [:], skipped: [:]) }
                 guard isatty(STDIN_FILENO) != 0 else {
                     throw EngineError("refusing to apply without confirmation: pass --yes, or apply a saved plan")
                 }
-                FileHandle.standardError.write(Data("Apply these changes to \(name)? Only 'yes' is accepted: ".utf8))
+                // The plan must be on screen before the question, even when stdout is a pipe
+                // (fflush(nil) flushes every stream; naming `stdout` is not concurrency-safe).
+                fflush(nil)
+                FileHandle.standardError.write(Data("Apply these changes to \(name) at \(preview.plan.commit.prefix(12))? Only 'yes' is accepted: ".utf8))
                 guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else { throw EngineError("apply cancelled") }
+                return try await reconciler.apply(preview, lockWait: lockTimeout, progress: Self.printProgress)
             }
             return try await reconciler.apply(environment: name, revision: rev, saved: saved, lockWait: lockTimeout, progress: Self.printProgress)
         }

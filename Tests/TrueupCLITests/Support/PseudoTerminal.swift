@@ -1,0 +1,108 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A trueup process whose standard input is a pseudo-terminal, so that `apply` without `--yes`
+/// shows its plan and waits at the prompt exactly as it does for a person; the test answers
+/// through the terminal's other end. Output goes to files, as for `ChildProcess`.
+final class PromptedProcess {
+    private let process = Process()
+    private let controller: Int32
+    private let terminal: FileHandle
+    private let stdoutPath: String
+    private let stderrPath: String
+    let command: [String]
+
+    init(_ command: [String], in directory: String, environment: [String: String], logs: String) throws {
+        self.command = command
+        let controller = PseudoTerminalCalls.open(O_RDWR | O_NOCTTY)
+        guard controller >= 0, PseudoTerminalCalls.grant(controller) == 0, PseudoTerminalCalls.unlock(controller) == 0,
+              let name = PseudoTerminalCalls.name(controller) else {
+            throw FixtureError("cannot open a pseudo-terminal: \(String(cString: strerror(errno)))")
+        }
+        self.controller = controller
+        let terminalDescriptor = open(name, O_RDWR | O_NOCTTY)
+        guard terminalDescriptor >= 0 else { throw FixtureError("cannot open \(String(cString: name)): \(String(cString: strerror(errno)))") }
+        terminal = FileHandle(fileDescriptor: terminalDescriptor, closeOnDealloc: true)
+        let id = UUID().uuidString.prefix(8)
+        stdoutPath = (logs as NSString).appendingPathComponent("\(id).out")
+        stderrPath = (logs as NSString).appendingPathComponent("\(id).err")
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.environment = environment
+        process.standardInput = terminal
+        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        close(controller)
+    }
+
+    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until the process asks its question (its standard error contains `prompt`).
+    func waitForPrompt(_ prompt: String, timeout: Double = 120) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !stderr.contains(prompt) {
+            guard process.isRunning else { throw FixtureError("\(command.joined(separator: " ")) ended before asking:\n\(stdout)\n\(stderr)") }
+            guard Date() < deadline else { throw FixtureError("no prompt after \(Int(timeout)) s:\n\(stdout)\n\(stderr)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Types `line` and Enter at the terminal.
+    func answer(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(controller, $0.baseAddress, $0.count) }
+    }
+
+    func wait(timeout: Double = Fixture.commandTimeout) async throws -> CommandResult {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                throw CommandTimedOut(command: command, seconds: timeout)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.waitUntilExit()
+        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return CommandResult(command: command, status: status, stdout: stdout, stderr: stderr)
+    }
+}
+
+/// posix_openpt, grantpt, unlockpt and ptsname: in glibc, but hidden from Swift's Glibc module
+/// (declared only under _XOPEN_SOURCE), so looked up by name.
+private enum PseudoTerminalCalls {
+    typealias Open = @convention(c) (Int32) -> Int32
+    typealias Call = @convention(c) (Int32) -> Int32
+    typealias Name = @convention(c) (Int32) -> UnsafeMutablePointer<CChar>?
+
+    private static func symbol<T>(_ name: String, as type: T.Type) -> T {
+        guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { fatalError("glibc has no \(name)") }
+        return unsafeBitCast(address, to: type)
+    }
+
+    static func open(_ flags: Int32) -> Int32 { symbol("posix_openpt", as: Open.self)(flags) }
+    static func grant(_ fd: Int32) -> Int32 { symbol("grantpt", as: Call.self)(fd) }
+    static func unlock(_ fd: Int32) -> Int32 { symbol("unlockpt", as: Call.self)(fd) }
+    static func name(_ fd: Int32) -> UnsafeMutablePointer<CChar>? { symbol("ptsname", as: Name.self)(fd) }
+}
+
+extension Fixture {
+    /// `trueup ARGS` with its standard input on a terminal, waiting at its prompt.
+    func startPrompted(_ arguments: String...) throws -> PromptedProcess {
+        try PromptedProcess([Self.binary] + arguments + ["--repo", repo, "--state-dir", stateDirectory],
+                            in: repo, environment: trueupEnvironment, logs: logs)
+    }
+}
