@@ -123,18 +123,18 @@ struct ArtifactSettingsTests {
     @Test func anUnknownTypeNamesTheFieldAndTheKnownTypes() throws {
         let (lines, settings) = try Self.lines("    type: s3\n")
         #expect(settings == nil)
-        #expect(lines == [#"environments/dev/environment.yaml:10:11: "s3" is not allowed here: use one of "local", "path" (spec.artifacts.type)"#])
+        #expect(lines == ["environments/dev/environment.yaml:9:11: 's3' is not allowed here: use one of local, path (spec.artifacts.type)"])
     }
 
     @Test func aPathStoreNeedsAnAbsoluteDirectory() throws {
         let (missing, _) = try Self.lines("    type: path\n")
-        #expect(missing == ["environments/dev/environment.yaml:10:5: an artifact store of type path needs spec.artifacts.path, an absolute directory: add it, e.g. path: /srv/trueup/artifacts (spec.artifacts)"])
+        #expect(missing == ["environments/dev/environment.yaml:9:5: an artifact store of type path needs spec.artifacts.path, an absolute directory: add it, e.g. path: /srv/trueup/artifacts (spec.artifacts)"])
         let (relative, settings) = try Self.lines("    type: path\n    path: artifacts\n")
         #expect(settings == nil)
         #expect(relative.count == 1)
         #expect(relative.first?.contains("(spec.artifacts.path)") == true)
         let (local, _) = try Self.lines("    type: local\n    path: /srv/x\n")
-        #expect(local == ["environments/dev/environment.yaml:11:11: the local artifact store lives in the state directory and takes no path: remove spec.artifacts.path, or set type: path to keep artifacts there (spec.artifacts.path)"])
+        #expect(local == ["environments/dev/environment.yaml:10:11: the local artifact store lives in the state directory and takes no path: remove spec.artifacts.path, or set type: path to keep artifacts there (spec.artifacts.path)"])
     }
 }
 
