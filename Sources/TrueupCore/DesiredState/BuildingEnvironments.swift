@@ -1,5 +1,8 @@
 import Synchronization
 
+// How the steps of a build are run: settings and extends per environment on one thread, merging
+// and validating on every core, and what is the same in several environments validated once.
+
 extension DesiredStateBuilder {
     /// What validating one resource found.
     struct Validated: Sendable {

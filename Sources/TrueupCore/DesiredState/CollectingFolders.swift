@@ -1,4 +1,9 @@
+// The first step of a build: every spec file's documents sorted into the folder (environment or
+// base) they belong to, with what is wrong in the tree itself (symlinks, stray files, documents
+// without a kind or a name, an identity declared twice in one folder).
 extension BuildRun {
+    /// Sorts `files` into `folders`, reporting what cannot be used; `entries` are every entry under
+    /// the spec root, `brokenFiles` the files that did not parse.
     mutating func collect(files: [SpecFile], entries: [SourceEntry], brokenFiles: Set<String>) {
         for entry in entries {
             let place = SpecTreePath(entry.path, root: root)

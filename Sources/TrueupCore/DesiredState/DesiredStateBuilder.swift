@@ -1,4 +1,3 @@
-
 /// A parsed spec file: its documents, as TrueupYAML produced them.
 public struct SpecFile: Sendable {
     public var path: String
@@ -15,6 +14,11 @@ public struct SpecFile: Sendable {
 /// Assembles every environment's desired state from parsed spec files (DESIGN §1-2): folders into
 /// environments and bases, `extends` with deep merge, variables, schema validation, rules no
 /// schema can express, references and the dependency graph. Reports every problem it finds.
+///
+/// One file per step: CollectingFolders, ReadingEnvironmentSettings, ExtendsAndOverlays,
+/// ValidatingResources with ResourceRules (the rules themselves live with each kind in
+/// `Resources/Specs/`), EnvironmentGraphChecks; BuildingEnvironments runs them, in parallel where
+/// it pays.
 public struct DesiredStateBuilder {
     public let snapshot: SourceSnapshot
     /// The folder holding the environments, `environments` by default.

@@ -1,3 +1,7 @@
+// An environment's resources: what it extends (folders, transitively, in `extends` order) merged
+// underneath its own declarations, deep merge per identity (see `Overlay`). Each merged
+// declaration keeps where each of its documents was (`declaredAt`), so that a rule broken by an
+// overlay can point at the overlay.
 extension BuildRun {
     /// An environment whose settings are valid and whose resources are merged, ready to validate.
     struct Prepared: Sendable {

@@ -1,3 +1,4 @@
+/// The last step of a build: every problem found, once, in a stable order.
 extension Diagnostics {
     /// Sorted, with the same problem found in several environments (a shared base file) reported once.
     static func merged(_ diagnostics: [Diagnostic]) -> [Diagnostic] {

@@ -1,3 +1,5 @@
+// One resource at a time: nulls removed, variables substituted, the kind's schema, then the
+// spec decoded into its type (`TypedSpec`) and the kind's own rules checked.
 extension BuildRun {
     /// One resource after nulls, variables, its schema, its decoding into its kind's type and
     /// the rules no schema can express; nil (with its errors reported) when it is invalid. And
