@@ -30,6 +30,8 @@ public struct ArtifactStoreContext: Sendable {
     public let environment: String
     /// The type chosen (`local`, later `path`, `mlflow`).
     public let type: String
+    /// `spec.artifacts.path`: the absolute directory a `path` store keeps its folders in.
+    public let path: String?
     /// The registry's settings: an `mlflow` store talks to the same server.
     public let registry: EnvironmentSettings.Backend
     public let stateDirectory: String
@@ -112,12 +114,14 @@ public struct BackendFactory: Sendable {
     }
 
     /// The backends `settings` (`spec.backends`) asks for.
-    public func backends(for settings: EnvironmentSettings, stateDirectory: String, store: StateStore, artifactsType: String? = nil) throws -> Backends {
+    /// `artifactsType` and `artifactsPath` are `spec.artifacts` (`EnvironmentSettings.artifacts`).
+    public func backends(for settings: EnvironmentSettings, stateDirectory: String, store: StateStore, artifactsType: String? = nil,
+                         artifactsPath: String? = nil) throws -> Backends {
         let artifactType = artifactStoreType(for: settings, explicit: artifactsType)
         guard let makeStore = artifactStores[artifactType] else {
             throw BackendError("environment \(settings.name): spec.artifacts has type \(artifactType), which this build of trueup does not provide (available: \(artifactStores.keys.sorted().joined(separator: ", "))): set spec.artifacts.type to one of those in its environment.yaml")
         }
-        let artifacts = try makeStore(ArtifactStoreContext(environment: settings.name, type: artifactType, registry: settings.registry, stateDirectory: stateDirectory))
+        let artifacts = try makeStore(ArtifactStoreContext(environment: settings.name, type: artifactType, path: artifactsPath, registry: settings.registry, stateDirectory: stateDirectory))
         func context(_ role: BackendRole, _ backend: EnvironmentSettings.Backend) -> BackendContext {
             BackendContext(environment: settings.name, role: role, settings: backend, stateDirectory: stateDirectory, store: store, artifacts: artifacts, shared: shared)
         }

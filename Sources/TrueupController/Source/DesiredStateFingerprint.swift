@@ -20,8 +20,8 @@ enum DesiredStateFingerprint {
         var usesCommit = false
         let shortCommit = snapshot.revision.shortCommit
         for resource in environment.resources.values {
-            for key in ["code", "path", "templateFile"] {
-                if let raw = resource.spec[key]?.stringValue, case .success(let path) = RepoPath.normalise(raw) { referenced.insert(path) }
+            for raw in resource.typed.repositoryPaths {
+                if case .success(let path) = RepoPath.normalise(raw) { referenced.insert(path) }
             }
             if !usesCommit && !shortCommit.isEmpty && resource.spec.canonicalJSON.contains(shortCommit) { usesCommit = true }
         }

@@ -180,7 +180,7 @@ public struct DeploymentRecord: Codable, Sendable, Hashable {
     /// nil when serving; otherwise what is wrong (dead process, failing health check).
     public var problem: String?
 
-    public init(environment: String, name: String, configHash: String, assetVersion: String, endpoint: String, pid: Int32?, startedAt: Double, healthPath: String = "/healthz", problem: String? = nil) {
+    public init(environment: String, name: String, configHash: String, assetVersion: String, endpoint: String, pid: Int32?, startedAt: Double, healthPath: String = DeploymentSpec.Health.defaultPath, problem: String? = nil) {
         self.healthPath = healthPath
         self.environment = environment
         self.name = name

@@ -6,7 +6,7 @@ struct EnvironmentGraphChecks {
     private(set) var diagnostics: [Diagnostic] = []
 
     /// References and the dependency graph, once every resource of the environment is valid.
-    mutating func finish(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource]) -> DesiredEnvironment? {
+    mutating func finish(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource], lookups: RevisionLookups) -> DesiredEnvironment? {
         let name = environment.name
         // The edges alone: going over the resources themselves copies every field of each.
         let edges = resources.mapValues(\.dependencies)
@@ -24,7 +24,7 @@ struct EnvironmentGraphChecks {
             diagnostics.append(Diagnostic(at: first.location(of: FieldPath.parse(field)), "dependency cycle: \(cycle.map(\.description).joined(separator: " -> ")): break it by removing one of these references", field: field, environment: name))
         }
         guard diagnostics.isEmpty else { return nil }
-        return DesiredEnvironment(settings: environment.settings, resources: resources, order: graph.topologicalOrder(), definedAt: environment.definedAt)
+        return DesiredEnvironment(settings: environment.settings, resources: resources, order: graph.topologicalOrder(), definedAt: environment.definedAt, lookups: lookups)
     }
 
     /// Dangling references: every edge must name a resource of the environment.
@@ -42,23 +42,7 @@ struct EnvironmentGraphChecks {
     }
 
     private func referenceField(of resource: Resource, to dep: ResourceID) -> String {
-        let spec = resource.spec
-        let fields: [(String, ResourceKind)] = [("fromJob", .job), ("validate", .job), ("model", .model), ("prompt", .prompt)]
-        for (field, kind) in fields where kind == dep.kind && spec[field]?.stringValue == dep.name {
-            return "spec.\(field)"
-        }
-        for (i, gate) in (spec["gates"]?.arrayValue ?? []).enumerated() where dep.kind == .job && gate["job"]?.stringValue == dep.name {
-            return "spec.gates[\(i)].job"
-        }
-        for (list, kind) in [("datasets", ResourceKind.dataset), ("models", .model)] where kind == dep.kind {
-            for (i, name) in (spec["inputs"]?[list]?.arrayValue ?? []).enumerated() where name.stringValue == dep.name {
-                return "spec.inputs.\(list)[\(i)]"
-            }
-        }
-        for (i, d) in (spec["dependsOn"]?.arrayValue ?? []).enumerated() where d.stringValue == dep.description {
-            return "spec.dependsOn[\(i)]"
-        }
-        return "spec"
+        resource.typed.references.first { $0.id == dep }?.field ?? "spec"
     }
 
     private mutating func fail(_ resource: Resource, _ path: String, _ message: String) {

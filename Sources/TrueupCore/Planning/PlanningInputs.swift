@@ -13,18 +13,23 @@ public struct PlanningInputs: Sendable {
     public static func gather(_ environment: DesiredEnvironment, snapshot: SourceSnapshot) throws -> PlanningInputs {
         var inputs = PlanningInputs()
         for resource in environment.resources.values {
-            let spec = resource.spec
-            if let code = spec["code"]?.stringValue, inputs.codeTrees[code] == nil, case .success(let path) = RepoPath.normalise(code) {
+            if let code = resource.typed.code, inputs.codeTrees[code] == nil, case .success(let path) = RepoPath.normalise(code) {
                 inputs.codeTrees[code] = try snapshot.entry(at: path)?.objectID ?? "missing"
             }
-            if resource.id.kind == .dataset, let path = spec["path"]?.stringValue, inputs.fileDigests[path] == nil,
-               case .success(let normal) = RepoPath.normalise(path) {
-                inputs.fileDigests[path] = ContentDigest.sha256(try snapshot.contents(of: normal))
+            if let path = resource.dataset?.path, inputs.fileDigests[path] == nil, case .success(let normal) = RepoPath.normalise(path) {
+                inputs.fileDigests[path] = try digest(of: normal, in: snapshot, lookups: environment.lookups)
             }
-            if let file = spec["templateFile"]?.stringValue, inputs.texts[file] == nil, case .success(let normal) = RepoPath.normalise(file) {
+            if let file = resource.prompt?.templateFile, inputs.texts[file] == nil, case .success(let normal) = RepoPath.normalise(file) {
                 inputs.texts[file] = String(decoding: try snapshot.contents(of: normal), as: UTF8.self)
             }
         }
         return inputs
+    }
+
+    /// A dataset file's sha256: the one computed while loading (a pinned file is hashed to check
+    /// its pin), or computed now and kept for the other environments of the load.
+    private static func digest(of path: String, in snapshot: SourceSnapshot, lookups: RevisionLookups) throws -> String {
+        if let entry = try snapshot.entry(at: path), let known = lookups.digest(of: entry, in: snapshot) { return known }
+        return ContentDigest.sha256(try snapshot.contents(of: path))
     }
 }

@@ -8,6 +8,8 @@ public struct DesiredEnvironment: Sendable {
     public var order: [ResourceID]
     /// Where `environment.yaml` is.
     public var definedAt: SourceLocation
+    /// File hashes learnt while loading the revision, so that planning hashes no dataset again.
+    var lookups: RevisionLookups
 
     public var name: String { settings.name }
 }

@@ -2,8 +2,11 @@
 public struct Resource: Sendable {
     public var id: ResourceID
     public var environment: String
-    /// The typed `spec`, as the schema typed it.
+    /// The `spec` as JSON, as the schema typed it: what identity hashes, diffs and applied
+    /// records are made of. Read fields from `typed`.
     public var spec: JSONValue
+    /// The `spec` decoded into its kind's type, with its defaults (see `TypedSpec`).
+    public var typed: TypedSpec
     /// `metadata.labels` and `metadata.annotations`.
     public var labels: [String: String]
     public var annotations: [String: String]
@@ -15,12 +18,13 @@ public struct Resource: Sendable {
     public var dependencies: [ResourceID]
 
     public init(
-        id: ResourceID, environment: String, spec: JSONValue, labels: [String: String] = [:],
+        id: ResourceID, environment: String, spec: JSONValue, typed: TypedSpec, labels: [String: String] = [:],
         annotations: [String: String] = [:], node: Node, declaredAt: [SourceLocation], dependencies: [ResourceID] = []
     ) {
         self.id = id
         self.environment = environment
         self.spec = spec
+        self.typed = typed
         self.labels = labels
         self.annotations = annotations
         self.node = node
@@ -30,7 +34,12 @@ public struct Resource: Sendable {
 
     /// The location of the value at `path` within the spec, or the document's when it is absent.
     public func location(of path: FieldPath) -> SourceLocation {
-        var node = self.node
+        Self.location(of: path, in: node)
+    }
+
+    /// The location of the value at `path` in `node`, or of the nearest mapping above it.
+    static func location(of path: FieldPath, in node: Node) -> SourceLocation {
+        var node = node
         for component in path.components {
             switch component {
             case .key(let key):

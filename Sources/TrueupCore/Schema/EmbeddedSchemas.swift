@@ -626,6 +626,32 @@ public enum EmbeddedSchemas {
           },
           "additionalProperties": false
         },
+        "artifacts": {
+          "type": "object",
+          "description": "Where job outputs, model files and lineage records are kept, as content-addressed folders. Without it: the registry's store when it has one (mlflow), else local.",
+          "required": [
+            "type"
+          ],
+          "properties": {
+            "type": {
+              "type": "string",
+              "description": "local: under the state directory. path: under the absolute directory given in path, for example one shared with the machines that run jobs.",
+              "enum": [
+                "local",
+                "path"
+              ]
+            },
+            "path": {
+              "type": "string",
+              "description": "For type path: the absolute directory holding the artifacts.",
+              "pattern": "^/",
+              "examples": [
+                "/srv/trueup/artifacts"
+              ]
+            }
+          },
+          "additionalProperties": false
+        },
         "variables": {
           "type": "object",
           "description": "Variables usable as ${vars.NAME} in any string of any resource of this environment.",

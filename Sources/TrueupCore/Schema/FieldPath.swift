@@ -29,3 +29,25 @@ public struct FieldPath: Hashable, Sendable, CustomStringConvertible {
         return out
     }
 }
+
+extension FieldPath {
+    /// Parses `spec.gates[0].metrics.auc`.
+    public static func parse(_ text: String) -> FieldPath {
+        var components: [Component] = []
+        for part in text.split(separator: ".") {
+            var rest = Substring(part)
+            if let open = rest.firstIndex(of: "[") {
+                let key = rest[..<open]
+                if !key.isEmpty { components.append(.key(String(key))) }
+                rest = rest[open...]
+                while rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+                    if let i = Int(rest[rest.index(after: rest.startIndex)..<close]) { components.append(.index(i)) }
+                    rest = rest[rest.index(after: close)...]
+                }
+            } else {
+                components.append(.key(String(rest)))
+            }
+        }
+        return FieldPath(components)
+    }
+}

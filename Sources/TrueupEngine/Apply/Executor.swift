@@ -150,52 +150,51 @@ struct Executor: Sendable {
     func act(_ change: PlannedChange, resolved: [ResourceID: Resolution]) async throws -> Done? {
         if change.action == .delete { try await delete(change); return nil }
         guard let resource = environment.resources[change.resource] else { return nil }
-        switch resource.id.kind {
-        case .dataset: return try await applyDataset(resource, resolved)
+        switch resource.typed {
+        case .dataset(let spec): return try await applyDataset(resource, spec, resolved)
         case .job: return try await runJob(resource, resolved, candidate: nil)
-        case .model: return try await applyModel(resource, resolved)
-        case .prompt: return try await applyPrompt(resource, resolved)
-        case .deployment: return try await applyDeployment(resource, resolved)
-        case .environment: return nil
+        case .model(let spec): return try await applyModel(resource, spec, resolved)
+        case .prompt(let spec): return try await applyPrompt(resource, spec, resolved)
+        case .deployment(let spec): return try await applyDeployment(resource, spec, resolved)
         }
     }
 
     // MARK: - Datasets
 
-    func applyDataset(_ r: Resource, _ resolved: [ResourceID: Resolution]) async throws -> Done {
+    func applyDataset(_ r: Resource, _ spec: DatasetSpec, _ resolved: [ResourceID: Resolution]) async throws -> Done {
         let data = planned.backends.data
-        if let path = r.spec["path"]?.stringValue {
+        if let path = spec.path {
             let scratch = (workspace.stateDirectory as NSString).appendingPathComponent("tmp/\(UUID().uuidString)")
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let file = (scratch as NSString).appendingPathComponent((path as NSString).lastPathComponent)
             let normal = (try? RepoPath.normalise(path).get()) ?? path
             _ = FileManager.default.createFile(atPath: file, contents: Data(try CodeExport.file(repository: workspace.repositoryRoot, commit: commit, path: normal)))
-            try await validateDataset(r, candidate: file, resolved)
+            try await validateDataset(r, spec, candidate: file, resolved)
             let version = try await data.register(DatasetRegistration(environment: environment.name, name: r.id.name, sourcePath: file,
-                                                                      expectedSHA256: r.spec["sha256"]?.stringValue ?? planned.inputs.fileDigests[path], producingRun: nil))
+                                                                      expectedSHA256: spec.sha256 ?? planned.inputs.fileDigests[path], producingRun: nil))
             return Done(resolution: Resolution(version: version.version, location: version.location), detail: "version \(version.version.prefix(12))")
         }
-        if let uri = r.spec["uri"]?.stringValue {
+        if let uri = spec.uri {
             guard uri.hasPrefix("file://") else {
                 throw ActionError(message: "the local data backend reads only file:// URIs, not \(uri): copy the data locally or use another data backend")
             }
-            try await validateDataset(r, candidate: String(uri.dropFirst(7)), resolved)
+            try await validateDataset(r, spec, candidate: String(uri.dropFirst(7)), resolved)
             let version = try await data.register(DatasetRegistration(environment: environment.name, name: r.id.name, sourcePath: String(uri.dropFirst(7)),
-                                                                      expectedSHA256: r.spec["sha256"]?.stringValue, producingRun: nil))
+                                                                      expectedSHA256: spec.sha256, producingRun: nil))
             return Done(resolution: Resolution(version: version.version, location: version.location), detail: "version \(version.version.prefix(12))")
         }
-        let job = ResourceID(.job, r.spec["fromJob"]?.stringValue ?? "")
+        let job = ResourceID(.job, spec.fromJob ?? "")
         let (run, output) = try await jobOutput(job, .data, resolved)
         let folder = try await planned.backends.artifacts.get(output)
-        try await validateDataset(r, candidate: folder, resolved)
+        try await validateDataset(r, spec, candidate: folder, resolved)
         let version = try await data.register(DatasetRegistration(environment: environment.name, name: r.id.name, sourcePath: folder, expectedSHA256: nil, producingRun: run.identity))
         return Done(resolution: Resolution(version: version.version, location: version.location), detail: "version \(version.version.prefix(12)) from \(job)")
     }
 
     /// `spec.validate`: a job that must pass on the candidate data before it becomes current.
-    func validateDataset(_ r: Resource, candidate path: String, _ resolved: [ResourceID: Resolution]) async throws {
-        guard let jobName = r.spec["validate"]?.stringValue, let job = environment.resources[ResourceID(.job, jobName)] else { return }
+    func validateDataset(_ r: Resource, _ spec: DatasetSpec, candidate path: String, _ resolved: [ResourceID: Resolution]) async throws {
+        guard let jobName = spec.validate, let job = environment.resources[ResourceID(.job, jobName)] else { return }
         // The hex alone, as the key always was: a file's is its sha256, as in the data catalog.
         let digest = (try? planned.backends.artifacts.digest(ofPath: path)).map { String($0.dropFirst(ArtifactDigestPrefix.text.count)) } ?? path
         do {
@@ -215,22 +214,20 @@ struct Executor: Sendable {
         guard let identity = resolver.jobIdentity(job, resolved, candidate: candidate?.key) else {
             throw ActionError(message: "an input of \(job.id) is still unknown: its producer did not run")
         }
-        var variables: [String: String] = [:]
-        for (key, value) in job.spec["env"]?.objectValue ?? [:] { variables[key] = value.stringValue ?? value.canonicalJSON }
+        guard let spec = job.job else { throw ActionError(message: "\(job.id) is not a Job: only a Job can run") }
+        var variables = spec.env
         variables["TRUEUP_ENV"] = environment.name
         variables["TRUEUP_COMMIT"] = commit
         var inputs: [String: String] = [:]
-        for (kind, list) in [(ResourceKind.dataset, "datasets"), (.model, "models")] {
-            for name in job.spec["inputs"]?[list]?.arrayValue?.compactMap(\.stringValue) ?? [] {
-                guard let location = resolved[ResourceID(kind, name)]?.location else {
-                    throw ActionError(message: "input \(kind.rawValue)/\(name) of \(job.id) has no location yet")
-                }
-                variables[Self.inputVariable(name)] = try await handOver(location, localPaths: planned.backends.jobs.passesLocalPaths)
-                inputs[name] = resolved[ResourceID(kind, name)]?.version
+        for input in spec.inputs {
+            guard let location = resolved[input]?.location else {
+                throw ActionError(message: "input \(input) of \(job.id) has no location yet")
             }
+            variables[Self.inputVariable(input.name)] = try await handOver(location, localPaths: planned.backends.jobs.passesLocalPaths)
+            inputs[input.name] = resolved[input]?.version
         }
         if let candidate { variables[candidate.variable] = try await handOver(candidate.location, localPaths: planned.backends.jobs.passesLocalPaths) }
-        let code = job.spec["code"]?.stringValue ?? ""
+        let code = spec.code
         let repository = workspace.repositoryRoot
         let commit = self.commit
         let codePath = (try? RepoPath.normalise(code).get()) ?? code
@@ -238,9 +235,9 @@ struct Executor: Sendable {
             identity: identity, environment: environment.name, job: job.id.name, commit: commit,
             codeTree: planned.inputs.codeTrees[code] ?? "",
             materializeCode: { folder in try CodeExport.export(repository: repository, commit: commit, path: codePath, to: folder) },
-            command: job.spec["command"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+            command: spec.command,
             environmentVariables: variables, inputs: inputs, candidate: candidate?.key,
-            timeoutSeconds: resolver.timeout(job), retries: job.spec["retries"]?.intValue ?? 0)
+            timeoutSeconds: spec.timeoutSeconds, retries: spec.retries)
         let record = try await planned.backends.jobs.run(request)
         guard record.status == .succeeded else {
             throw ActionError(message: "\(job.id) failed: \(record.error ?? "exit code \(record.exitCode ?? -1)"); its log: \(record.logPath) (`trueup logs \(identity.prefix(12))`)", logPath: record.logPath)
@@ -251,17 +248,17 @@ struct Executor: Sendable {
 
     // MARK: - Models and prompts
 
-    func applyModel(_ r: Resource, _ resolved: [ResourceID: Resolution]) async throws -> Done {
+    func applyModel(_ r: Resource, _ spec: ModelSpec, _ resolved: [ResourceID: Resolution]) async throws -> Done {
         let registry = planned.backends.registry
-        let name = resolver.registryName(r)
-        let alias = resolver.alias(r)
+        let name = r.registryName
+        let alias = r.alias
         var info: ModelVersionInfo
-        if let version = r.spec["version"]?.stringValue {
+        if let version = spec.version {
             guard let existing = try await registry.observe(models: [name], prompts: []).models[name]?.versions[version] else {
                 throw ActionError(message: "version \(version) of model \(name) does not exist in the registry")
             }
             info = existing
-        } else if let jobName = r.spec["fromJob"]?.stringValue {
+        } else if let jobName = spec.fromJob {
             let job = ResourceID(.job, jobName)
             let (run, output) = try await jobOutput(job, .model, resolved)
             let identity = run.identity
@@ -271,11 +268,11 @@ struct Executor: Sendable {
             for (input, version) in run.inputs { tags["trueup.lineage.input.\(input)"] = version }
             info = try await registry.registerModelVersion(ModelRegistration(model: name, sourceLocation: output.uri, idempotencyKey: "job:\(identity)", tags: tags, artifact: output))
         } else {
-            let artifact = r.spec["artifact"]?.stringValue ?? ""
+            let artifact = spec.artifact ?? ""
             info = try await registry.registerModelVersion(ModelRegistration(model: name, sourceLocation: artifact, idempotencyKey: "artifact:\(artifact)",
                                                                             tags: ["trueup.source": "artifact:\(artifact)", "trueup.commit": commit]))
         }
-        let gateTags = try await runGates(r, resolved, candidate: (variable: "TRUEUP_CANDIDATE_MODEL", key: "model:\(name):\(info.version)", location: info.location)) { tags in
+        let gateTags = try await runGates(spec.gates, resolved, candidate: (variable: "TRUEUP_CANDIDATE_MODEL", key: "model:\(name):\(info.version)", location: info.location)) { tags in
             try await registry.tagModelVersion(model: name, version: info.version, tags: tags)
         }
         _ = gateTags
@@ -283,10 +280,10 @@ struct Executor: Sendable {
         return Done(resolution: Resolution(version: info.version, location: info.location), detail: "alias \(alias) -> version \(info.version)")
     }
 
-    func applyPrompt(_ r: Resource, _ resolved: [ResourceID: Resolution]) async throws -> Done {
+    func applyPrompt(_ r: Resource, _ spec: PromptSpec, _ resolved: [ResourceID: Resolution]) async throws -> Done {
         let registry = planned.backends.registry
-        let name = resolver.registryName(r)
-        let alias = resolver.alias(r)
+        let name = r.registryName
+        let alias = r.alias
         let (template, config) = resolver.promptContent(r)
         let info = try await registry.registerPromptVersion(PromptRegistration(prompt: name, template: template, config: config, tags: ["trueup.commit": commit]))
         // The candidate a gate reads is a file holding the template, handed over through the
@@ -294,7 +291,7 @@ struct Executor: Sendable {
         let stored = try await promptArtifact(template)
         let candidate = planned.backends.jobs.passesLocalPaths
             ? ((try await planned.backends.artifacts.get(stored)) as NSString).appendingPathComponent(Self.promptFile) : stored.uri
-        _ = try await runGates(r, resolved, candidate: (variable: "TRUEUP_CANDIDATE_PROMPT", key: "prompt:\(name):\(info.version)", location: candidate)) { tags in
+        _ = try await runGates(spec.gates, resolved, candidate: (variable: "TRUEUP_CANDIDATE_PROMPT", key: "prompt:\(name):\(info.version)", location: candidate)) { tags in
             try await registry.tagPromptVersion(prompt: name, version: info.version, tags: tags)
         }
         try await registry.setPromptAlias(prompt: name, alias: alias, version: info.version)
@@ -303,11 +300,11 @@ struct Executor: Sendable {
 
     /// Runs every gate job with the candidate; all must exit 0 and meet their thresholds before the
     /// alias moves. The verdict is recorded on the version as tags, pass or fail.
-    func runGates(_ r: Resource, _ resolved: [ResourceID: Resolution], candidate: (variable: String, key: String, location: String),
+    func runGates(_ gates: [Gate], _ resolved: [ResourceID: Resolution], candidate: (variable: String, key: String, location: String),
                   tag: (_ tags: [String: String]) async throws -> Void) async throws -> [String: String] {
         var tags: [String: String] = [:]
-        for gate in r.spec["gates"]?.arrayValue ?? [] {
-            let jobName = gate["job"]?.stringValue ?? ""
+        for gate in gates {
+            let jobName = gate.job
             guard let job = environment.resources[ResourceID(.job, jobName)] else { continue }
             let done: Done
             do {
@@ -321,8 +318,7 @@ struct Executor: Sendable {
             let record = try await planned.backends.jobs.observe(environment: environment.name)[done.resolution.version ?? ""]
             let metrics = record?.metrics ?? [:]
             var unmet: [String] = []
-            for (metric, thresholdText) in (gate["metrics"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
-                guard let threshold = Threshold(thresholdText.stringValue ?? "") else { continue }
+            for (metric, threshold) in gate.metrics.compactMap({ m in m.threshold.map { (m.name, $0) } }) {
                 guard let value = metrics[metric] else {
                     unmet.append("\(metric) is missing from the gate job's metrics.json")
                     continue
@@ -344,20 +340,19 @@ struct Executor: Sendable {
 
     // MARK: - Deployments
 
-    func applyDeployment(_ r: Resource, _ resolved: [ResourceID: Resolution]) async throws -> Done {
-        guard let asset = resolver.servedAsset(r), let version = resolved[asset]?.version else {
+    func applyDeployment(_ r: Resource, _ spec: DeploymentSpec, _ resolved: [ResourceID: Resolution]) async throws -> Done {
+        guard let asset = spec.serves, let version = resolved[asset]?.version else {
             throw ActionError(message: "the version \(r.id) serves is unknown: its model or prompt was not applied")
         }
-        var variables: [String: String] = [:]
-        for (key, value) in r.spec["env"]?.objectValue ?? [:] { variables[key] = value.stringValue ?? value.canonicalJSON }
+        var variables = spec.env
         variables["TRUEUP_ENV"] = environment.name
-        variables["TRUEUP_CONFIG"] = (r.spec["config"] ?? .object([:])).canonicalJSON
+        variables["TRUEUP_CONFIG"] = spec.config.canonicalJSON
         if asset.kind == .model {
             variables["TRUEUP_MODEL_URI"] = try await handOver(resolved[asset]?.location ?? "", localPaths: planned.backends.serving.passesLocalPaths)
         } else if let prompt = environment.resources[asset] {
             variables["TRUEUP_PROMPT_TEMPLATE"] = resolver.promptContent(prompt).template
         }
-        let code = r.spec["code"]?.stringValue ?? ""
+        let code = spec.code ?? ""
         let codePath = (try? RepoPath.normalise(code).get()) ?? code
         let repository = workspace.repositoryRoot
         let commit = self.commit
@@ -365,10 +360,10 @@ struct Executor: Sendable {
         let record = try await planned.backends.serving.deploy(DeploymentRequest(
             environment: environment.name, name: r.id.name, configHash: hash, assetVersion: version,
             materializeCode: { folder in try CodeExport.export(repository: repository, commit: commit, path: codePath, to: folder) },
-            command: r.spec["command"]?.arrayValue?.compactMap(\.stringValue) ?? [], importPath: r.spec["importPath"]?.stringValue,
-            environmentVariables: variables, healthPath: r.spec["health"]?["path"]?.stringValue ?? "/healthz",
-            healthTimeoutSeconds: r.spec["health"]?["timeout"]?.stringValue.flatMap(DurationSyntax.seconds) ?? 30,
-            replicas: r.spec["replicas"]?.intValue ?? 1))
+            command: spec.command ?? [], importPath: spec.importPath,
+            environmentVariables: variables, healthPath: spec.health.path,
+            healthTimeoutSeconds: spec.health.timeoutSeconds,
+            replicas: spec.replicas))
         return Done(resolution: Resolution(version: hash, location: record.endpoint), detail: "serving \(asset) version \(version) at \(record.endpoint)")
     }
 

@@ -207,12 +207,12 @@ public final class Reconciler: Sendable {
     /// the code tree and input versions it ran with (for the reasons of its next run).
     static func applied(_ resource: Resource, summary: JSONValue, planned: Planned, at time: Double) -> AppliedResource {
         let resolver = Resolver(environment: planned.environment, inputs: planned.inputs, commit: planned.plan.commit)
-        let registered = resource.id.kind == .model || resource.id.kind == .prompt
+        let registered = resource.registryEntry != nil
         return AppliedResource(
             environment: planned.environment.name, id: resource.id, summary: summary, spec: resource.spec,
-            registryName: registered ? resolver.registryName(resource) : nil,
-            alias: registered ? resolver.alias(resource) : nil,
-            codeTree: resource.spec["code"]?.stringValue.flatMap { planned.inputs.codeTrees[$0] },
+            registryName: registered ? resource.registryName : nil,
+            alias: registered ? resource.alias : nil,
+            codeTree: resource.typed.code.flatMap { planned.inputs.codeTrees[$0] },
             inputs: resource.id.kind == .job ? resolver.inputVersions(of: resource, planned.resolutions) : nil,
             appliedCommit: planned.plan.commit, appliedAt: time)
     }

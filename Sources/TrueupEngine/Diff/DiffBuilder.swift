@@ -199,9 +199,9 @@ public struct DiffBuilder: Sendable {
         }
         let ids = Set(base?.resources.keys.map { $0 } ?? []).union(head?.resources.keys.map { $0 } ?? [])
         for id in ids.sorted() {
-            if let b = base?.resources[id], let h = head?.resources[id], b.spec == h.spec, !pointsAtChangedContent(h.spec, changedPaths) { continue }
-            let before = base?.resources[id].map { withRepositoryContent($0.spec, baseFiles) }
-            let after = head?.resources[id].map { withRepositoryContent($0.spec, headFiles) }
+            if let b = base?.resources[id], let h = head?.resources[id], b.spec == h.spec, !pointsAtChangedContent(h, changedPaths) { continue }
+            let before = base?.resources[id].map { withRepositoryContent($0, baseFiles) }
+            let after = head?.resources[id].map { withRepositoryContent($0, headFiles) }
             if before == after { continue }
             let kind: ResourceChange.Change = before == nil ? .added : after == nil ? .removed : .modified
             changes.append(ResourceChange(resource: id.description, change: kind, fields: FieldChange.diff(before, after, path: "spec")))
@@ -210,10 +210,10 @@ public struct DiffBuilder: Sendable {
     }
 }
 
-/// Whether a spec's `code` folder or `templateFile` holds one of `changedPaths`.
-func pointsAtChangedContent(_ spec: JSONValue, _ changedPaths: [String]) -> Bool {
-    for field in ["code", "templateFile"] {
-        guard let raw = spec[field]?.stringValue, case .success(let path) = RepoPath.normalise(raw) else { continue }
+/// Whether a resource's `code` folder or `templateFile` holds one of `changedPaths`.
+func pointsAtChangedContent(_ resource: Resource, _ changedPaths: [String]) -> Bool {
+    for raw in [resource.typed.code, resource.prompt?.templateFile] {
+        guard let raw, case .success(let path) = RepoPath.normalise(raw) else { continue }
         if changedPaths.contains(where: { path.isEmpty || $0 == path || $0.hasPrefix(path + "/") }) { return true }
     }
     return false
@@ -221,12 +221,12 @@ func pointsAtChangedContent(_ spec: JSONValue, _ changedPaths: [String]) -> Bool
 
 /// What a spec points at in the repository is part of the change too: a code folder's tree id, a
 /// template file's text. They show as `code@tree` and `templateFile@content` beside the spec.
-func withRepositoryContent(_ spec: JSONValue, _ files: SourceSnapshot) -> JSONValue {
-    guard case .object(var members) = spec else { return spec }
-    if let code = members["code"]?.stringValue, case .success(let path) = RepoPath.normalise(code) {
+func withRepositoryContent(_ resource: Resource, _ files: SourceSnapshot) -> JSONValue {
+    guard case .object(var members) = resource.spec else { return resource.spec }
+    if let code = resource.typed.code, case .success(let path) = RepoPath.normalise(code) {
         members["code@tree"] = .string(String(((try? files.entry(at: path))??.objectID ?? "missing").prefix(12)))
     }
-    if let template = members["templateFile"]?.stringValue, case .success(let path) = RepoPath.normalise(template),
+    if let template = resource.prompt?.templateFile, case .success(let path) = RepoPath.normalise(template),
        let bytes = try? files.contents(of: path) {
         members["templateFile@content"] = .string(String(decoding: bytes, as: UTF8.self))
     }

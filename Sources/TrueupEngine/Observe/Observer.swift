@@ -13,9 +13,8 @@ public struct Observer: Sendable {
         var models = Set<String>()
         var prompts = Set<String>()
         for resource in environment.resources.values {
-            let name = resource.spec["registryName"]?.stringValue ?? resource.id.name
-            if resource.id.kind == .model { models.insert(name) }
-            if resource.id.kind == .prompt { prompts.insert(name) }
+            if resource.id.kind == .model { models.insert(resource.registryName) }
+            if resource.id.kind == .prompt { prompts.insert(resource.registryName) }
         }
         for (id, last) in applied {
             let name = last.registryName ?? id.name

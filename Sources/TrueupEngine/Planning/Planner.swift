@@ -61,13 +61,12 @@ public struct Planner {
     }
 
     func planResource(_ resource: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
-        switch resource.id.kind {
-        case .dataset: return planDataset(resource, resolved)
-        case .job: return planJob(resource, resolved)
-        case .model: return planModel(resource, resolved)
-        case .prompt: return planPrompt(resource, resolved)
-        case .deployment: return planDeployment(resource, resolved)
-        case .environment: return (PlannedChange(resource: resource.id, action: .noop, before: nil, after: nil), .unknown)
+        switch resource.typed {
+        case .dataset(let spec): return planDataset(resource, spec, resolved)
+        case .job(let spec): return planJob(resource, spec, resolved)
+        case .model(let spec): return planModel(resource, spec, resolved)
+        case .prompt(let spec): return planPrompt(resource, spec, resolved)
+        case .deployment(let spec): return planDeployment(resource, spec, resolved)
         }
     }
 
@@ -98,20 +97,23 @@ public struct Planner {
 
     // MARK: - Kinds
 
-    func planDataset(_ r: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
+    func planDataset(_ r: Resource, _ spec: DatasetSpec, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
         var desired: String?
         var reasons: [String] = []
-        if let path = r.spec["path"]?.stringValue {
+        switch spec.source {
+        case .path(let path)?:
             desired = inputs.fileDigests[path]
-        } else if r.spec["uri"] != nil {
-            desired = r.spec["sha256"]?.stringValue
-        } else if let job = r.spec["fromJob"]?.stringValue {
+        case .uri?:
+            desired = spec.sha256
+        case .fromJob(let job)?:
             // The version is what the job's run for this commit produced, once it has run.
             if let identity = resolved[ResourceID(.job, job)]?.version, let current = observed.datasets[r.id.name]?.current, current.producingRun == identity {
                 desired = current.version
             } else {
                 reasons.append("its data comes from Job/\(job), which must run first")
             }
+        case nil:
+            break
         }
         let seen = observed.datasets[r.id.name]
         let before: JSONValue? = seen.map { .object(["version": .string($0.problem == nil ? $0.current.version : "(modified)")]) }
@@ -121,14 +123,13 @@ public struct Planner {
         return (change(r, before: before, after: after, matches: matches, problem: seen?.problem, extraReasons: reasons), resolution)
     }
 
-    func planJob(_ r: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
+    func planJob(_ r: Resource, _ spec: JobSpec, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
         let identity = resolver.jobIdentity(r, resolved)
         let run = identity.flatMap { observed.jobRuns[$0] }
         let resolution = Resolution(version: identity, location: run?.status == .succeeded ? run?.outputLocation : nil)
-        let trigger = r.spec["trigger"]?.stringValue ?? (r.spec["trigger"]?["schedule"] != nil ? "schedule" : "onChange")
         let after: JSONValue = .object(["identity": identity.map(JSONValue.string) ?? Self.kaa])
         let lastIdentity = applied[r.id]?.summary
-        if trigger == "manual" && !resolver.claimedJobs.contains(r.id.name) {
+        if spec.trigger == .manual && !resolver.claimedJobs.contains(r.id.name) {
             // Runs only as a gate, with a candidate; nothing to do on its own.
             return (PlannedChange(resource: r.id, action: .noop, before: lastIdentity, after: after, reasons: ["trigger is manual: it runs only as a gate"], dependsOn: r.dependencies), resolution)
         }
@@ -144,7 +145,8 @@ public struct Planner {
             reasons.append("a run with this identity is still in progress: it will be waited for, not started again")
         }
         if let last = applied[r.id] {
-            if let oldTree = last.codeTree, let code = r.spec["code"]?.stringValue, oldTree != inputs.codeTrees[code] {
+            if let oldTree = last.codeTree, oldTree != inputs.codeTrees[spec.code] {
+                let code = spec.code
                 reasons.append("code \(code) changed (tree \(oldTree.prefix(10)) -> \((inputs.codeTrees[code] ?? "").prefix(10)))")
             }
             if let oldInputs = last.inputs, let versions = resolver.inputVersions(of: r, resolved) {
@@ -160,32 +162,34 @@ public struct Planner {
         return (change, resolution)
     }
 
-    func modelCandidate(_ r: Resource, _ resolved: [ResourceID: Resolution], registry: RegistryState.Model?) -> (version: String?, reason: String?) {
-        if let version = r.spec["version"]?.stringValue { return (version, nil) }
-        if let job = r.spec["fromJob"]?.stringValue {
+    func modelCandidate(_ spec: ModelSpec, _ resolved: [ResourceID: Resolution], registry: RegistryState.Model?) -> (version: String?, reason: String?) {
+        switch spec.source {
+        case .version(let version)?:
+            return (version, nil)
+        case .fromJob(let job)?:
             guard let identity = resolved[ResourceID(.job, job)]?.version else { return (nil, "its version is what Job/\(job) produces, once it has run") }
             let version = registry?.versions.values.first { $0.tags["trueup.source"] == "job:\(identity)" }?.version
             return (version, version == nil ? "Job/\(job) produces a new version for this commit" : nil)
-        }
-        if let artifact = r.spec["artifact"]?.stringValue {
+        case .artifact(let artifact)?:
             let version = registry?.versions.values.first { $0.tags["trueup.source"] == "artifact:\(artifact)" }?.version
             return (version, version == nil ? "artifact \(artifact) is registered as a new version" : nil)
+        case nil:
+            return (nil, nil)
         }
-        return (nil, nil)
     }
 
-    func planModel(_ r: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
-        let name = resolver.registryName(r)
-        let alias = resolver.alias(r)
+    func planModel(_ r: Resource, _ spec: ModelSpec, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
+        let name = r.registryName
+        let alias = r.alias
         let registry = observed.registry.models[name]
-        let (candidate, why) = modelCandidate(r, resolved, registry: registry)
+        let (candidate, why) = modelCandidate(spec, resolved, registry: registry)
         let current = registry?.aliases[alias]
         let before: JSONValue? = current.map { .object(["alias": .string(alias), "version": .string($0)]) }
         let after: JSONValue = .object(["alias": .string(alias), "version": candidate.map(JSONValue.string) ?? Self.kaa])
         let info = candidate.flatMap { registry?.versions[$0] }
         let resolution = Resolution(version: candidate, location: info?.location)
         var reasons = why.map { [$0] } ?? []
-        if let candidate, r.spec["version"] != nil {
+        if let candidate, spec.version != nil {
             if info == nil {
                 return (PlannedChange(resource: r.id, action: .blocked, before: before, after: after,
                                       reasons: ["version \(candidate) of model \(name) does not exist in the registry: register it or fix spec.version"],
@@ -195,7 +199,7 @@ public struct Planner {
                 return (PlannedChange(resource: r.id, action: .blocked, before: before, after: after, reasons: [blocked], dependsOn: r.dependencies), resolution)
             }
         }
-        if let gates = gateSummary(r), !gates.isEmpty { reasons.append("gates must pass first: \(gates)") }
+        if let gates = gateSummary(spec.gates) { reasons.append("gates must pass first: \(gates)") }
         if let info, info.tags["trueup.gates.\(environment.name)"] == "failed", current != candidate {
             reasons.append("gates failed for version \(candidate!) before: \(info.tags["trueup.gates.\(environment.name).reason"] ?? "see history")")
         }
@@ -203,9 +207,9 @@ public struct Planner {
         return (change(r, before: before, after: after, matches: matches, extraReasons: reasons), matches ? resolution : Resolution(version: candidate, location: info?.location))
     }
 
-    func planPrompt(_ r: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
-        let name = resolver.registryName(r)
-        let alias = resolver.alias(r)
+    func planPrompt(_ r: Resource, _ spec: PromptSpec, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
+        let name = r.registryName
+        let alias = r.alias
         let registry = observed.registry.prompts[name]
         let (template, config) = resolver.promptContent(r)
         let hash = PromptContent.hash(template: template, config: config)
@@ -214,16 +218,16 @@ public struct Planner {
         let before: JSONValue? = current.map { .object(["alias": .string(alias), "version": .string($0)]) }
         let after: JSONValue = .object(["alias": .string(alias), "version": existing.map { .string($0.version) } ?? Self.kaa])
         var reasons: [String] = existing == nil ? ["the template or its config changed: a new immutable version is created"] : []
-        if let gates = gateSummary(r), !gates.isEmpty { reasons.append("gates must pass first: \(gates)") }
-        if let existing, r.spec["promotion"] == nil, let blocked = promotionProblem(kind: .prompt, resource: r, version: existing.version, tags: existing.tags) {
+        if let gates = gateSummary(spec.gates) { reasons.append("gates must pass first: \(gates)") }
+        if let existing, let blocked = promotionProblem(kind: .prompt, resource: r, version: existing.version, tags: existing.tags) {
             return (PlannedChange(resource: r.id, action: .blocked, before: before, after: after, reasons: [blocked], dependsOn: r.dependencies), Resolution(version: existing.version))
         }
         let matches = existing != nil && current == existing?.version
         return (change(r, before: before, after: after, matches: matches, extraReasons: reasons), Resolution(version: existing?.version, location: nil))
     }
 
-    func planDeployment(_ r: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
-        let asset = resolver.servedAsset(r)
+    func planDeployment(_ r: Resource, _ spec: DeploymentSpec, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
+        let asset = spec.serves
         let assetVersion = asset.flatMap { resolved[$0]?.version }
         let hash = assetVersion.map { resolver.deploymentHash(r, assetVersion: $0) }
         let seen = observed.deployments[r.id.name]
@@ -239,21 +243,17 @@ public struct Planner {
         return (change(r, before: before, after: after, matches: matches, problem: seen?.problem, extraReasons: reasons), Resolution(version: hash, location: seen?.endpoint))
     }
 
-    func gateSummary(_ r: Resource) -> String? {
-        let gates = r.spec["gates"]?.arrayValue ?? []
-        guard !gates.isEmpty else { return nil }
-        return gates.map { gate in
-            let metrics = (gate["metrics"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.stringValue ?? "")" }
-            return "Job/\(gate["job"]?.stringValue ?? "?")" + (metrics.isEmpty ? "" : " (\(metrics.joined(separator: ", ")))")
-        }.joined(separator: "; ")
+    /// The gates as a plan shows them, or nil when there are none.
+    func gateSummary(_ gates: [Gate]) -> String? {
+        gates.isEmpty ? nil : gates.map(\.summary).joined(separator: "; ")
     }
 
     /// `promotion.from`: a pinned version must be live in the source environment and have passed its gates there.
     func promotionProblem(kind: ResourceKind, resource: Resource, version: String, tags: [String: String]) -> String? {
         guard let from = environment.settings.promotionFrom else { return nil }
         let sourceResource = all[from]?.resources[resource.id]
-        let sourceAlias = sourceResource.map { Resolver(environment: all[from]!, inputs: inputs, commit: commit).alias($0) } ?? from
-        let name = resolver.registryName(resource)
+        let sourceAlias = sourceResource?.alias ?? from
+        let name = resource.registryName
         let live = kind == .model ? observed.registry.models[name]?.aliases[sourceAlias] : observed.registry.prompts[name]?.aliases[sourceAlias]
         guard live == version else {
             return "promotion from \(from): version \(version) is not live in \(from) (its alias '\(sourceAlias)' points at \(live ?? "nothing")): promote what \(from) runs with `trueup promote --from \(from) --to \(environment.name)`"

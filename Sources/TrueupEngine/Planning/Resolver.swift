@@ -30,19 +30,15 @@ struct Resolver: Sendable {
         self.environment = environment
         self.inputs = inputs
         self.commit = commit
-        self.claimedJobs = Set(environment.resources.values.compactMap { $0.spec["fromJob"]?.stringValue })
+        self.claimedJobs = Set(environment.resources.values.compactMap { $0.model?.fromJob ?? $0.dataset?.fromJob })
     }
 
     /// The input name -> version map of a job, or nil when an input is known only after apply.
     func inputVersions(of job: Resource, _ resolved: [ResourceID: Resolution]) -> [String: String]? {
         var versions: [String: String] = [:]
-        for name in job.spec["inputs"]?["datasets"]?.arrayValue?.compactMap(\.stringValue) ?? [] {
-            guard let v = resolved[ResourceID(.dataset, name)]?.version else { return nil }
-            versions["dataset:\(name)"] = v
-        }
-        for name in job.spec["inputs"]?["models"]?.arrayValue?.compactMap(\.stringValue) ?? [] {
-            guard let v = resolved[ResourceID(.model, name)]?.version else { return nil }
-            versions["model:\(name)"] = v
+        for input in job.job?.inputs ?? [] {
+            guard let v = resolved[input]?.version else { return nil }
+            versions["\(input.kind == .dataset ? "dataset" : "model"):\(input.name)"] = v
         }
         return versions
     }
@@ -50,7 +46,7 @@ struct Resolver: Sendable {
     /// identity = hash(environment, resolved spec, code tree id, resolved input versions) (DESIGN §2).
     func jobIdentity(_ job: Resource, _ resolved: [ResourceID: Resolution], candidate: String? = nil) -> String? {
         guard let versions = inputVersions(of: job, resolved) else { return nil }
-        let code = job.spec["code"]?.stringValue ?? ""
+        let code = job.typed.code ?? ""
         var parts: [String: JSONValue] = [
             "environment": .string(environment.name),
             "spec": job.spec,
@@ -62,14 +58,13 @@ struct Resolver: Sendable {
     }
 
     func promptContent(_ prompt: Resource) -> (template: String, config: JSONValue) {
-        let template = prompt.spec["template"]?.stringValue ?? prompt.spec["templateFile"]?.stringValue.flatMap { inputs.texts[$0] } ?? ""
-        var config = prompt.spec["modelConfig"]?.objectValue ?? [:]
-        config["type"] = prompt.spec["type"] ?? .string("text")
-        return (template, .object(config))
+        guard let spec = prompt.prompt else { return ("", .object([:])) }
+        let template = spec.template ?? spec.templateFile.flatMap { inputs.texts[$0] } ?? ""
+        return (template, spec.registeredConfig)
     }
 
     func deploymentHash(_ deployment: Resource, assetVersion: String) -> String {
-        let code = deployment.spec["code"]?.stringValue ?? ""
+        let code = deployment.typed.code ?? ""
         let parts: JSONValue = .object([
             "environment": .string(environment.name),
             "spec": deployment.spec,
@@ -79,22 +74,4 @@ struct Resolver: Sendable {
         return ContentDigest.sha256(parts.canonicalJSON)
     }
 
-    func registryName(_ resource: Resource) -> String {
-        resource.spec["registryName"]?.stringValue ?? resource.id.name
-    }
-
-    func alias(_ resource: Resource) -> String {
-        resource.spec["alias"]?.stringValue ?? environment.name
-    }
-
-    /// The resource a Deployment serves.
-    func servedAsset(_ deployment: Resource) -> ResourceID? {
-        if let model = deployment.spec["model"]?.stringValue { return ResourceID(.model, model) }
-        if let prompt = deployment.spec["prompt"]?.stringValue { return ResourceID(.prompt, prompt) }
-        return nil
-    }
-
-    func timeout(_ job: Resource) -> Double {
-        job.spec["timeout"]?.stringValue.flatMap(DurationSyntax.seconds) ?? 3600
-    }
 }

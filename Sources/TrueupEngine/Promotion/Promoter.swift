@@ -84,13 +84,11 @@ public struct Promoter {
         var edits: [String: [ScalarEditRequest]] = [:]
         var problems: [String] = []
         // Names and aliases as the planner's promotion check reads them.
-        let destinationRules = Resolver(environment: destination, inputs: planned.inputs, commit: snapshot.revision.commit)
-        let sourceRules = Resolver(environment: source, inputs: planned.inputs, commit: snapshot.revision.commit)
         for resource in try candidates(request, destination: destination, source: source, promotion: &promotion) {
             guard let sourceResource = source.resources[resource.id] else { continue }
-            let name = destinationRules.registryName(resource)
-            let alias = sourceRules.alias(sourceResource)
-            let current = resource.spec["version"]?.stringValue ?? ""
+            let name = resource.registryName
+            let alias = sourceResource.alias
+            let current = resource.model?.version ?? ""
             guard let live = planned.observed.registry.models[name]?.aliases[alias] else {
                 problems.append("\(resource.id): nothing is live in \(request.from) (alias '\(alias)' of model '\(name)' points at no version): apply \(request.from) first (`trueup apply --env \(request.from)`)")
                 continue
@@ -164,7 +162,7 @@ public struct Promoter {
                 let models = destination.resources.keys.filter { $0.kind == .model }.sorted().map(\.description)
                 throw EngineError("\(request.to) has no \(wanted) (its models: \(models.isEmpty ? "none" : models.joined(separator: ", "))): fix --resource")
             }
-            guard resource.spec["version"] != nil else {
+            guard resource.model?.version != nil else {
                 throw EngineError("\(wanted) in \(request.to) trains its own version (it sets no spec.version): pin a version in \(workspace.specRoot)/\(request.to)/ to deploy a model promoted from \(request.from)")
             }
             guard source.resources[wanted] != nil else {
@@ -175,7 +173,7 @@ public struct Promoter {
         var result: [Resource] = []
         for id in destination.resources.keys.filter({ $0.kind == .model }).sorted() {
             guard let resource = destination.resources[id] else { continue }
-            if resource.spec["version"] == nil {
+            if resource.model?.version == nil {
                 promotion.skipped.append((id, "it trains its own version in \(request.to) (no spec.version)"))
             } else if source.resources[id] == nil {
                 promotion.skipped.append((id, "\(request.from) does not declare it"))
@@ -265,7 +263,7 @@ public struct Promoter {
             throw EngineError("the promotion was not committed: the rewritten specs of \(request.to) are not valid:\n"
                               + desired.errors.prefix(10).map { "  \($0)" }.joined(separator: "\n"))
         }
-        for change in promotion.changes where environment.resources[change.resource]?.spec["version"]?.stringValue != change.newVersion {
+        for change in promotion.changes where environment.resources[change.resource]?.model?.version != change.newVersion {
             throw EngineError("the promotion was not committed: after rewriting \(change.location), \(change.resource) would not pin version \(change.newVersion): this is a trueup bug, report it with the file")
         }
     }

@@ -39,10 +39,11 @@ public final class Workspace: Sendable {
 
     public var paths: LocalPaths { LocalPaths(stateDirectory: stateDirectory) }
 
-    /// The backends an environment asks for (`spec.backends`; local by default), through the factory.
+    /// The backends an environment asks for (`spec.backends`, `spec.artifacts`; local by default), through the factory.
     public func backends(for settings: EnvironmentSettings) throws -> Backends {
         do {
-            return try factory.backends(for: settings, stateDirectory: stateDirectory, store: store)
+            return try factory.backends(for: settings, stateDirectory: stateDirectory, store: store,
+                                        artifactsType: settings.artifacts?.type.rawValue, artifactsPath: settings.artifacts?.path)
         } catch let error as BackendError {
             throw EngineError(error.message)
         }

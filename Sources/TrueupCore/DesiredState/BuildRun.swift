@@ -1,0 +1,25 @@
+/// The mutable work of one `build` call.
+struct BuildRun {
+    let builder: DesiredStateBuilder
+    var folders: [String: DesiredStateBuilder.Folder] = [:]
+    var diagnostics: [Diagnostic] = []
+    var extendedFolders = Set<String>()
+    var effectiveCache: [String: Effective?] = [:]
+    let lookups: RevisionLookups
+    var ownPathChecks: [PathCheck: Result<SourceEntry, RepoPathProblem>] = [:]
+    /// The resource whose rules are being checked (see `ResourceRules.swift`).
+    var ruleTarget: RuleTarget?
+
+    struct PathCheck: Hashable {
+        var raw: String
+        var expectsFile: Bool
+    }
+
+    init(builder: DesiredStateBuilder, folders: [String: DesiredStateBuilder.Folder] = [:], lookups: RevisionLookups = RevisionLookups()) {
+        self.builder = builder
+        self.folders = folders
+        self.lookups = lookups
+    }
+
+    var root: String { builder.root }
+}

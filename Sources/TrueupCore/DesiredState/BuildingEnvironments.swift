@@ -1,0 +1,161 @@
+import Synchronization
+
+// How the steps of a build are run: settings and extends per environment on one thread, merging
+// and validating on every core, and what is the same in several environments validated once.
+
+extension DesiredStateBuilder {
+    /// What validating one resource found.
+    struct Validated: Sendable {
+        var resource: Resource?
+        var diagnostics: [Diagnostic]
+
+        /// The same result for the same declaration in another environment.
+        func moved(from environment: String, to other: String) -> Validated {
+            var copy = self
+            copy.resource?.environment = other
+            for i in copy.diagnostics.indices where copy.diagnostics[i].environment == environment {
+                copy.diagnostics[i].environment = other
+            }
+            return copy
+        }
+    }
+
+    /// Assembles the environments named from the collected folders.
+    ///
+    /// Settings and extends are resolved per environment on the calling thread, and each
+    /// environment's overlays merged on every core; the resources of all
+    /// environments are then validated on every core when the snapshot can be opened once per
+    /// thread (validating resources is most of what remains once files are parsed, and one
+    /// environment per thread would leave a core idle whenever there are more environments than
+    /// cores); references and the graph follow per environment. Results, and so the order of
+    /// diagnostics, are the same as one thread would give.
+    func buildEach(_ names: [String], run: inout BuildRun, all: Set<String>) -> [String: DesiredEnvironment] {
+        var plans: [BuildRun.Plan] = []
+        for name in names {
+            if let plan = run.planEnvironment(name, all: all) { plans.append(plan) }
+        }
+        let prepared = BuildRun.merge(plans)
+        let work = prepared.indices.flatMap { e in prepared[e].declared.indices.map { (e, $0) } }
+        // Results are moved, never copied: copying thousands of resources costs a retain per field.
+        let byEnvironment = validateAll(work, prepared, collected: run)
+        // Each environment's resources, references and graph, on every core (they need no snapshot).
+        // Consumed, so that each slot's array is the only reference to it: popping from a shared
+        // one copied the environment's every resource first.
+        let slots = Mutex(consume byEnvironment)
+        let jobs = prepared
+        let lookups = run.lookups
+        let finished = EveryCore.map(jobs.count) { index in
+            var results = slots.withLock { slots in
+                defer { slots[index] = [] }
+                return slots[index]
+            }
+            var diagnostics: [Diagnostic] = []
+            var resources: [ResourceID: Resource] = [:]
+            resources.reserveCapacity(results.count)
+            var valid = true
+            while let slot = results.popLast() {
+                guard let result = slot else { preconditionFailure("a resource of \(jobs[index].name) was never validated") }
+                diagnostics += result.diagnostics
+                if let resource = result.resource { resources[resource.id] = resource } else { valid = false }
+            }
+            var environment: DesiredEnvironment?
+            if valid {
+                var checks = EnvironmentGraphChecks()
+                environment = checks.finish(jobs[index], resources: resources, lookups: lookups)
+                diagnostics += checks.diagnostics
+            }
+            return (environment, diagnostics)
+        }
+        var environments: [String: DesiredEnvironment] = [:]
+        for index in jobs.indices {
+            let (environment, diagnostics) = finished[index]
+            run.diagnostics += diagnostics
+            if let environment { environments[jobs[index].name] = environment }
+        }
+        return environments
+    }
+
+    /// Declarations that validate alike: the same document with the same overlays (so the same
+    /// tree), in environments that serve the same way. Of its environment, validating a resource
+    /// reads only the name (which goes into `Resource.environment` and diagnostics), the serving
+    /// backend (the rules for a Deployment depend on it) and the variables; a resource into which
+    /// a variable was substituted is validated in each environment. A base shared by every
+    /// environment is so validated once instead of once per environment.
+    struct SharedValidation: Hashable {
+        var declaredAt: [SourceLocation]
+        /// For Deployments only.
+        var serving: EnvironmentSettings.Backend.BackendType?
+
+        /// Hashes where the declaration starts and ends, not every overlay between: keys that
+        /// share both are rare and still told apart by `==`, and thousands of keys are hashed
+        /// on one thread before validating can start.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(declaredAt.count)
+            hasher.combine(declaredAt.first)
+            if declaredAt.count > 1 { hasher.combine(declaredAt.last) }
+            hasher.combine(serving)
+        }
+    }
+
+    /// Validates every (environment, resource) of `work`: the results by environment, each in
+    /// the order of its declarations.
+    func validateAll(_ work: [(Int, Int)], _ prepared: [BuildRun.Prepared], collected: BuildRun) -> [[Validated?]] {
+        var groupOf: [SharedValidation: Int] = [:]
+        var groups: [[Int]] = []
+        groupOf.reserveCapacity(work.count)
+        for (index, item) in work.enumerated() {
+            let environment = prepared[item.0]
+            let declared = environment.declared[item.1]
+            let key = SharedValidation(declaredAt: declared.declaredAt, serving: declared.id.kind == .deployment ? environment.settings.serving.type : nil)
+            if let group = groupOf[key] { groups[group].append(index) } else {
+                groupOf[key] = groups.count
+                groups.append([index])
+            }
+        }
+        @Sendable func validate(_ item: (Int, Int), with run: inout BuildRun) -> (Validated, substituted: Bool) {
+            let before = run.diagnostics.count
+            let (resource, substituted) = run.validateResource(item.1, of: prepared[item.0])
+            let found = Array(run.diagnostics[before...])
+            run.diagnostics.removeSubrange(before...)
+            return (Validated(resource: found.contains { $0.severity == .error } ? nil : resource, diagnostics: found), substituted)
+        }
+        let groupList = groups
+        @Sendable func validateGroup(_ group: Int, with run: inout BuildRun) -> [(Int, Validated)] {
+            let members = groupList[group]
+            let (first, substituted) = validate(work[members[0]], with: &run)
+            var results = [(members[0], first)]
+            let firstEnvironment = prepared[work[members[0]].0].name
+            for member in members.dropFirst() {
+                let name = prepared[work[member].0].name
+                results.append((member, substituted ? validate(work[member], with: &run).0 : first.moved(from: firstEnvironment, to: name)))
+            }
+            return results
+        }
+        // Straight into each environment's own array: one more array of every resource in
+        // between was that many more pages for the kernel to fault in.
+        var ordered = prepared.map { [Validated?](repeating: nil, count: $0.declared.count) }
+        // Moved out one by one, not copied (see buildEach).
+        func place(_ results: consuming [(Int, Validated)]) {
+            var results = results
+            while let (index, validated) = results.popLast() { ordered[work[index].0][work[index].1] = validated }
+        }
+        let workers = min(SnapshotWork.availableCores, 8, groups.count / Self.resourcesPerWorker)
+        guard workers > 1, let opener = snapshot.opener else {
+            var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
+            for group in groups.indices { place(validateGroup(group, with: &run)) }
+            return ordered
+        }
+        let folders = collected.folders, root = self.root, schemas = self.schemas, lookups = collected.lookups
+        // In batches, so that the shared counter is touched rarely and a thread keeps its caches warm.
+        var done = SnapshotWork.map(count: groups.count, workers: workers, batch: Self.batch, opener: opener, state: { own in
+            BuildRun(builder: DesiredStateBuilder(snapshot: own, root: root, schemas: schemas), folders: folders, lookups: lookups)
+        }) { run, group in validateGroup(group, with: &run) }
+        var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
+        for group in groups.indices { place(done[group].take() ?? validateGroup(group, with: &run)) }
+        return ordered
+    }
+
+    /// Below this many resources per core, starting threads costs more than it saves.
+    static let resourcesPerWorker = 64
+    static let batch = 16
+}

@@ -1,0 +1,141 @@
+// The first step of a build: every spec file's documents sorted into the folder (environment or
+// base) they belong to, with what is wrong in the tree itself (symlinks, stray files, documents
+// without a kind or a name, an identity declared twice in one folder).
+extension BuildRun {
+    /// Sorts `files` into `folders`, reporting what cannot be used; `entries` are every entry under
+    /// the spec root, `brokenFiles` the files that did not parse.
+    mutating func collect(files: [SpecFile], entries: [SourceEntry], brokenFiles: Set<String>) {
+        for entry in entries {
+            let place = SpecTreePath(entry.path, root: root)
+            let isYAML = entry.path.hasSuffix(".yaml") || entry.path.hasSuffix(".yml")
+            if entry.kind == .symlink || entry.kind == .submodule {
+                diagnostics.append(Diagnostic(at: SourceLocation(file: entry.path, line: 1, column: 1),
+                    "\(entry.kind == .symlink ? "symlink" : "submodule") in the spec tree is refused: replace it with the real file or folder"))
+                if let folder = place.folder { folders[String(folder), default: .init(name: String(folder))].broken = true }
+                continue
+            }
+            if place.folder == nil, isYAML {
+                diagnostics.append(Diagnostic(at: SourceLocation(file: entry.path, line: 1, column: 1),
+                    "spec files belong in a folder: move it to \(root)/<environment or base>/"))
+            }
+        }
+        for file in brokenFiles {
+            if let folder = SpecTreePath(file, root: root).folder { folders[String(folder), default: .init(name: String(folder))].broken = true }
+        }
+        var foldersWithEnvironmentFile = Set<String>()
+        var filesOf: [String: [Int]] = [:]
+        var names: [String] = []
+        for index in files.indices {
+            guard let name = SpecTreePath(files[index].path, root: root).folder else { continue }
+            let folderName = String(name)
+            if filesOf[folderName] == nil { names.append(folderName) }
+            filesOf[folderName, default: []].append(index)
+        }
+        var collected = collectFolders(names.map { filesOf[$0]! }, names: names, files: files)
+        for index in names.indices.reversed() {
+            var (folder, found, hasEnvironmentFile) = collected.removeLast()
+            if folders[names[index]]?.broken == true { folder.broken = true }
+            folders[names[index]] = folder
+            diagnostics += found
+            if hasEnvironmentFile { foldersWithEnvironmentFile.insert(names[index]) }
+        }
+        for (name, folder) in folders where folder.environment == nil {
+            if foldersWithEnvironmentFile.contains(name) {
+                diagnostics.append(Diagnostic(at: SourceLocation(file: "\(root)/\(name)/environment.yaml", line: 1, column: 1),
+                    "environment.yaml holds no Environment document: add one with kind: Environment and metadata.name: \(name)"))
+                folders[name]?.broken = true
+            }
+        }
+    }
+
+    /// Each folder's documents (`groups[i]` indexes the files of folder `names[i]`), with the
+    /// problems found and whether the folder has an environment file. Folders are independent,
+    /// so a large repository's are collected on every core: this runs between parsing and
+    /// validating, when nothing else can.
+    func collectFolders(_ groups: [[Int]], names: [String], files: [SpecFile]) -> [(DesiredStateBuilder.Folder, [Diagnostic], Bool)] {
+        let root = self.root
+        @Sendable func collectOne(_ index: Int) -> (DesiredStateBuilder.Folder, [Diagnostic], Bool) {
+            var diagnostics: [Diagnostic] = []
+            var folder = DesiredStateBuilder.Folder(name: names[index])
+            folder.resources.reserveCapacity(groups[index].reduce(0) { $0 + files[$1].documents.count })
+            var hasEnvironmentFile = false
+            for fileIndex in groups[index] {
+                let file = files[fileIndex]
+                let isEnvironmentFile = SpecTreePath(file.path, root: root).isEnvironmentFile
+                if isEnvironmentFile { hasEnvironmentFile = true }
+                for document in file.documents {
+                    Self.collect(document, file: file.path, isEnvironmentFile: isEnvironmentFile, specRoot: root, into: &folder, diagnostics: &diagnostics)
+                }
+            }
+            return (folder, diagnostics, hasEnvironmentFile)
+        }
+        let documents = files.reduce(0) { $0 + $1.documents.count }
+        guard groups.count > 1, documents >= Self.documentsForParallelCollect else { return groups.indices.map(collectOne) }
+        return EveryCore.map(groups.count, collectOne)
+    }
+
+    /// Below this many documents, collecting on one thread is quicker than starting others.
+    static let documentsForParallelCollect = 256
+
+    static func collect(_ document: Document, file: String, isEnvironmentFile: Bool, specRoot: String,
+                                into folder: inout DesiredStateBuilder.Folder, diagnostics: inout [Diagnostic]) {
+        let root = document.root
+        guard case .mapping = root.value else {
+            diagnostics.append(Diagnostic(at: root.location, "a document must be a mapping with apiVersion, kind, metadata and spec, not a \(root.kindName)"))
+            folder.broken = true
+            return
+        }
+        guard let apiVersion = root["apiVersion"] else {
+            diagnostics.append(Diagnostic(at: root.location, "missing required field 'apiVersion': add apiVersion: trueup/v1", field: "apiVersion"))
+            folder.broken = true
+            return
+        }
+        guard apiVersion.scalarText == "trueup/v1" else {
+            diagnostics.append(Diagnostic(at: apiVersion.location, "unknown apiVersion '\(apiVersion.scalarText ?? apiVersion.kindName)': use trueup/v1", field: "apiVersion"))
+            folder.broken = true
+            return
+        }
+        guard let kindNode = root["kind"] else {
+            diagnostics.append(Diagnostic(at: root.location, "missing required field 'kind': use one of \(ResourceKind.allCases.map(\.rawValue).joined(separator: ", "))", field: "kind"))
+            folder.broken = true
+            return
+        }
+        guard let kindText = kindNode.scalarText, let kind = ResourceKind(rawValue: kindText) else {
+            let text = kindNode.scalarText ?? kindNode.kindName
+            let names = ResourceKind.allCases.map(\.rawValue)
+            let hint = SchemaValidator.closest(to: text, in: names).map { "did you mean '\($0)'?" } ?? "use one of \(names.joined(separator: ", "))"
+            diagnostics.append(Diagnostic(at: kindNode.location, "unknown kind '\(text)': \(hint)", field: "kind"))
+            folder.broken = true
+            return
+        }
+        guard let nameNode = root["metadata"]?["name"], let name = nameNode.scalarText, !nameNode.isNull else {
+            diagnostics.append(Diagnostic(at: root["metadata"]?.location ?? root.location, "missing required field 'name': every resource needs metadata.name", field: "metadata.name"))
+            folder.broken = true
+            return
+        }
+        if kind == .environment {
+            guard isEnvironmentFile else {
+                diagnostics.append(Diagnostic(at: kindNode.location, "an Environment must be in \(specRoot)/\(folder.name)/environment.yaml, not in \(file): move it"))
+                folder.broken = true
+                return
+            }
+            if let existing = folder.environment {
+                diagnostics.append(Diagnostic(at: root.location, "a second Environment in environment.yaml (the first is at line \(existing.location.line)): keep one"))
+                folder.broken = true
+                return
+            }
+            folder.environment = root
+            folder.environmentFile = file
+            return
+        }
+        let id = ResourceID(kind, name)
+        if let first = folder.resources[id] {
+            diagnostics.append(Diagnostic(at: nameNode.location,
+                "\(id) is declared twice in \(specRoot)/\(folder.name)/ (first at \(first.declaredAt[0])): remove one or rename it",
+                field: "metadata.name"))
+            folder.broken = true
+            return
+        }
+        folder.resources[id] = .init(id: id, node: root, declaredAt: [root.location])
+    }
+}
