@@ -28,11 +28,13 @@ public struct BackendContext: Sendable {
 /// What an artifact store constructor is given.
 public struct ArtifactStoreContext: Sendable {
     public let environment: String
-    /// The type chosen (`local`, later `path`, `mlflow`).
+    /// The type chosen (`local`, `path`, later `mlflow`).
     public let type: String
     /// The registry's settings: an `mlflow` store talks to the same server.
     public let registry: EnvironmentSettings.Backend
     public let stateDirectory: String
+    /// `spec.artifacts.path`: the shared folder of a `path` store.
+    public var path: String? = nil
 }
 
 /// The one place that turns an environment's `spec.backends` into backends.
@@ -66,7 +68,17 @@ public struct BackendFactory: Sendable {
     public static var standard: BackendFactory {
         var factory = BackendFactory()
         factory.registerLocal()
+        factory.registerRay()
         return factory
+    }
+
+    /// A Ray cluster (`{type: ray, url: <dashboard>, tokenFromEnv: VAR}`): jobs through its Jobs API.
+    public mutating func registerRay() {
+        register("ray", jobs: { context in
+            try RayJobs(
+                url: context.settings.url ?? "", token: try RayJobs.token(context.settings, environment: context.environment, role: context.role.rawValue),
+                environment: context.environment, store: try context.localStore(), paths: context.paths, artifacts: context.artifacts)
+        })
     }
 
     /// Adds (or replaces) the constructors of backend type `type`, one per role it can play.
@@ -97,6 +109,12 @@ public struct BackendFactory: Sendable {
             serving: { context in LocalServing(store: try context.localStore(), paths: context.paths) },
             data: { context in LocalDataCatalog(store: try context.localStore(), paths: context.paths) })
         registerArtifactStore("local") { context in LocalArtifactStore(paths: LocalPaths(stateDirectory: context.stateDirectory)) }
+        registerArtifactStore("path") { context in
+            guard let path = context.path else {
+                throw BackendError("environment \(context.environment): spec.artifacts has type path but no path: set spec.artifacts.path to the folder where the shared filesystem is mounted on trueup's machine and on every node, e.g. {type: path, path: /mnt/shared/trueup}")
+            }
+            return try PathArtifactStore(path: path, environment: context.environment)
+        }
     }
 
     /// The backend types registered, sorted.
@@ -112,12 +130,13 @@ public struct BackendFactory: Sendable {
     }
 
     /// The backends `settings` (`spec.backends`) asks for.
-    public func backends(for settings: EnvironmentSettings, stateDirectory: String, store: StateStore, artifactsType: String? = nil) throws -> Backends {
+    /// `artifactsType` and `artifactsPath` are `spec.artifacts.type` and `.path`.
+    public func backends(for settings: EnvironmentSettings, stateDirectory: String, store: StateStore, artifactsType: String? = nil, artifactsPath: String? = nil) throws -> Backends {
         let artifactType = artifactStoreType(for: settings, explicit: artifactsType)
         guard let makeStore = artifactStores[artifactType] else {
             throw BackendError("environment \(settings.name): spec.artifacts has type \(artifactType), which this build of trueup does not provide (available: \(artifactStores.keys.sorted().joined(separator: ", "))): set spec.artifacts.type to one of those in its environment.yaml")
         }
-        let artifacts = try makeStore(ArtifactStoreContext(environment: settings.name, type: artifactType, registry: settings.registry, stateDirectory: stateDirectory))
+        let artifacts = try makeStore(ArtifactStoreContext(environment: settings.name, type: artifactType, registry: settings.registry, stateDirectory: stateDirectory, path: artifactsPath))
         func context(_ role: BackendRole, _ backend: EnvironmentSettings.Backend) -> BackendContext {
             BackendContext(environment: settings.name, role: role, settings: backend, stateDirectory: stateDirectory, store: store, artifacts: artifacts, shared: shared)
         }
