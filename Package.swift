@@ -63,6 +63,8 @@ let package = Package(
                 "TrueupCore", "TrueupStore", "CPosixSpawn", .product(name: "Crypto", package: "swift-crypto"),
                 // The local backend's tables live in the state database (LocalBackendStore).
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // Remote backends (Ray, MLflow) speak HTTP through SwiftNIO, already in the binary.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // Composition: load specs, observe -> plan -> apply, gates, locking.
