@@ -4,22 +4,6 @@
 // (TrueupCore) -> engine (TrueupEngine) -> command line (trueup).
 import PackageDescription
 
-/// How the shipped binary is linked, for a short start-up (every command pays it; DESIGN §8).
-/// `--static-swift-stdlib` makes the linker export all of the binary's 45,000 symbols to the
-/// dynamic table, which the loader and the runtime's `dladdr` then search at every start; the
-/// version script keeps `main` (and the one symbol libgit2 must find in the executable). lld
-/// (shipped with the toolchain) packs the binary's 160,000 relative relocations into a compact RELR
-/// table the loader reads in a few pages. The binary stays position-independent. Release only: debug and test builds keep the defaults.
-let releaseStartUp: [LinkerSetting] = [
-    .unsafeFlags(
-        [
-            "-use-ld=lld",
-            "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/trueup/exported-symbols.map",
-            "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
-        ],
-        .when(platforms: [.linux], configuration: .release)),
-]
-
 let package = Package(
     name: "trueup",
     platforms: [.macOS(.v15)],
@@ -41,19 +25,16 @@ let package = Package(
         .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CLibGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         .systemLibrary(name: "CPosixSpawn"),
-        .systemLibrary(name: "CMalloc"),
-        // The one C source: libgit2's set-up with its CA-bundle parse put off until HTTPS needs it.
-        .target(name: "CDeferredCertificates", dependencies: ["CLibGit2"]),
 
         // Pure model and logic: documents, schemas, overlays, variables, graph. No I/O.
         .target(
             name: "TrueupCore",
-            dependencies: ["CMalloc", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         // libyaml events -> document trees with source marks.
         .target(name: "TrueupYAML", dependencies: ["CLibYAML", "TrueupCore"]),
         // libgit2: open, resolve, read trees and blobs at a commit; the working tree too.
-        .target(name: "TrueupGit", dependencies: ["CLibGit2", "CDeferredCertificates", "TrueupCore"]),
+        .target(name: "TrueupGit", dependencies: ["CLibGit2", "TrueupCore"]),
         // SQLite state: migrations, runs, actions, observed state, the local registry and catalog.
         .target(name: "TrueupStore", dependencies: ["TrueupCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // Implementations of the core's backend protocols: Local/ (and later MLflow/, Ray/).
@@ -63,7 +44,7 @@ let package = Package(
                 "TrueupCore", "TrueupStore", "CPosixSpawn", .product(name: "Crypto", package: "swift-crypto"),
                 // The local backend's tables live in the state database (LocalBackendStore).
                 .product(name: "GRDB", package: "GRDB.swift"),
-                // Remote backends (Ray, MLflow) speak HTTP through SwiftNIO, already in the binary.
+                // Remote backends (Ray, MLflow) and the local health probes speak HTTP through AsyncHTTPClient.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -96,9 +77,7 @@ let package = Package(
             dependencies: [
                 "TrueupEngine", "TrueupStore", "TrueupController", "TrueupBackends",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            exclude: ["exported-symbols.map"],
-            linkerSettings: releaseStartUp
+            ]
         ),
 
         .testTarget(name: "TrueupCoreTests", dependencies: ["TrueupCore", "TrueupYAML"]),

@@ -8,7 +8,3 @@ static inline int trueup_git_disable_owner_validation(void) {
 static inline int trueup_git_set_tree_cache_limit(size_t bytes) {
     return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, bytes);
 }
-
-static inline int trueup_git_skip_hash_verification(void) {
-    return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
-}

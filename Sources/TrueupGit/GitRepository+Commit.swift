@@ -25,6 +25,8 @@ public struct FileChange: Sendable {
 extension GitRepository {
     /// Whether `name` may be a branch name (`refs/heads/<name>` is a valid reference).
     public static func isValidBranchName(_ name: String) -> Bool {
+        // Callable before any repository is opened, so it sets libgit2 up itself.
+        guard (try? LibGit2.ensureInitialized()) != nil else { return false }
         var valid: Int32 = 0
         return git_branch_name_is_valid(&valid, name) == 0 && valid == 1
     }

@@ -15,7 +15,7 @@ extension GitRepository {
     /// `.authentication` error, and servers whose certificate the system does not trust with a
     /// `.certificate` one.
     public static func cloneBare(url: String, to path: String) throws -> GitRepository {
-        try LibGit2.ensureCertificates()
+        try LibGit2.ensureInitialized()
         let operation = "clone '\(url)' into '\(path)'"
         var options = git_clone_options()
         let initCode = git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION))
@@ -36,7 +36,7 @@ extension GitRepository {
     /// deleted on the remote. Local branches are not moved: resolve `origin/<branch>` afterwards.
     public func fetch(remote name: String = "origin") throws {
         let operation = "fetch remote '\(name)' into \(root)"
-        try LibGit2.ensureCertificates()
+        try LibGit2.ensureInitialized()
         var found: OpaquePointer?
         let lookupCode = git_remote_lookup(&found, handle, name)
         try check(lookupCode, "git_remote_lookup", operation, hints: [

@@ -10,15 +10,14 @@
 // Threading: libgit2 objects are not thread-safe. A `GitRepository`, and every snapshot made from it,
 // must be used from one task at a time; none of them is `Sendable`.
 
-import CDeferredCertificates
 import CLibGit2
 
-/// One-time libgit2 set-up: `git_libgit2_init()` and the global options we rely on.
+/// One-time libgit2 set-up: `git_libgit2_init()` and the global options we rely on, done on first
+/// use (opening a repository, cloning, fetching).
 enum LibGit2 {
     /// Swift runs a static initializer exactly once, even under concurrent first use.
     private static let setUp: GitError? = {
-        // Without parsing the system CA bundle, which only HTTPS needs (see `ensureCertificates`).
-        let initialized = trueup_git_init_deferring_certificates()
+        let initialized = git_libgit2_init()
         if initialized < 0 {
             return GitError.fromLibgit2(
                 code: initialized, function: "git_libgit2_init", operation: "initialize libgit2",
@@ -42,48 +41,12 @@ enum LibGit2 {
                 operation: "let libgit2 cache large trees", hints: [:]
             )
         }
-        // libgit2 re-hashes every object it reads to check it against its id; git itself does not
-        // (fsck does), and the SHA-1 of every spec blob was a tenth of reading a commit's specs.
-        let unverified = trueup_git_skip_hash_verification()
-        if unverified < 0 {
-            return GitError.fromLibgit2(
-                code: unverified, function: "git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION)",
-                operation: "skip re-hashing objects on read", hints: [:]
-            )
-        }
         return nil
     }()
 
     /// Call before any other libgit2 function.
     static func ensureInitialized() throws(GitError) {
         if let setUp { throw setUp }
-    }
-
-    /// Loads the CA bundle whose parse set-up put off (Sources/CDeferredCertificates): once, for
-    /// the first operation that may connect to an HTTPS remote.
-    private static let certificates: GitError? = {
-        if let setUp { return setUp }
-        guard let file = deferredCertificateFile else { return nil }
-        let loaded = trueup_git_load_deferred_certificates()
-        if loaded < 0 {
-            return GitError.fromLibgit2(
-                code: loaded, function: "git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS)",
-                operation: "load the system's CA certificates from \(file)",
-                hints: [.other: "HTTPS remotes cannot be verified without them: check \(file) (Debian's ca-certificates package)"]
-            )
-        }
-        return nil
-    }()
-
-    /// Call before any libgit2 function that may open a network connection (clone, fetch).
-    static func ensureCertificates() throws(GitError) {
-        try ensureInitialized()
-        if let certificates { throw certificates }
-    }
-
-    /// The CA bundle whose parse set-up put off, if any: for tests of the deferral.
-    static var deferredCertificateFile: String? {
-        trueup_git_deferred_certificate_file().map { String(cString: $0) }
     }
 }
 
@@ -106,14 +69,4 @@ func hexString(_ oid: UnsafePointer<git_oid>) -> String {
 /// Copies a borrowed C string; nil stays nil.
 func copiedString(_ pointer: UnsafePointer<CChar>?) -> String? {
     pointer.map { String(cString: $0) }
-}
-
-/// What the command line may ask of libgit2 before it opens any repository.
-public enum GitLibrary {
-    /// Runs libgit2's one-time set-up now: some milliseconds (libgit2 loads its settings and
-    /// crypto back-ends) a caller may spend on another thread while the arguments are parsed; the
-    /// first libgit2 call waits for it to finish, and its errors surface there.
-    public static func initialize() {
-        try? LibGit2.ensureInitialized()
-    }
 }

@@ -191,7 +191,19 @@ public enum StoredJSON {
         String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
+    static let decoder = JSONDecoder()
+
     public static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try JSONDecoder().decode(type, from: Data(text.utf8))
+        try decode(type, from: Data(text.utf8))
+    }
+
+    /// A column read straight from SQLite's bytes. A record that does not decode names the field
+    /// (StoredRecordError) instead of showing Foundation's coding path.
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, record: String? = nil) throws -> T {
+        do {
+            return try decoder.decode(type, from: data)
+        } catch let error as DecodingError {
+            throw StoredRecordError(record: record ?? "\(T.self)", error)
+        }
     }
 }

@@ -16,21 +16,4 @@ struct Trueup: AsyncParsableCommand {
             HistoryCommand.self, LogsCommand.self, PromoteCommand.self, ControllerCommand.self, SchemaInstanceCommand.self,
         ]
     )
-
-    /// ArgumentParser's own `main`, with the start-up work (see `StartUpWork`) done beside it.
-    static func main() async {
-        let startUp = StartUpWork.start()
-        do {
-            var command = try await asyncParseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-            startUp.waitUntilFinished()
-        } catch {
-            startUp.waitUntilFinished()
-            exit(withError: error)
-        }
-    }
 }

@@ -30,31 +30,19 @@ struct PatternMatcherTests {
         "abbc", "ab/cd", "a/b/c", "1.5", "x1.5y", "é", "naïve", "a\nb", "a b",
     ]
 
-    @Test(arguments: patterns)
-    func agreesWithICU(_ pattern: String) throws {
-        let ours = try PatternMatcher(pattern)
-        let icu = try NSRegularExpression(pattern: pattern)
-        for sample in Self.samples {
-            let expected = icu.firstMatch(in: sample, range: NSRange(sample.startIndex..., in: sample)) != nil
-            #expect(ours.matches(sample) == expected, "pattern \(pattern) on \"\(sample)\": ICU says \(expected)")
-        }
-    }
-
-    /// The deterministic automaton that matches anchored patterns must say what the VM says,
-    /// also on strings no one thought of: random ones over the bytes the patterns care about.
-    @Test(arguments: patterns)
-    func automatonAgreesWithTheVirtualMachine(_ pattern: String) throws {
-        let ours = try PatternMatcher(pattern)
-        #expect(ours.isDeterministic == pattern.hasPrefix("^"), "pattern \(pattern)")
-        let alphabet = Array("aAbcz09-_./ >=<!eE+\tJob/Dataset".unicodeScalars) + ["é"]
+    /// The samples, plus random strings over the bytes the patterns care about and near misses
+    /// of the samples (one character replaced, inserted or removed): strings no one thought of.
+    /// ASCII only in what is random: `.` and negated classes match one byte here, one UTF-16 unit
+    /// in ICU, which differ on purpose for non-ASCII text.
+    static let strings: [String] = {
+        let alphabet = Array("aAbcz09-_./ >=<!eE+\tJob/Dataset".unicodeScalars)
         var generator = SplitMix64(seed: 2026)
-        var strings = Self.samples
+        var strings = samples
         for _ in 0..<2000 {
             let length = Int.random(in: 0...70, using: &generator)
             strings.append(String(String.UnicodeScalarView((0..<length).map { _ in alphabet.randomElement(using: &generator)! })))
         }
-        // Near misses of the samples: one character replaced, inserted or removed.
-        for sample in Self.samples where !sample.isEmpty {
+        for sample in samples where !sample.isEmpty {
             for _ in 0..<20 {
                 var scalars = Array(sample.unicodeScalars)
                 let at = Int.random(in: 0..<scalars.count, using: &generator)
@@ -66,13 +54,21 @@ struct PatternMatcherTests {
                 strings.append(String(String.UnicodeScalarView(scalars)))
             }
         }
-        for string in strings {
-            #expect(ours.matches(string) == ours.matchesOnVirtualMachine(string), "pattern \(pattern) on \"\(string)\"")
+        return strings
+    }()
+
+    @Test(arguments: patterns)
+    func agreesWithICU(_ pattern: String) throws {
+        let ours = try PatternMatcher(pattern)
+        let icu = try NSRegularExpression(pattern: pattern)
+        for sample in Self.strings {
+            let expected = icu.firstMatch(in: sample, range: NSRange(sample.startIndex..., in: sample)) != nil
+            #expect(ours.matches(sample) == expected, "pattern \(pattern) on \"\(sample)\": ICU says \(expected)")
         }
     }
 
     @Test func longInputsMatchInLinearTime() throws {
-        // A backtracking engine takes exponential time on this; a Pike VM does not.
+        // A backtracking engine takes exponential time on this; an automaton does not.
         let ours = try PatternMatcher("^(a|a)*b$")
         #expect(!ours.matches(String(repeating: "a", count: 5000)))
         #expect(ours.matches(String(repeating: "a", count: 5000) + "b"))

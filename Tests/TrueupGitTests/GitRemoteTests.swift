@@ -106,9 +106,8 @@ struct GitRemoteTests {
         #expect(throws: GitError.self) { try repository.changedPaths(from: "nope", to: "HEAD") }
     }
 
-    /// libgit2 parses the system's CA bundle only before the first clone or fetch (see
-    /// CDeferredCertificates): a server whose certificate no trusted CA signed is still refused,
-    /// and said to be a certificate problem, not a credentials one.
+    /// libgit2's own TLS trust (the system's CA bundle): a server whose certificate no trusted CA
+    /// signed is refused, and said to be a certificate problem, not a credentials one.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
     func anHTTPSRemoteWithAnUntrustedCertificateIsRefused() throws {
         let folder = try GitFixture(initialize: false)

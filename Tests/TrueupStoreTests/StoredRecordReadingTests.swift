@@ -3,7 +3,7 @@ import Testing
 import TrueupCore
 @testable import TrueupStore
 
-/// Job runs and version tags are read back without JSONDecoder (StoredRecordReading.swift): what
+/// Job runs and version tags are read back through JSONDecoder (StoredRecordReading.swift): what
 /// is saved must come back equal, every field of it, through the real database.
 struct StoredRecordReadingTests {
     static let full = JobRunRecord(
@@ -27,7 +27,7 @@ struct StoredRecordReadingTests {
     }
 
     @Test func everyFieldOfTheCodableEncodingIsRead() throws {
-        // A field added to JobRunRecord's Codable form but not to init(stored:) makes this fail.
+        // Every property is in the stored form, and reads back from it.
         let encoded = try StoredJSON.encode(Self.full)
         let keys = try #require(try JSONValue.parse(Data(encoded.utf8)).objectValue).keys
         #expect(Set(keys).count == Mirror(reflecting: Self.full).children.count, "every property is encoded: \(keys.sorted())")
@@ -35,8 +35,10 @@ struct StoredRecordReadingTests {
     }
 
     @Test func aDamagedRecordSaysWhichField() throws {
-        #expect(throws: StoredRecordError.self) { try JobRunRecord(stored: #"{"identity": "x", "status": "lost"}"#) }
-        #expect(throws: StoredRecordError.self) { try StoredJSON.stringMap(#"{"a": 1}"#) }
+        let damaged = #expect(throws: StoredRecordError.self) { try JobRunRecord(stored: #"{"identity": "x", "status": "lost"}"#) }
+        #expect(damaged?.field == "environment")
+        let badTag = #expect(throws: StoredRecordError.self) { try StoredJSON.stringMap(#"{"a": 1}"#) }
+        #expect(badTag?.field == "a")
         #expect(try StoredJSON.stringMap(#"{"a": "1", "b": ""}"#) == ["a": "1", "b": ""])
     }
 }

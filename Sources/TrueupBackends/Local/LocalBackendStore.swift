@@ -214,14 +214,14 @@ public struct LocalBackendStore: Sendable {
 
     public func allJobRuns(environment: String?) throws -> [JobRunRecord] {
         try read(empty: []) { db in
-            // Every plan reads its environment's runs: through a cursor, each parsed straight
-            // from SQLite's bytes rather than made into a String (and copied twice more) first.
+            // Every plan reads its environment's runs: through a cursor, each decoded straight
+            // from SQLite's bytes rather than made into a String (and copied again) first.
             let rows = environment == nil
                 ? try Row.fetchCursor(db, sql: "SELECT record_json FROM job_runs ORDER BY updated_at")
                 : try Row.fetchCursor(db, sql: "SELECT record_json FROM job_runs WHERE environment = ? ORDER BY updated_at", arguments: [environment])
             var records: [JobRunRecord] = []
             while let row = try rows.next() {
-                records.append(try JobRunRecord(stored: try row.withUnsafeData(atIndex: 0) { try JSONValue.parse($0 ?? Data()) }))
+                records.append(try row.withUnsafeData(atIndex: 0) { try StoredJSON.decode(JobRunRecord.self, from: $0 ?? Data(), record: "job run") })
             }
             return records
         }

@@ -21,18 +21,18 @@ public struct LocalServing: ServingBackend {
         var result: [String: DeploymentRecord] = [:]
         for (name, stored) in try store.deployments(environment: environment) {
             var record = stored.record
-            record.problem = Self.problem(stored)
+            record.problem = await Self.problem(stored)
             result[name] = record
         }
         return result
     }
 
-    static func problem(_ stored: LocalBackendStore.StoredDeployment) -> String? {
+    static func problem(_ stored: LocalBackendStore.StoredDeployment) async -> String? {
         guard let pid = stored.pid, let start = stored.pidStartTime, ServiceSupervisor.isAlive(pid: pid, startTime: start) else {
             return "its process \(stored.pid.map(String.init) ?? "?") is not running"
         }
         let path = stored.record.healthPath
-        if let port = stored.port, let response = HTTPProbe.get(port: port, path: path, timeoutSeconds: 2), (200..<300).contains(response.status) {
+        if let port = stored.port, let response = await HTTPProbe.get(port: port, path: path, timeoutSeconds: 2), (200..<300).contains(response.status) {
             return nil
         }
         return "its health check GET \(path) on port \(stored.port.map(String.init) ?? "?") is failing"
@@ -40,7 +40,7 @@ public struct LocalServing: ServingBackend {
 
     public func deploy(_ request: DeploymentRequest) async throws -> DeploymentRecord {
         let existing = try store.deployments(environment: request.environment)[request.name]
-        if let existing, existing.record.configHash == request.configHash, Self.problem(existing) == nil {
+        if let existing, existing.record.configHash == request.configHash, await Self.problem(existing) == nil {
             return existing.record
         }
         let folder = paths.deployment(environment: request.environment, name: request.name, configHash: request.configHash)

@@ -137,6 +137,33 @@ public struct JobRunRecord: Codable, Sendable, Hashable {
         self.finishedAt = finishedAt
         self.error = error
     }
+    private enum CodingKeys: String, CodingKey {
+        case identity, environment, job, status, exitCode, attempts, outputLocation, outputs, metrics, logPath, commit, codeTree,
+            inputs, candidate, startedAt, finishedAt, error
+    }
+
+    /// Records written before a field existed still read: `attempts` defaults to 1, `outputs`,
+    /// `metrics` and `inputs` to empty (runs recorded before the artifact store have no outputs).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        identity = try container.decode(String.self, forKey: .identity)
+        environment = try container.decode(String.self, forKey: .environment)
+        job = try container.decode(String.self, forKey: .job)
+        status = try container.decode(Status.self, forKey: .status)
+        exitCode = try container.decodeIfPresent(Int.self, forKey: .exitCode)
+        attempts = try container.decodeIfPresent(Int.self, forKey: .attempts) ?? 1
+        outputLocation = try container.decode(String.self, forKey: .outputLocation)
+        outputs = try container.decodeIfPresent([String: ArtifactReference].self, forKey: .outputs) ?? [:]
+        metrics = try container.decodeIfPresent([String: Double].self, forKey: .metrics) ?? [:]
+        logPath = try container.decode(String.self, forKey: .logPath)
+        commit = try container.decode(String.self, forKey: .commit)
+        codeTree = try container.decode(String.self, forKey: .codeTree)
+        inputs = try container.decodeIfPresent([String: String].self, forKey: .inputs) ?? [:]
+        candidate = try container.decodeIfPresent(String.self, forKey: .candidate)
+        startedAt = try container.decode(Double.self, forKey: .startedAt)
+        finishedAt = try container.decodeIfPresent(Double.self, forKey: .finishedAt)
+        error = try container.decodeIfPresent(String.self, forKey: .error)
+    }
 }
 
 public struct DeploymentRecord: Codable, Sendable, Hashable {

@@ -9,7 +9,6 @@ enum EveryCore {
     static func map<Output: Sendable>(_ count: Int, _ body: @Sendable (Int) -> Output) -> [Output] {
         let done = Mutex<[Int: Output]>([:])
         DispatchQueue.concurrentPerform(iterations: count) { index in
-            WorkerHeap.adviseThisThread()
             let output = body(index)
             done.withLock { $0[index] = output }
         }

@@ -137,10 +137,13 @@ public enum JSONValue: Hashable, Sendable {
         out += "\""
     }
 
-    /// Parses JSON text, keeping integers apart from other numbers (see JSONParser).
+    /// Parses JSON text through Foundation's JSONDecoder and this type's `Decodable` conformance
+    /// (trueup's one way of reading JSON): integers that fit in Int64 stay `.integer`.
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONParser.parse(data)
+        try decoder.decode(JSONValue.self, from: data)
     }
+
+    private static let decoder = JSONDecoder()
 }
 
 extension JSONValue: Codable {

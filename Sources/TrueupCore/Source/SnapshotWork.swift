@@ -23,7 +23,6 @@ public enum SnapshotWork {
         // element would copy (retain) every field of thousands of resources.
         let finished = Mutex<[[(Int, Output)]]>([])
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            WorkerHeap.adviseThisThread()
             guard let snapshot = try? opener.open() else { return }
             var state = makeState(snapshot)
             var done: [(Int, Output)] = []

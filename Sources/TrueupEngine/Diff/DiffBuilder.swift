@@ -11,14 +11,9 @@ public struct DiffBuilder: Sendable {
     /// Where actual state comes from when not from the local state directory.
     public let actualState: (any ActualStateSource)?
 
-    /// Keep what was assembled and observed until the process exits (see KeptUntilExit): for
-    /// the command line, which prints the report and exits.
-    public let keepsWorkUntilExit: Bool
-
-    public init(workspace: Workspace, actualState: (any ActualStateSource)? = nil, keepsWorkUntilExit: Bool = false) {
+    public init(workspace: Workspace, actualState: (any ActualStateSource)? = nil) {
         self.workspace = workspace
         self.actualState = actualState
-        self.keepsWorkUntilExit = keepsWorkUntilExit
     }
 
     public func build(base: String, head: String, only: String? = nil) async throws -> DiffReport {
@@ -152,7 +147,6 @@ public struct DiffBuilder: Sendable {
                                    desiredChanges: desiredChanges, plan: nil, drift: [])
         }
         let planned = try await reconciler.plan(environment: name, desired: headState, snapshot: headSnapshot, revision: revisions.head, observed: observed)
-        if keepsWorkUntilExit { KeptUntilExit.keep(planned) }
         return EnvironmentDiff(name: name, status: atBase ? .valid : .added, errors: [], desiredChanges: desiredChanges,
                                plan: planned.plan, drift: DriftDetector.drift(planned))
     }

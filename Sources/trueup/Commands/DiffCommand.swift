@@ -44,7 +44,7 @@ struct DiffCommand: AsyncParsableCommand {
             let source = server.flatMap(URL.init(string:)).map {
                 ControllerStateClient(baseURL: $0, token: apiTokenEnv.flatMap { ProcessInfo.processInfo.environment[$0] })
             }
-            return try await DiffBuilder(workspace: workspace, actualState: source, keepsWorkUntilExit: true).build(base: base, head: head, only: env)
+            return try await DiffBuilder(workspace: workspace, actualState: source).build(base: base, head: head, only: env)
         }
         switch format {
         case .json:

@@ -29,9 +29,6 @@ struct PlanCommand: AsyncParsableCommand {
             let workspace = try repository.workspace()
             let reconciler = Reconciler(workspace: workspace)
             let planned = try await reconciler.plan(environment: env, revision: rev)
-            // The command exits next: freeing the desired and observed state would be wasted work.
-            KeptUntilExit.keep(retaining: reconciler)
-            KeptUntilExit.keep(planned)
             return planned.plan
         }
         if let output {

@@ -32,11 +32,7 @@ struct ValidateCommand: ParsableCommand {
         let source = SpecSource(repositoryPath: repository.repo, revision: rev, worktree: worktree, specRoot: repository.path)
         let state: DesiredState
         do {
-            let loader = SpecLoader()
-            state = try loader.load(source, only: env)
-            // The command exits next: freeing thousands of parsed documents would be wasted work.
-            KeptUntilExit.keep(retaining: loader)
-            KeptUntilExit.keep(state)
+            state = try SpecLoader().load(source, only: env)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)

@@ -85,12 +85,17 @@ final class DiffFixture {
     }
 
     var baseEnvironment: [String: String] {
-        [
+        var environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
             "HOME": scratch,
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
         ]
+        // `make sanitize`: the trueup processes are sanitized too, with the same suppressions.
+        for key in ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"] {
+            environment[key] = ProcessInfo.processInfo.environment[key]
+        }
+        return environment
     }
 
     // MARK: - git

@@ -85,7 +85,7 @@ public struct ServiceSupervisor: Sendable {
             guard let startTime, Self.isAlive(pid: pid, startTime: startTime) else { return false }
             let remaining = deadline - Monotonic.now
             guard remaining > 0 else { return false }
-            if let response = await Self.probe(port: port, path: path, timeoutSeconds: min(remaining, 2)),
+            if let response = await HTTPProbe.get(port: port, path: path, timeoutSeconds: min(remaining, 2)),
                (200..<300).contains(response.status) {
                 return true
             }
@@ -153,15 +153,5 @@ public struct ServiceSupervisor: Sendable {
         }
         guard named == 0 else { throw ProcessError.errno("getsockname", "could not read the port bound on 127.0.0.1") }
         return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// Runs one blocking probe on a Dispatch thread, not on Swift's small cooperative pool.
-    private static func probe(port: Int, path: String, timeoutSeconds: Double) async -> (status: Int, body: [UInt8])? {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let response = HTTPProbe.get(port: port, path: path, timeoutSeconds: timeoutSeconds)
-                continuation.resume(returning: response.map { ($0.status, $0.body) })
-            }
-        }
     }
 }
