@@ -44,6 +44,7 @@ let package = Package(
                 "TrueupCore", "TrueupStore", "CPosixSpawn", .product(name: "Crypto", package: "swift-crypto"),
                 // The local backend's tables live in the state database (LocalBackendStore).
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // Remote backends (Ray, MLflow) and the local health probes speak HTTP through AsyncHTTPClient.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

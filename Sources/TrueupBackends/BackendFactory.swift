@@ -28,7 +28,7 @@ public struct BackendContext: Sendable {
 /// What an artifact store constructor is given.
 public struct ArtifactStoreContext: Sendable {
     public let environment: String
-    /// The type chosen (`local`, later `path`, `mlflow`).
+    /// The type chosen (`local`, `path`, later `mlflow`).
     public let type: String
     /// `spec.artifacts.path`: the absolute directory a `path` store keeps its folders in.
     public let path: String?
@@ -68,7 +68,17 @@ public struct BackendFactory: Sendable {
     public static var standard: BackendFactory {
         var factory = BackendFactory()
         factory.registerLocal()
+        factory.registerRay()
         return factory
+    }
+
+    /// A Ray cluster (`{type: ray, url: <dashboard>, tokenFromEnv: VAR}`): jobs through its Jobs API.
+    public mutating func registerRay() {
+        register("ray", jobs: { context in
+            try RayJobs(
+                url: context.settings.url ?? "", token: try RayJobs.token(context.settings, environment: context.environment, role: context.role.rawValue),
+                environment: context.environment, store: try context.localStore(), paths: context.paths, artifacts: context.artifacts)
+        })
     }
 
     /// Adds (or replaces) the constructors of backend type `type`, one per role it can play.
@@ -99,6 +109,12 @@ public struct BackendFactory: Sendable {
             serving: { context in LocalServing(store: try context.localStore(), paths: context.paths) },
             data: { context in LocalDataCatalog(store: try context.localStore(), paths: context.paths) })
         registerArtifactStore("local") { context in LocalArtifactStore(paths: LocalPaths(stateDirectory: context.stateDirectory)) }
+        registerArtifactStore("path") { context in
+            guard let path = context.path else {
+                throw BackendError("environment \(context.environment): spec.artifacts has type path but no path: set spec.artifacts.path to the folder where the shared filesystem is mounted on trueup's machine and on every node, e.g. {type: path, path: /mnt/shared/trueup}")
+            }
+            return try PathArtifactStore(path: path, environment: context.environment)
+        }
     }
 
     /// The backend types registered, sorted.

@@ -66,12 +66,17 @@ public struct JobRunRequest: Sendable {
     public var candidate: String?
     public var timeoutSeconds: Double
     public var retries: Int
+    /// The spec's `resources`; a remote backend reserves them for the job (the local backend
+    /// runs it as a plain process).
+    public var resources: JobResources
 
     public init(
         identity: String, environment: String, job: String, commit: String, codeTree: String,
         materializeCode: @escaping @Sendable (String) throws -> Void, command: [String],
-        environmentVariables: [String: String], inputs: [String: String], candidate: String?, timeoutSeconds: Double, retries: Int
+        environmentVariables: [String: String], inputs: [String: String], candidate: String?, timeoutSeconds: Double, retries: Int,
+        resources: JobResources = JobResources()
     ) {
+        self.resources = resources
         self.identity = identity
         self.environment = environment
         self.job = job
@@ -84,6 +89,19 @@ public struct JobRunRequest: Sendable {
         self.candidate = candidate
         self.timeoutSeconds = timeoutSeconds
         self.retries = retries
+    }
+}
+
+/// A job's `resources` (`{cpus: 1, memoryMB: 2048, gpus: 0}`); nil: the backend's default.
+public struct JobResources: Sendable, Hashable {
+    public var cpus: Double?
+    public var memoryMB: Int?
+    public var gpus: Double?
+
+    public init(cpus: Double? = nil, memoryMB: Int? = nil, gpus: Double? = nil) {
+        self.cpus = cpus
+        self.memoryMB = memoryMB
+        self.gpus = gpus
     }
 }
 

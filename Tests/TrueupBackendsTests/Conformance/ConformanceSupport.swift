@@ -7,12 +7,13 @@ import FoundationNetworking
 import Glibc
 import Testing
 
-/// A folder under the system's temporary directory, removed by `remove()`.
+/// A folder under the system's temporary directory (or under `root`: a folder a remote backend
+/// also sees), removed by `remove()`.
 struct ScratchFolder: Sendable {
     let path: String
 
-    init(_ label: String = "trueup-conformance") throws {
-        path = (NSTemporaryDirectory() as NSString).appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8).lowercased())")
+    init(_ label: String = "trueup-conformance", under root: String? = nil) throws {
+        path = ((root ?? NSTemporaryDirectory()) as NSString).appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8).lowercased())")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
@@ -21,8 +22,8 @@ struct ScratchFolder: Sendable {
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 
     /// Runs `body` with a fresh folder and removes the folder afterwards, whatever happened.
-    static func with<T>(_ label: String = "trueup-conformance", _ body: (ScratchFolder) async throws -> T) async throws -> T {
-        let folder = try ScratchFolder(label)
+    static func with<T>(_ label: String = "trueup-conformance", under root: String? = nil, _ body: (ScratchFolder) async throws -> T) async throws -> T {
+        let folder = try ScratchFolder(label, under: root)
         do {
             let result = try await body(folder)
             folder.remove()

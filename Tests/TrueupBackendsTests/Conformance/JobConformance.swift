@@ -12,6 +12,9 @@ struct JobSubject: Sendable {
     var readLog: @Sendable (JobRunRecord) async throws -> String = { record in
         try String(contentsOfFile: record.logPath, encoding: .utf8)
     }
+    /// Where the checks put the files their jobs write (counters, markers): a folder the machines
+    /// that run the jobs see too. Nil: the system's temporary directory.
+    var scratchRoot: String? = nil
 }
 
 /// What every `JobBackend` must do. The job's code is a small shell script that
@@ -51,7 +54,7 @@ enum JobConformance {
     // MARK: - Checks
 
     static func reportsMetricsExitCodeAndLog(_ subject: JobSubject) async throws {
-        try await ScratchFolder.with { _ in
+        try await ScratchFolder.with(under: subject.scratchRoot) { _ in
             let environment = UniqueName.make("env")
             let request = job(environment: environment, name: "train", script: """
                 echo "hello from $GREETING"
@@ -89,7 +92,7 @@ enum JobConformance {
     /// The job runs once per identity: a second request (another client, as after a restart)
     /// returns the recorded run without running the command or writing the code again.
     static func sameIdentityExecutesOnce(_ subject: JobSubject) async throws {
-        try await ScratchFolder.with { scratch in
+        try await ScratchFolder.with(under: subject.scratchRoot) { scratch in
             let environment = UniqueName.make("env")
             let executions = scratch.file("executions")
             let materializations = scratch.file("materializations")
@@ -112,7 +115,7 @@ enum JobConformance {
 
     /// Two appliers asking for the same run at the same moment still get one execution.
     static func concurrentRequestsForOneIdentityExecuteOnce(_ subject: JobSubject) async throws {
-        try await ScratchFolder.with { scratch in
+        try await ScratchFolder.with(under: subject.scratchRoot) { scratch in
             let environment = UniqueName.make("env")
             let executions = scratch.file("executions")
             // Slow to write its code and slow to run, so each request arrives while the other is
@@ -148,7 +151,7 @@ enum JobConformance {
     /// `JobBackend.run`: "Runs the job unless a run with this identity already succeeded". The
     /// planner relies on it ("its last run with this identity failed: trying again").
     static func failedRunIsTriedAgainOnTheNextRequest(_ subject: JobSubject) async throws {
-        try await ScratchFolder.with { scratch in
+        try await ScratchFolder.with(under: subject.scratchRoot) { scratch in
             let environment = UniqueName.make("env")
             let executions = scratch.file("executions")
             let request = job(environment: environment, name: "flaky", script: failsFirstTime, variables: [
@@ -163,7 +166,7 @@ enum JobConformance {
     }
 
     static func retryAfterAFailureSucceedsOnTheSecondAttempt(_ subject: JobSubject) async throws {
-        try await ScratchFolder.with { scratch in
+        try await ScratchFolder.with(under: subject.scratchRoot) { scratch in
             let environment = UniqueName.make("env")
             let executions = scratch.file("executions")
             let request = job(environment: environment, name: "flaky", script: failsFirstTime, variables: [
@@ -181,7 +184,7 @@ enum JobConformance {
 
     /// At the timeout the job and everything it started are killed, and the run says why.
     static func timeoutIsReportedAndLeavesNoProcess(_ subject: JobSubject) async throws {
-        try await ScratchFolder.with { scratch in
+        try await ScratchFolder.with(under: subject.scratchRoot) { scratch in
             let environment = UniqueName.make("env")
             let pids = scratch.file("pids")
             let request = job(environment: environment, name: "slow", script: """
