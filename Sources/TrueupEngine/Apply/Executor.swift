@@ -321,15 +321,23 @@ struct Executor: Sendable {
             let record = try await planned.backends.jobs.observe(environment: environment.name)[done.resolution.version ?? ""]
             let metrics = record?.metrics ?? [:]
             var unmet: [String] = []
+            // Each metric against its threshold, as the apply's progress shows it: `auc 0.81 >= 0.75 ✓`.
+            var verdicts: [String] = []
             for (metric, thresholdText) in (gate["metrics"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
                 guard let threshold = Threshold(thresholdText.stringValue ?? "") else { continue }
                 guard let value = metrics[metric] else {
                     unmet.append("\(metric) is missing from the gate job's metrics.json")
+                    verdicts.append("\(metric) missing \(threshold) ✗")
                     continue
                 }
                 tags["trueup.gate.\(environment.name).\(jobName).\(metric)"] = String(value)
-                if !threshold.isMet(by: value) { unmet.append("\(metric) \(value) does not meet \(threshold)") }
+                let met = threshold.isMet(by: value)
+                if !met { unmet.append("\(metric) \(value) does not meet \(threshold)") }
+                verdicts.append("\(metric) \(String(format: "%g", value)) \(threshold) \(met ? "✓" : "✗")")
             }
+            let others = metrics.keys.filter { gate["metrics"]?[$0] == nil }.sorted().map { "\($0) \(String(format: "%g", metrics[$0]!))" }
+            progress(.note("gate Job/\(jobName) of \(r.id) (run \(done.resolution.version?.prefix(12) ?? "?")): "
+                + (verdicts + others).joined(separator: ", ").ifEmpty("exit 0, no metrics")))
             if !unmet.isEmpty {
                 tags["trueup.gates.\(environment.name)"] = "failed"
                 tags["trueup.gates.\(environment.name).reason"] = unmet.joined(separator: "; ")
@@ -442,4 +450,8 @@ final class FinishedRuns: Sendable {
 /// The prefix of an artifact digest (`sha256:<hex>`, see ArtifactStore).
 enum ArtifactDigestPrefix {
     static let text = "sha256:"
+}
+
+private extension String {
+    func ifEmpty(_ other: String) -> String { isEmpty ? other : self }
 }

@@ -59,7 +59,7 @@ public final class Reconciler: Sendable {
                 throw EngineError("no environment named '\(name)' at \(snapshot.revision.shortCommit) (environments: \(known.isEmpty ? "none" : known.joined(separator: ", "))): fix --env")
             }
             let shown = relevant.prefix(10).map { "  \($0)" }.joined(separator: "\n")
-            throw EngineError("the specs of \(name) at \(snapshot.revision.shortCommit) are invalid, so nothing is planned or applied for it (\(relevant.count) error\(relevant.count == 1 ? "" : "s")):\n\(shown)\nrun `trueup validate --rev \(revision)` to see them all")
+            throw EngineError("the specs of \(name) at \(snapshot.revision.shortCommit) are invalid, so nothing is planned or applied for it (\(relevant.count) error\(relevant.count == 1 ? "" : "s")):\n\(shown)\nrun `trueup validate \(revision == "worktree" ? "--worktree" : "--rev \(revision)")` to see them all")
         }
         let inputs = try PlanningInputs.gather(environment, snapshot: snapshot)
         let backends = try workspace.backends(for: environment.settings)

@@ -43,6 +43,9 @@ struct ApplyCommand: AsyncParsableCommand {
                     throw EngineError("cannot read \(planFile): check the path")
                 }
                 saved = try PlanJSON.decode(data, file: planFile)
+                if saved!.commit == "worktree" {
+                    throw EngineError("\(planFile) was planned from the working tree (--worktree): only committed specs are applied; commit them, then `trueup plan --env \(saved!.environment)\(repository.hintFlags) -o \(planFile)` and apply that")
+                }
                 name = saved!.environment
             } else if !yes {
                 let preview = try await reconciler.plan(environment: name, revision: rev).plan
