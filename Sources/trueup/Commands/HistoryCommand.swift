@@ -56,7 +56,7 @@ struct HistoryCommand: AsyncParsableCommand {
                 print("    \(action.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(action.action.padding(toLength: 7, withPad: " ", startingAt: 0)) \(action.resource)\(action.error.map { ": \($0)" } ?? "")")
             }
             let jobs = jobRuns[run.id] ?? []
-            if !jobs.isEmpty { print("    job runs (`trueup logs RUN\(repository.hintFlags)` prints one):") }
+            if !jobs.isEmpty { print("    job runs (`trueup logs ID\(repository.hintFlags)` shows one's log):") }
             for job in jobs { print("      " + JobRunsOfRuns.line(job)) }
         }
     }
