@@ -73,5 +73,13 @@ struct FirstRunTests {
         #expect(initialised.status == 0, "\(initialised)")
         #expect(initialised.stdout.contains("trueup validate --worktree --repo \(repository.repo)"), "\(initialised)")
         #expect(initialised.stdout.contains("trueup plan --env dev --repo \(repository.repo)"), "\(initialised)")
+        let state = repository.base + "/state"
+        let status = try await repository.trueup("status", "--repo", repository.repo, "--state-dir", state, in: repository.base)
+        #expect(status.stdout.contains("`trueup apply --env ENV --repo \(repository.repo) --state-dir \(state)`"), "\(status)")
+
+        // --repo's help states its default once, in words.
+        let help = try await repository.trueup("plan", "--help")
+        let repoHelp = help.stdout.components(separatedBy: "--repo <repo>").last?.components(separatedBy: "--path <path>").first ?? ""
+        #expect(repoHelp.components(separatedBy: "default").count == 2 && repoHelp.contains("enclosing the current folder"), "\(help)")
     }
 }

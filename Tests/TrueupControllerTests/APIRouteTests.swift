@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
+import TrueupCore
 @testable import TrueupController
 
 /// The API's access rules and error shapes, in process.
@@ -152,6 +153,20 @@ struct APIRouteTests {
         }
         let queued = await controller.nextMessage(within: 0.5)
         #expect(queued == nil, "no sync was queued")
+    }
+
+    @Test func timestampsAreRFC3339Strings() async throws {
+        let controller = try InProcessController(apiToken: "t0ken")
+        try controller.lead()
+        let run = try controller.store.startRun(environment: "dev", trigger: "cli", revision: RevisionInfo(commit: String(repeating: "a", count: 40)),
+                                                planJSON: "{}", logDirectory: controller.folder + "/logs", at: 1_790_000_000.25)
+        try controller.store.finishRun(run, outcome: "succeeded", at: 1_790_000_002.5)
+        try await controller.test { client in
+            try await client.execute(uri: "/api/v1/runs/\(run)", method: .get, headers: [.authorization: "Bearer t0ken"]) { response in
+                #expect(response.json["startedAt"] as? String == "2026-09-21T14:13:20.250Z", "\(response.text)")
+                #expect(response.json["finishedAt"] as? String == "2026-09-21T14:13:22.500Z", "\(response.text)")
+            }
+        }
     }
 
     @Test func readinessFollowsLeadership() async throws {

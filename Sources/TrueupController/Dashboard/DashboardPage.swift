@@ -98,9 +98,9 @@ struct DashboardPage {
                 state += "<div class=\"alert small\" title=\"\(escape(problem))\">\(kept)\(escape(Self.brief(problem, limit: 400)))</div>"
             }
             let last = environment.lastReconcile.map { r in
-                "\(escape(r.outcome)) \(escape(ago(r.finishedAt))) <div class=\"small muted\" title=\"\(escape(r.message))\">\(escape(Self.brief(r.message)))</div>"
+                "\(escape(r.outcome)) \(escape(ago(r.finishedAt.seconds))) <div class=\"small muted\" title=\"\(escape(r.message))\">\(escape(Self.brief(r.message)))</div>"
             } ?? "—"
-            let next = environment.nextReconcileAt.map { $0 <= now ? "due" : "in " + DurationSyntax.format($0 - now) } ?? "—"
+            let next = environment.nextReconcileAt.map(\.seconds).map { $0 <= now ? "due" : "in " + DurationSyntax.format($0 - now) } ?? "—"
             let drift = environment.drift.isEmpty ? "<span class=\"muted\">none</span>"
                 : "<span class=\"drift\">\(environment.drift.count)</span>" + environment.drift.map {
                     "<div class=\"small\" title=\"\(escape($0.description))\">\(escape("\($0.resource): \(Self.brief($0.description))"))</div>"

@@ -64,7 +64,7 @@ struct ApplyCommand: AsyncParsableCommand {
         if failed == 0 {
             note(Terminal.color("Applied \(result.plan.environment) at \(result.plan.commit.prefix(12)): \(PlanRenderer.summary(result.plan)) (run \(result.runID))", "32"))
         } else {
-            note(Terminal.color("Apply of \(result.plan.environment) finished with \(result.failures.count) failed and \(result.skipped.count) not applied (run \(result.runID)): `trueup logs \(result.runID)` shows why", "31"))
+            note(Terminal.color("Apply of \(result.plan.environment) finished with \(result.failures.count) failed and \(result.skipped.count) not applied (run \(result.runID)): `trueup logs \(result.runID)\(repository.hintFlags)` shows why", "31"))
             throw ExitCode(1)
         }
     }

@@ -9,8 +9,11 @@ struct InitCommand: ParsableCommand {
         abstract: "Scaffold environments/ (a base and a dev environment) and schemas/ in a repository."
     )
 
-    @Option(name: .long, help: "The git repository (default: the one enclosing the current folder).")
-    var repo: String = "."
+    // Optional, so the help states the default once, in words, rather than as ".".
+    @Option(name: .customLong("repo"), help: "The git repository, or any folder inside it (default: the repository enclosing the current folder).")
+    var repoOption: String?
+
+    var repo: String { repoOption ?? "." }
 
     @Option(name: .long, help: "The folder to create for environments.")
     var path: String = "environments"
