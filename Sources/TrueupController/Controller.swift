@@ -18,6 +18,12 @@ public struct Controller: Sendable {
         var configuration = configuration
         configuration.stateDirectory = state
         let store = try StateStore(stateDirectory: state)
+        if configuration.apiToken == nil {
+            let file = try APITokenFile.loadOrCreate(stateDirectory: state)
+            configuration.apiToken = file.token
+            configuration.apiTokenFile = file.path
+            configuration.apiTokenCreated = file.created
+        }
         let mirror = (state as NSString).appendingPathComponent("mirror.git")
         let workspace = Workspace(repositoryRoot: mirror, specRoot: configuration.specRoot, stateDirectory: state, store: store)
         let display = RepositoryMirror.redacted(configuration.repository)
@@ -33,11 +39,17 @@ public struct Controller: Sendable {
     static func router(_ context: ControllerContext) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
-        router.add(middleware: AccessControl(token: context.configuration.apiToken))
+        router.add(middleware: AccessControl(token: context.configuration.apiToken ?? "", metricsOpen: !context.configuration.metricsNeedToken))
         APIRoutes(context: context).add(to: router)
         WebhookRoutes(context: context).add(to: router)
         DashboardRoutes(context: context).add(to: router)
         return router
+    }
+
+    /// Where the token comes from, for the log: never the token itself.
+    static func tokenSource(_ configuration: ControllerConfiguration) -> String {
+        guard let file = configuration.apiTokenFile else { return "bearer token from --api-token-env" }
+        return "bearer token \(configuration.apiTokenCreated ? "created in" : "read from") \(file) (send it as `Authorization: Bearer $(cat \(file))`; the dashboard asks for it)"
     }
 
     /// Runs until SIGTERM or SIGINT; returns once the running work is recorded and the lease released.
@@ -55,7 +67,8 @@ public struct Controller: Sendable {
         logger.info("starting", metadata: [
             "repository": "\(context.repositoryDisplay)", "branch": "\(configuration.branch)", "state": "\(configuration.stateDirectory)",
             "poll": "\(DurationSyntax.format(configuration.pollInterval))", "holder": "\(configuration.holder)",
-            "webhooks": "\(configuration.webhookSecret == nil ? "refused (no secret)" : "on")", "api": "\(configuration.apiToken == nil ? "open" : "bearer token")",
+            "webhooks": "\(configuration.webhookSecret == nil ? "refused (no secret)" : "on")", "api": "\(Self.tokenSource(configuration))",
+            "metrics": "\(configuration.metricsNeedToken ? "bearer token" : "open")",
         ])
         let group = ServiceGroup(
             configuration: .init(

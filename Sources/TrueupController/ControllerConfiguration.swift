@@ -19,8 +19,15 @@ public struct ControllerConfiguration: Sendable {
     public var pollInterval: Double
     /// The webhook secret's value (never logged or shown); nil: webhooks are refused.
     public var webhookSecret: String?
-    /// The API's bearer token (never logged or shown); nil: the API is open.
+    /// The API's bearer token (never logged or shown); nil: the controller uses the one in
+    /// `STATE/api-token`, making it at the first start. The API is never open.
     public var apiToken: String?
+    /// Where the token was read from when it was not given: set when the controller starts.
+    public internal(set) var apiTokenFile: String?
+    /// True when the token file was made by this start.
+    public internal(set) var apiTokenCreated = false
+    /// `/metrics` wants the token too (`--metrics-need-token`); otherwise scrapers need none.
+    public var metricsNeedToken: Bool
     /// Seconds a leader lease lasts; it is renewed every third of that.
     public var leaseDuration: Double
     public var maxConcurrentReconciles: Int
@@ -30,7 +37,7 @@ public struct ControllerConfiguration: Sendable {
     public init(
         repository: String, branch: String = "main", host: String = "127.0.0.1", port: Int = 8080, stateDirectory: String,
         specRoot: String = "environments", pollInterval: Double = 60, webhookSecret: String? = nil, apiToken: String? = nil,
-        leaseDuration: Double = 15, maxConcurrentReconciles: Int = 2, holder: String? = nil
+        metricsNeedToken: Bool = false, leaseDuration: Double = 15, maxConcurrentReconciles: Int = 2, holder: String? = nil
     ) {
         self.repository = repository
         self.branch = branch
@@ -41,6 +48,7 @@ public struct ControllerConfiguration: Sendable {
         self.pollInterval = pollInterval
         self.webhookSecret = webhookSecret
         self.apiToken = apiToken
+        self.metricsNeedToken = metricsNeedToken
         self.leaseDuration = leaseDuration
         self.maxConcurrentReconciles = maxConcurrentReconciles
         self.holder = holder ?? "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8).lowercased())"

@@ -75,6 +75,11 @@ public final class GitRepository {
         let operation = "resolve revision '\(revision)' in \(root)"
         var found: OpaquePointer?
         let code = git_revparse_single(&found, handle, revision)
+        // A fresh `git init` has HEAD on a branch without commits: say that, not libgit2's -3.
+        if code == GIT_ENOTFOUND.rawValue, git_repository_head_unborn(handle) == 1 {
+            throw GitError(kind: .unbornBranch, operation: "read '\(revision)' in \(root)", message: "the repository has no commits yet",
+                           hint: "commit first (git add -A && git commit), or use --worktree to read the files on disk")
+        }
         try check(code, "git_revparse_single", operation, hints: [
             .notFound: "revision '\(revision)' not found: check the branch, tag or sha"
                 + " (remote branches are 'origin/<branch>' and need a fetch first)",

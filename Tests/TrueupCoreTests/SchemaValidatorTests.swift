@@ -215,7 +215,7 @@ struct SchemaStructureTests {
         let (_, diagnostics) = try check(.job, text)
         #expect(diagnostics.map(\.message) == [
             "an empty name is not allowed here: give it a name",
-            "'1SEED' is not a valid name here: it must match ^[A-Za-z_][A-Za-z0-9_]*$",
+            "'1SEED' is not a valid name here: must be letters, digits and '_', not starting with a digit",
         ])
     }
 

@@ -273,7 +273,7 @@ struct ConsistencyTests {
         try repository.write("environments/dev/model.yaml", "apiVersion: trueup/v1\nkind: Model\nmetadata: {name: churn}\nspec:\n  fromJob: trian\n")
         try repository.commit()
         #expect(try repository.validationLines() == [
-            "environments/dev/model.yaml:5:12: Model/churn: refers to Job/trian, which does not exist in environment 'dev': did you mean 'train'? (spec.fromJob, environment dev)",
+            "environments/dev/model.yaml:5:12: Model/churn: refers to Job/trian, which is not defined in this environment: did you mean 'train'? (spec.fromJob, environment dev)",
         ])
     }
 
@@ -327,7 +327,7 @@ struct SeveralEnvironmentsTests {
             + "  code: src\n  command: [python3, report.py]\n  retries: -1\n")
         try repository.commit()
         #expect(try repository.validationLines() == [
-            "environments/shared/report.yaml:8:12: -1 is below the minimum 0 (spec.retries, environment dev, prod)",
+            "environments/shared/report.yaml:8:12: -1 is below the minimum 0 (spec.retries, environments dev, prod)",
         ])
     }
 
@@ -416,7 +416,7 @@ struct SharedBaseTests {
     @Test func eachEnvironmentGetsTheErrorsThatAreItsOwn() throws {
         let lines = try repository(broken: true).validationLines()
         #expect(lines == [
-            "environments/base/resources.yaml:8:3: unknown field 'colour': remove it; the fields allowed here are dependsOn, description, fromJob, path, sha256, uri, validate (spec.colour, environment dev, prod, staging)",
+            "environments/base/resources.yaml:8:3: unknown field 'colour': remove it; the fields allowed here are dependsOn, description, fromJob, path, sha256, uri, validate (spec.colour, environments dev, prod, staging)",
             "environments/base/resources.yaml:17:12: expected an integer, got 'many' (spec.retries, environment staging)",
             "environments/base/resources.yaml:31:3: Deployment/api: serving runs on ray in this environment, which needs spec.importPath (module:app): add it (spec, environment prod)",
         ])

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import TrueupCore
 import TrueupStore
 
@@ -16,13 +17,17 @@ struct DashboardPage {
     var runs: [Run]
     var now: Double
     var refreshSeconds = 5
+    /// The key the Sync forms carry (the page is only served to someone who gave the token); nil:
+    /// no Sync buttons.
+    var formKey: String?
 
     static func gather(_ context: ControllerContext, now: Double = Date().timeIntervalSince1970) throws -> DashboardPage {
         let store = context.workspace.store
         let runs = try store.runs(environment: nil, limit: 15).map { run in
             Run(run: run, failedActions: (try? store.actions(runID: run.id).filter { $0.status == .failed }.count) ?? 0)
         }
-        return DashboardPage(snapshot: context.status.snapshot, environments: try EnvironmentViews.all(context, detailed: true), runs: runs, now: now)
+        return DashboardPage(snapshot: context.status.snapshot, environments: try EnvironmentViews.all(context, detailed: true), runs: runs, now: now,
+                             formKey: context.configuration.apiToken.map { AccessControl<BasicRequestContext>.formKey(for: $0) })
     }
 
     func render() -> String {
@@ -83,7 +88,7 @@ struct DashboardPage {
         guard !environments.isEmpty else {
             return html + "<p class=\"muted\">No environment yet.</p></section>\n"
         }
-        html += "<table><thead><tr><th>Environment</th><th>State</th><th>Sync</th><th>Applied</th><th>Drift</th><th>Last reconcile</th><th>Next</th></tr></thead><tbody>\n"
+        html += "<table><thead><tr><th>Environment</th><th>State</th><th>Sync</th><th>Applied</th><th>Drift</th><th>Last reconcile</th><th>Next</th>\(formKey == nil ? "" : "<th></th>")</tr></thead><tbody>\n"
         for environment in environments {
             let sync = environment.sync.map { "\($0)\(environment.selfHeal == true ? " · selfHeal" : "")\(environment.prune == true ? " · prune" : "")" } ?? "—"
             let applied = environment.revisions.lastApplied.map { "<code>\(escape(String($0.prefix(12))))</code>" } ?? "never"
@@ -93,14 +98,14 @@ struct DashboardPage {
                 state += "<div class=\"alert small\" title=\"\(escape(problem))\">\(kept)\(escape(Self.brief(problem, limit: 400)))</div>"
             }
             let last = environment.lastReconcile.map { r in
-                "\(escape(r.outcome)) \(escape(ago(r.finishedAt))) <div class=\"small muted\" title=\"\(escape(r.message))\">\(escape(Self.brief(r.message)))</div>"
+                "\(escape(r.outcome)) \(escape(ago(r.finishedAt.seconds))) <div class=\"small muted\" title=\"\(escape(r.message))\">\(escape(Self.brief(r.message)))</div>"
             } ?? "—"
-            let next = environment.nextReconcileAt.map { $0 <= now ? "due" : "in " + DurationSyntax.format($0 - now) } ?? "—"
+            let next = environment.nextReconcileAt.map(\.seconds).map { $0 <= now ? "due" : "in " + DurationSyntax.format($0 - now) } ?? "—"
             let drift = environment.drift.isEmpty ? "<span class=\"muted\">none</span>"
                 : "<span class=\"drift\">\(environment.drift.count)</span>" + environment.drift.map {
                     "<div class=\"small\" title=\"\(escape($0.description))\">\(escape("\($0.resource): \(Self.brief($0.description))"))</div>"
                 }.joined()
-            html += "<tr data-environment=\"\(escape(environment.name))\" data-state=\"\(escape(environment.state))\"><th>\(escape(environment.name))</th><td>\(state)</td><td>\(escape(sync))</td><td>\(applied)</td><td>\(drift)</td><td>\(last)</td><td>\(escape(next))</td></tr>\n"
+            html += "<tr data-environment=\"\(escape(environment.name))\" data-state=\"\(escape(environment.state))\"><th>\(escape(environment.name))</th><td>\(state)</td><td>\(escape(sync))</td><td>\(applied)</td><td>\(drift)</td><td>\(last)</td><td>\(escape(next))</td>\(syncCell(environment.name))</tr>\n"
         }
         return html + "</tbody></table></section>\n"
     }
@@ -150,6 +155,13 @@ struct DashboardPage {
     }
 
     // MARK: - Pieces
+
+    /// A form, not a script: it posts the environment's sync with the page's form key.
+    private func syncCell(_ environment: String) -> String {
+        guard let formKey else { return "" }
+        return "<td><form method=\"post\" action=\"\(AccessControl<BasicRequestContext>.dashboardSyncPrefix)\(escape(environment))\" class=\"sync\">"
+            + "<input type=\"hidden\" name=\"key\" value=\"\(escape(formKey))\"><button type=\"submit\" data-sync=\"\(escape(environment))\">Sync</button></form></td>"
+    }
 
     private func badge(_ state: String) -> String {
         let tone: String
@@ -203,7 +215,7 @@ struct DashboardPage {
         .ok{background:#dcf5e3;color:#116329}.warn{background:#fff1c2;color:#7a5300}.bad{background:#fde0de;color:#a40e26}.muted-badge{background:#e8eaef;color:#4a5161}
         .alert{background:#fde0de;color:#6e0b1b;padding:6px 10px;border-radius:4px;margin:6px 0}
         .small{font-size:12px;max-width:520px;overflow-wrap:anywhere}.muted{color:#6b7385}.drift{font-weight:700;color:#7a5300}
-        .matrix td{white-space:nowrap}.absent{color:#b6bcc8}
+        .matrix td{white-space:nowrap}form.sync{margin:0}.absent{color:#b6bcc8}
         footer{color:#6b7385;padding:0 24px 24px;font-size:12px}a{color:#0b57d0}
         """
 }

@@ -26,7 +26,7 @@ struct APIRoutes {
         }
         router.get("/api/v1/environments/{env}") { _, http in try environment(http.parameters.require("env")) }
         router.get("/api/v1/environments/{env}/state") { _, http in try await state(http.parameters.require("env")) }
-        router.post("/api/v1/environments/{env}/sync") { _, http in try sync(http.parameters.require("env")) }
+        router.post("/api/v1/environments/{env}/sync") { _, http in try Self.sync(http.parameters.require("env"), context) }
         router.get("/api/v1/runs") { request, _ in try runs(request) }
         router.get("/api/v1/runs/{id}") { _, http in try run(http.parameters.require("id")) }
         router.get("/api/v1/runs/{id}/logs") { _, http in try logs(http.parameters.require("id")) }
@@ -73,12 +73,13 @@ struct APIRoutes {
         return Responses.json(StateDocument(observed: observed, applied: applied.values.sorted { $0.id < $1.id }))
     }
 
-    private func sync(_ name: String) throws -> Response {
+    /// Queues a sync of the environment for the loop: 202, or why not. The dashboard's Sync button too.
+    static func sync(_ name: String, _ context: ControllerContext) throws -> Response {
         let snapshot = context.status.snapshot
         guard case .leading = snapshot.role else {
             return Responses.error(.serviceUnavailable, "this controller is \(snapshot.role): send the sync to the leader")
         }
-        guard let environment = snapshot.environments[name] else { return unknown(name) }
+        guard let environment = snapshot.environments[name] else { return APIRoutes(context: context).unknown(name) }
         guard environment.tracked != nil else {
             return Responses.error(.conflict, "environment \(name) has never been valid in git, so there is nothing to sync: \(environment.problem ?? "fix its specs")")
         }
@@ -122,7 +123,7 @@ struct APIRoutes {
         return Responses.text(text)
     }
 
-    private func unknown(_ name: String) -> Response {
+    func unknown(_ name: String) -> Response {
         let known = context.status.snapshot.environments.keys.sorted()
         return Responses.error(.notFound, "no environment named '\(name)' (known: \(known.isEmpty ? "none yet" : known.joined(separator: ", ")))")
     }

@@ -17,7 +17,7 @@ struct EnvironmentView: Encodable, Sendable {
     }
 
     struct LastReconcile: Encodable, Sendable {
-        var finishedAt: Double
+        var finishedAt: Timestamp
         var reason: String
         var outcome: String
         var message: String
@@ -45,15 +45,32 @@ struct EnvironmentView: Encodable, Sendable {
     var prune: Bool?
     var interval: String?
     var reconciling: Bool
-    var nextReconcileAt: Double?
+    var nextReconcileAt: Timestamp?
     var revisions: Revisions
     /// Why the newest commit is not used for this environment; nil when it is.
     var sourceProblem: String?
-    var conditions: [Condition]
+    var conditions: [ConditionView]
     var drift: [DriftEntry]
     var lastReconcile: LastReconcile?
     var pendingPlan: Plan?
     var assets: [Asset]?
+}
+
+/// A status condition as the API shows it (its time in RFC 3339).
+struct ConditionView: Encodable, Sendable {
+    var type: String
+    var status: Bool
+    var reason: String
+    var message: String
+    var since: Timestamp
+
+    init(_ condition: Condition) {
+        type = condition.type
+        status = condition.status
+        reason = condition.reason
+        message = condition.message
+        since = Timestamp(condition.since)
+    }
 }
 
 enum EnvironmentViews {
@@ -81,11 +98,11 @@ enum EnvironmentViews {
         var view = EnvironmentView(
             name: name, state: "Unknown", message: report?.message, sync: settings?.sync.rawValue, selfHeal: settings?.selfHeal, prune: settings?.prune,
             interval: settings.map { DurationSyntax.format($0.interval) }, reconciling: live?.reconciling ?? false,
-            nextReconcileAt: live?.nextReconcileAt,
+            nextReconcileAt: live?.nextReconcileAt.map(Timestamp.init),
             revisions: .init(head: snapshot.source.head?.commit, lastGood: live?.lastGoodRevision?.commit,
                              lastApplied: stored?.lastAppliedCommit, lastAttempted: stored?.lastAttemptedCommit),
-            sourceProblem: live?.problem, conditions: stored?.conditions ?? [], drift: report?.drift ?? [],
-            lastReconcile: report.map { .init(finishedAt: $0.finishedAt, reason: $0.reason.rawValue, outcome: $0.outcome.rawValue, message: $0.message, revision: $0.revision, runID: $0.runID) },
+            sourceProblem: live?.problem, conditions: (stored?.conditions ?? []).map(ConditionView.init), drift: report?.drift ?? [],
+            lastReconcile: report.map { .init(finishedAt: Timestamp($0.finishedAt), reason: $0.reason.rawValue, outcome: $0.outcome.rawValue, message: $0.message, revision: $0.revision, runID: $0.runID) },
             pendingPlan: detailed ? pending : nil)
         view.state = state(live: live, stored: stored)
         if view.message == nil { view.message = live?.problem ?? stored?.conditions.first { $0.type == "Ready" }?.message }
@@ -171,8 +188,8 @@ struct RunView: Encodable, Sendable {
     var commit: String
     var author: String
     var message: String
-    var startedAt: Double
-    var finishedAt: Double?
+    var startedAt: Timestamp
+    var finishedAt: Timestamp?
     var outcome: String
     var logs: String
     var actions: [Action]
@@ -184,8 +201,8 @@ struct RunView: Encodable, Sendable {
         commit = run.commit
         author = run.author
         message = run.message
-        startedAt = run.startedAt
-        finishedAt = run.finishedAt
+        startedAt = Timestamp(run.startedAt)
+        finishedAt = run.finishedAt.map(Timestamp.init)
         outcome = run.outcome
         logs = "/api/v1/runs/\(run.id)/logs"
         self.actions = actions.map {

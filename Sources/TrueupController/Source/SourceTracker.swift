@@ -103,6 +103,6 @@ struct SourceTracker {
         let relevant = mine.isEmpty ? desired.errors : mine
         let shown = relevant.prefix(3).map(\.description).joined(separator: "; ")
         let more = relevant.count > 3 ? " (and \(relevant.count - 3) more)" : ""
-        return "commit \(desired.revision.shortCommit) is invalid for \(name): \(shown)\(more); fix it in git (`trueup validate --rev \(desired.revision.shortCommit)`)"
+        return "commit \(desired.revision.shortCommit) is invalid for \(name): \(shown)\(more); fix it in git (`trueup validate --rev \(desired.revision.shortCommit)\(specRoot == "environments" ? "" : " --path \(specRoot)")`)"
     }
 }

@@ -36,7 +36,9 @@ struct EnvironmentGraphChecks {
                 let candidates = resources.keys.filter { $0.kind == dep.kind }.map(\.name).sorted()
                 let hint = SchemaValidator.closest(to: dep.name, in: candidates).map { "did you mean '\($0)'?" }
                     ?? "define \(dep) in this environment or its bases, or fix the name"
-                fail(resource, field, "refers to \(dep), which does not exist in environment '\(environment)': \(hint)")
+                // The environment is named in the diagnostic's context, not in the message, so the same
+                // broken reference in a shared base is one line naming every environment it breaks.
+                fail(resource, field, "refers to \(dep), which is not defined in this environment: \(hint)")
             }
         }
     }

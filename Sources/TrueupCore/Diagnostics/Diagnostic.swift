@@ -42,7 +42,7 @@ public struct Diagnostic: Error, Hashable, Sendable, Comparable, CustomStringCon
         line += message
         var context: [String] = []
         if let fieldPath, !fieldPath.isEmpty { context.append(fieldPath) }
-        if let environment { context.append("environment \(environment)") }
+        if let environment { context.append("\(environment.contains(",") ? "environments" : "environment") \(environment)") }
         if !context.isEmpty { line += " (\(context.joined(separator: ", ")))" }
         return line
     }

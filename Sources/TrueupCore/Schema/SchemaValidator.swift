@@ -163,22 +163,35 @@ public struct SchemaValidator {
             ok = false
         }
         if let pattern = schema.pattern, !pattern.matches(text) {
-            report(node.location, "'\(text.prefix(200))' is not valid here: it must match \(pattern.source)\(Self.patternHint(pattern.source))")
+            report(node.location, "'\(text.prefix(200))' is not valid here: \(Self.mustMatch(pattern.source))")
+            ok = false
+        } else if schema.pattern?.source == Self.sha256Pattern, text.allSatisfy({ $0 == "0" }) {
+            // All zeros is the shape of a hash, never one: a placeholder someone forgot to fill in.
+            report(node.location, "an all-zero sha256 is a placeholder, not the content's hash: put the real one (`sha256sum FILE`), or leave sha256 out")
             ok = false
         }
         return ok ? .string(text) : nil
     }
 
+    static let sha256Pattern = "^[0-9a-f]{64}$"
+
+    /// What a value must look like: in words for the patterns users meet, the regex otherwise.
+    static func mustMatch(_ source: String) -> String {
+        humanReading(source).map { "must be \($0)" } ?? "it must match \(source)"
+    }
+
     /// A plain-words reading of the patterns users meet most, so they need not decode a regex.
-    static func patternHint(_ source: String) -> String {
+    static func humanReading(_ source: String) -> String? {
         if source.hasPrefix("^[a-z]([a-z0-9-]") || source.hasPrefix("^[a-z][a-z0-9-]") {
-            return " (lowercase letters, digits and '-', starting with a letter, at most 63 characters)"
+            return "lowercase letters, digits and '-', starting with a letter, at most 63 characters"
         }
-        if source.contains("ms|s|m|h|d") { return " (a duration such as 30s, 10m, 1h30m)" }
-        if source.hasPrefix("^(>=|<=") { return " (a threshold such as \">= 0.85\")" }
-        if source.hasPrefix("^(Dataset|Job") { return " (Kind/name, e.g. Job/train)" }
-        if source.hasPrefix("^/") { return " (a URL path starting with '/', without spaces)" }
-        return ""
+        if source.contains("ms|s|m|h|d") { return "a duration such as 30s, 10m, 1h30m" }
+        if source.hasPrefix("^(>=|<=") { return "a comparison such as \">= 0.8\" or \"<= 120\"" }
+        if source.hasPrefix("^(Dataset|Job") { return "Kind/name, such as Job/train (Dataset, Job, Model, Prompt or Deployment)" }
+        if source.hasPrefix("^/") { return "a URL path starting with '/', without spaces" }
+        if source == "^[A-Za-z_][A-Za-z0-9_]*$" { return "letters, digits and '_', not starting with a digit" }
+        if source == sha256Pattern { return "a sha256: 64 lowercase hexadecimal digits" }
+        return nil
     }
 
     private mutating func finishNumber(_ value: JSONValue, _ d: Double, _ node: Node, _ schema: Schema) -> JSONValue? {
@@ -285,7 +298,7 @@ public struct SchemaValidator {
             return key.isEmpty ? "an empty name is not allowed here: give it a name" : "'\(key)' is shorter than \(min) characters"
         }
         if let max = schema.maxLength, length > max { return "'\(key.prefix(80))' is longer than \(max) characters: shorten it" }
-        if let pattern = schema.pattern, !pattern.matches(key) { return "'\(key)' is not a valid name here: it must match \(pattern.source)" }
+        if let pattern = schema.pattern, !pattern.matches(key) { return "'\(key)' is not a valid name here: \(mustMatch(pattern.source))" }
         return nil
     }
 

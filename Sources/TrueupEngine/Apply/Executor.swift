@@ -272,7 +272,7 @@ struct Executor: Sendable {
             info = try await registry.registerModelVersion(ModelRegistration(model: name, sourceLocation: artifact, idempotencyKey: "artifact:\(artifact)",
                                                                             tags: ["trueup.source": "artifact:\(artifact)", "trueup.commit": commit]))
         }
-        let gateTags = try await runGates(spec.gates, resolved, candidate: (variable: "TRUEUP_CANDIDATE_MODEL", key: "model:\(name):\(info.version)", location: info.location)) { tags in
+        let gateTags = try await runGates(spec.gates, of: r.id, resolved, candidate: (variable: "TRUEUP_CANDIDATE_MODEL", key: "model:\(name):\(info.version)", location: info.location)) { tags in
             try await registry.tagModelVersion(model: name, version: info.version, tags: tags)
         }
         _ = gateTags
@@ -291,7 +291,7 @@ struct Executor: Sendable {
         let stored = try await promptArtifact(template)
         let candidate = planned.backends.jobs.passesLocalPaths
             ? ((try await planned.backends.artifacts.get(stored)) as NSString).appendingPathComponent(Self.promptFile) : stored.uri
-        _ = try await runGates(spec.gates, resolved, candidate: (variable: "TRUEUP_CANDIDATE_PROMPT", key: "prompt:\(name):\(info.version)", location: candidate)) { tags in
+        _ = try await runGates(spec.gates, of: r.id, resolved, candidate: (variable: "TRUEUP_CANDIDATE_PROMPT", key: "prompt:\(name):\(info.version)", location: candidate)) { tags in
             try await registry.tagPromptVersion(prompt: name, version: info.version, tags: tags)
         }
         try await registry.setPromptAlias(prompt: name, alias: alias, version: info.version)
@@ -300,7 +300,7 @@ struct Executor: Sendable {
 
     /// Runs every gate job with the candidate; all must exit 0 and meet their thresholds before the
     /// alias moves. The verdict is recorded on the version as tags, pass or fail.
-    func runGates(_ gates: [Gate], _ resolved: [ResourceID: Resolution], candidate: (variable: String, key: String, location: String),
+    func runGates(_ gates: [Gate], of asset: ResourceID, _ resolved: [ResourceID: Resolution], candidate: (variable: String, key: String, location: String),
                   tag: (_ tags: [String: String]) async throws -> Void) async throws -> [String: String] {
         var tags: [String: String] = [:]
         for gate in gates {
@@ -318,14 +318,23 @@ struct Executor: Sendable {
             let record = try await planned.backends.jobs.observe(environment: environment.name)[done.resolution.version ?? ""]
             let metrics = record?.metrics ?? [:]
             var unmet: [String] = []
+            // Each metric against its threshold, as the apply's progress shows it: `auc 0.81 >= 0.75 ✓`.
+            var verdicts: [String] = []
             for (metric, threshold) in gate.metrics.compactMap({ m in m.threshold.map { (m.name, $0) } }) {
                 guard let value = metrics[metric] else {
                     unmet.append("\(metric) is missing from the gate job's metrics.json")
+                    verdicts.append("\(metric) missing \(threshold) ✗")
                     continue
                 }
                 tags["trueup.gate.\(environment.name).\(jobName).\(metric)"] = String(value)
-                if !threshold.isMet(by: value) { unmet.append("\(metric) \(value) does not meet \(threshold)") }
+                let met = threshold.isMet(by: value)
+                if !met { unmet.append("\(metric) \(value) does not meet \(threshold)") }
+                verdicts.append("\(metric) \(String(format: "%g", value)) \(threshold) \(met ? "✓" : "✗")")
             }
+            let gated = Set(gate.metrics.map(\.name))
+            let others = metrics.keys.filter { !gated.contains($0) }.sorted().map { "\($0) \(String(format: "%g", metrics[$0]!))" }
+            progress(.note("gate Job/\(jobName) of \(asset) (run \(done.resolution.version?.prefix(12) ?? "?")): "
+                + (verdicts + others).joined(separator: ", ").ifEmpty("exit 0, no metrics")))
             if !unmet.isEmpty {
                 tags["trueup.gates.\(environment.name)"] = "failed"
                 tags["trueup.gates.\(environment.name).reason"] = unmet.joined(separator: "; ")
@@ -437,4 +446,8 @@ final class FinishedRuns: Sendable {
 /// The prefix of an artifact digest (`sha256:<hex>`, see ArtifactStore).
 enum ArtifactDigestPrefix {
     static let text = "sha256:"
+}
+
+private extension String {
+    func ifEmpty(_ other: String) -> String { isEmpty ? other : self }
 }

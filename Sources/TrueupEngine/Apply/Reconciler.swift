@@ -55,11 +55,16 @@ public final class Reconciler: Sendable {
             let known = desired.environments.keys.sorted()
             let mine = desired.errors(concerning: name, specRoot: workspace.specRoot)
             let relevant = mine.isEmpty ? desired.errors : mine
+            let at = snapshot.revision.commit == "worktree" ? "in the working tree" : "at \(snapshot.revision.shortCommit)"
             if relevant.isEmpty {
-                throw EngineError("no environment named '\(name)' at \(snapshot.revision.shortCommit) (environments: \(known.isEmpty ? "none" : known.joined(separator: ", "))): fix --env")
+                throw EngineError("no environment named '\(name)' \(at) (environments: \(known.isEmpty ? "none" : known.joined(separator: ", "))): fix --env")
+            }
+            // A name that is not there is a typo in --env, not invalid specs.
+            if relevant.count == 1, relevant[0].message.hasPrefix("no environment named '\(name)'") {
+                throw EngineError(relevant[0].message)
             }
             let shown = relevant.prefix(10).map { "  \($0)" }.joined(separator: "\n")
-            throw EngineError("the specs of \(name) at \(snapshot.revision.shortCommit) are invalid, so nothing is planned or applied for it (\(relevant.count) error\(relevant.count == 1 ? "" : "s")):\n\(shown)\nrun `trueup validate --rev \(revision)` to see them all")
+            throw EngineError("the specs of \(name) at \(snapshot.revision.shortCommit) are invalid, so nothing is planned or applied for it (\(relevant.count) error\(relevant.count == 1 ? "" : "s")):\n\(shown)\nrun `trueup validate \(revision == "worktree" ? "--worktree" : "--rev \(revision)")` to see them all")
         }
         let inputs = try PlanningInputs.gather(environment, snapshot: snapshot)
         let backends = try workspace.backends(for: environment.settings)

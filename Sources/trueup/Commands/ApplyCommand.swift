@@ -43,6 +43,9 @@ struct ApplyCommand: AsyncParsableCommand {
                     throw EngineError("cannot read \(planFile): check the path")
                 }
                 saved = try PlanJSON.decode(data, file: planFile)
+                if saved!.commit == "worktree" {
+                    throw EngineError("\(planFile) was planned from the working tree (--worktree): only committed specs are applied; commit them, then `trueup plan --env \(saved!.environment)\(repository.hintFlags) -o \(planFile)` and apply that")
+                }
                 name = saved!.environment
             } else if !yes {
                 // What runs is what was shown: the confirmed plan itself is applied, refused if
@@ -68,7 +71,7 @@ struct ApplyCommand: AsyncParsableCommand {
         if failed == 0 {
             note(Terminal.color("Applied \(result.plan.environment) at \(result.plan.commit.prefix(12)): \(PlanRenderer.summary(result.plan)) (run \(result.runID))", "32"))
         } else {
-            note(Terminal.color("Apply of \(result.plan.environment) finished with \(result.failures.count) failed and \(result.skipped.count) not applied (run \(result.runID)): `trueup logs \(result.runID)` shows why", "31"))
+            note(Terminal.color("Apply of \(result.plan.environment) finished with \(result.failures.count) failed and \(result.skipped.count) not applied (run \(result.runID)): `trueup logs \(result.runID)\(repository.hintFlags)` shows why", "31"))
             throw ExitCode(1)
         }
     }

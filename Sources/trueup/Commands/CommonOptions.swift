@@ -2,8 +2,11 @@ import ArgumentParser
 
 /// Options every command that reads a repository takes.
 struct RepositoryOptions: ParsableArguments {
-    @Option(name: .long, help: "The git repository (default: the one enclosing the current folder).")
-    var repo: String = "."
+    // Optional, so the help states the default once, in words, rather than as ".".
+    @Option(name: .customLong("repo"), help: "The git repository, or any folder inside it (default: the repository enclosing the current folder).")
+    var repoOption: String?
+
+    var repo: String { repoOption ?? "." }
 
     @Option(name: .long, help: "The folder of the repository holding the environments.")
     var path: String = "environments"

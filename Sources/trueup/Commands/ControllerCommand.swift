@@ -20,6 +20,11 @@ struct ControllerCommand: AsyncParsableCommand {
             when it stops. SIGTERM stops taking work, lets the running apply finish, releases the lead
             and exits 0.
 
+            Every /api/v1 call and the dashboard need the API token (`Authorization: Bearer TOKEN`; the
+            dashboard asks for it once): the variable named by --api-token-env, else the token the
+            controller makes at its first start in STATE/api-token (mode 0600; the log says where, never
+            what). Webhooks carry their own signatures instead.
+
             Dashboard: http://LISTEN/   API: /api/v1/environments, /api/v1/runs   Metrics: /metrics
             """
     )
@@ -45,8 +50,11 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(name: .customLong("webhook-secret-env"), help: "The environment variable holding the webhook secret; without it, webhooks are refused.")
     var webhookSecretEnv: String?
 
-    @Option(name: .customLong("api-token-env"), help: "The environment variable holding the API's bearer token; without it, the API is open.")
+    @Option(name: .customLong("api-token-env"), help: "The environment variable holding the API's bearer token; without it, the controller makes one at its first start and keeps it in STATE/api-token (mode 0600).")
     var apiTokenEnv: String?
+
+    @Flag(name: .customLong("metrics-need-token"), help: "/metrics wants the API token too (by default only /healthz, /readyz and /metrics answer without it).")
+    var metricsNeedToken = false
 
     @Option(name: .customLong("lease-duration"), help: "How long the leader lease lasts unrenewed; a standby takes over this long after a leader dies.")
     var leaseDuration: String = "15s"
@@ -76,6 +84,7 @@ struct ControllerCommand: AsyncParsableCommand {
             repository: repositoryLocation(), branch: branch, host: host, port: port, stateDirectory: stateDirectory(),
             specRoot: path, pollInterval: DurationSyntax.seconds(poll) ?? 60,
             webhookSecret: webhookSecretEnv.flatMap { environment[$0] }, apiToken: apiTokenEnv.flatMap { environment[$0] },
+            metricsNeedToken: metricsNeedToken,
             leaseDuration: DurationSyntax.seconds(leaseDuration) ?? 15)
         try await reportingErrors {
             try await Controller(configuration, logger: logger).run()

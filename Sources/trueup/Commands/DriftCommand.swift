@@ -43,7 +43,7 @@ struct DriftCommand: AsyncParsableCommand {
                     print("  ! \(item.resource): \(item.description)")
                 }
             }
-            if reports.isEmpty { print("no environment has been applied yet: run `trueup apply --env ENV`") }
+            if reports.isEmpty { print("no environment has been applied yet: run `trueup apply --env ENV\(repository.hintFlags)`") }
         }
         if reports.contains(where: { !$0.drifted.isEmpty }) { throw ExitCode(3) }
     }

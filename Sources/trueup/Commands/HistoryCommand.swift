@@ -8,7 +8,7 @@ import TrueupStore
 struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "List reconcile runs: trigger, commit, author, outcome, per-action results."
+        abstract: "List reconcile runs: trigger, commit, author, outcome, per-action results, and the job runs (gates included) with their exit codes and metrics."
     )
 
     @OptionGroup var repository: RepositoryOptions
@@ -23,12 +23,12 @@ struct HistoryCommand: AsyncParsableCommand {
     var format: OutputFormat = .text
 
     func run() async throws {
-        let (runs, actions) = try await reportingErrors { () -> ([ReconcileRun], [Int64: [ActionRecord]]) in
+        let (runs, actions, jobRuns) = try await reportingErrors { () -> ([ReconcileRun], [Int64: [ActionRecord]], [Int64: [JobRunRecord]]) in
             let store = try repository.workspace().store
             let runs = try store.runs(environment: env, limit: limit)
             var actions: [Int64: [ActionRecord]] = [:]
             for run in runs { actions[run.id] = try store.actions(runID: run.id) }
-            return (runs, actions)
+            return (runs, actions, JobRunsOfRuns.group(try LocalBackendStore(store: store).allJobRuns(environment: env), into: runs))
         }
         if format == .json {
             let items: [JSONValue] = runs.map { run in
@@ -41,6 +41,7 @@ struct HistoryCommand: AsyncParsableCommand {
                                  "idempotencyKey": .string(a.idempotencyKey), "attempts": .integer(Int64(a.attempts)),
                                  "error": a.error.map(JSONValue.string) ?? .null, "log": a.logPath.map(JSONValue.string) ?? .null])
                     }),
+                    "jobRuns": .array((jobRuns[run.id] ?? []).map(JobRunsOfRuns.json)),
                 ])
             }
             print(JSONValue.array(items).prettyJSON)
@@ -54,6 +55,9 @@ struct HistoryCommand: AsyncParsableCommand {
             for action in actions[run.id] ?? [] {
                 print("    \(action.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(action.action.padding(toLength: 7, withPad: " ", startingAt: 0)) \(action.resource)\(action.error.map { ": \($0)" } ?? "")")
             }
+            let jobs = jobRuns[run.id] ?? []
+            if !jobs.isEmpty { print("    job runs (`trueup logs ID\(repository.hintFlags)` shows one's log):") }
+            for job in jobs { print("      " + JobRunsOfRuns.line(job)) }
         }
     }
 }
@@ -61,37 +65,73 @@ struct HistoryCommand: AsyncParsableCommand {
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs",
-        abstract: "Print the logs of a reconcile run (its number from `history`) or of a job run (an identity prefix)."
+        abstract: "Print the logs of a reconcile run (its number from `history`) or of a job run (an identity prefix from `history` or `status`)."
     )
 
     @OptionGroup var repository: RepositoryOptions
 
-    @Argument(help: "A run number from `trueup history`, or the first characters of a job run identity.")
+    @Argument(help: "A run number from `trueup history`, or the first characters of a job run identity (as `history` and `status` print them).")
     var run: String
 
     func run() async throws {
         try await reportingErrors {
             let store = try repository.workspace().store
+            let local = try LocalBackendStore(store: store)
             if let id = Int64(run), let record = try store.run(id) {
                 print("run \(record.id) of \(record.environment) at \(record.commit.prefix(12)): \(record.outcome)")
+                var printed = Set<String>()
                 for action in try store.actions(runID: id) {
                     print("== \(action.resource) \(action.action): \(action.status.rawValue)\(action.error.map { ": \($0)" } ?? "")")
                     if let path = action.logPath, let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                        printed.insert(path)
                         print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
                     }
                 }
+                // The job runs of this apply whose logs no action carries: gates, above all.
+                for job in JobRunsOfRuns.group(try local.allJobRuns(environment: record.environment), into: [record])[id] ?? [] where !printed.contains(job.logPath) {
+                    print("== " + JobRunsOfRuns.line(job))
+                    printLog(job)
+                }
                 return
             }
-            let matches = try LocalBackendStore(store: store).allJobRuns(environment: nil).filter { $0.identity.hasPrefix(run.lowercased()) }
-            guard let job = matches.last else {
-                throw EngineError("no run '\(run)': give a run number from `trueup history` or a job run identity prefix from `trueup status`")
+            let prefix = run.lowercased()
+            let all = try local.allJobRuns(environment: nil)
+            let matches = all.filter { $0.identity.hasPrefix(prefix) }
+            if matches.count > 1 {
+                throw EngineError("'\(run)' matches \(matches.count) job runs (\(matches.map { "Job/\($0.job) \($0.identity.prefix(16))" }.joined(separator: ", "))): give more characters")
             }
-            guard matches.count == 1 else {
-                throw EngineError("'\(run)' matches \(matches.count) job runs: give more characters")
+            if let job = matches.first {
+                print(JobRunsOfRuns.line(job) + " in \(job.environment)")
+                printLog(job)
+                return
             }
-            print("Job/\(job.job) run \(job.identity.prefix(12)) in \(job.environment): \(job.status.rawValue)\(job.exitCode.map { " (exit \($0))" } ?? "")")
-            let text = (try? String(contentsOfFile: job.logPath, encoding: .utf8)) ?? "(no log at \(job.logPath))\n"
-            print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+            // `status` shows a job's identity as planned without a candidate; a job that only runs
+            // as a gate never ran under it, but its gate runs are what the user is after.
+            guard prefix.count >= 4, let (environment, job) = try Self.appliedJob(prefix, store: store) else {
+                throw EngineError("no run '\(run)': give a run number from `trueup history\(repository.hintFlags)`, or a job run identity prefix (at least 4 characters) from `trueup history` or `trueup status`")
+            }
+            let runs = all.filter { $0.environment == environment && $0.job == job }
+            guard let latest = runs.max(by: { $0.startedAt < $1.startedAt }) else {
+                throw EngineError("Job/\(job) in \(environment) (identity \(run)) has not run yet: `trueup plan --env \(environment)\(repository.hintFlags)` says when it will")
+            }
+            print("Job/\(job) in \(environment) has not run as identity \(run) on its own; its latest run\(latest.candidate == nil ? "" : " (as a gate)"):")
+            print(JobRunsOfRuns.line(latest))
+            printLog(latest)
         }
+    }
+
+    private func printLog(_ job: JobRunRecord) {
+        let text = (try? String(contentsOfFile: job.logPath, encoding: .utf8)) ?? "(no log at \(job.logPath))\n"
+        print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+    }
+
+    /// The environment and job whose applied identity (as `status` prints it) starts with `prefix`.
+    static func appliedJob(_ prefix: String, store: StateStore) throws -> (String, String)? {
+        for status in try store.allEnvironmentStatuses() {
+            for (id, resource) in try store.appliedResources(environment: status.name) where id.kind == .job {
+                if resource.summary?["identity"]?.stringValue?.hasPrefix(prefix) == true { return (status.name, id.name) }
+            }
+        }
+        return nil
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TrueupCore
 import TrueupEngine
+import TrueupGit
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,22 +19,32 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The revision to plan: branch, tag, sha.")
     var rev: String = "HEAD"
 
+    @Flag(name: .long, help: "Plan the working tree's files instead of a commit, to see what uncommitted edits would do (such a plan is never applied).")
+    var worktree = false
+
     @Option(name: .shortAndLong, help: "Save the plan to this file, for `trueup apply FILE`.")
     var output: String?
 
     @Option(name: .long, help: "text, json or markdown.")
     var format: OutputFormat = .text
 
+    func validate() throws {
+        if worktree && rev != "HEAD" { throw ValidationError("give either --worktree or --rev, not both") }
+    }
+
     func run() async throws {
         let plan = try await reportingErrors {
             let workspace = try repository.workspace()
             let reconciler = Reconciler(workspace: workspace)
-            let planned = try await reconciler.plan(environment: env, revision: rev)
-            return planned.plan
+            guard worktree else { return try await reconciler.plan(environment: env, revision: rev).plan }
+            let snapshot = try GitRepository(path: workspace.repositoryRoot).worktreeSnapshot()
+            let desired = try reconciler.loadDesiredState(snapshot)
+            return try await reconciler.plan(environment: env, desired: desired, snapshot: snapshot, revision: "worktree").plan
         }
         if let output {
             try PlanJSON.encode(plan).write(toFile: output, atomically: true, encoding: .utf8)
-            note("saved the plan to \(output): apply it with `trueup apply \(output)`")
+            note(worktree ? "saved the plan to \(output); it reads the working tree, so apply refuses it: commit, then `trueup plan --env \(env)\(repository.hintFlags) -o \(output)`"
+                : "saved the plan to \(output): apply it with `trueup apply \(CommandHints.quoted(output))\(repository.hintFlags)`")
         }
         switch format {
         case .json: print(try PlanJSON.encode(plan))

@@ -20,7 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
     var format: OutputFormat = .text
 
     func run() async throws {
-        let report = try await reportingErrors { try StatusReport.gather(workspace: try repository.workspace(), only: env) }
+        let report = try await reportingErrors { try StatusReport.gather(workspace: try repository.workspace(), only: env, hintFlags: repository.hintFlags) }
         if format == .json {
             print(report.json.prettyJSON)
         } else {
@@ -34,7 +34,7 @@ struct StatusReport {
     var json: JSONValue
     var text: String
 
-    static func gather(workspace: Workspace, only: String?) throws -> StatusReport {
+    static func gather(workspace: Workspace, only: String?, hintFlags: String = "") throws -> StatusReport {
         let store = workspace.store
         // Deployments, versions and runs as the local backend recorded them.
         let local = try LocalBackendStore(store: store)
@@ -42,7 +42,7 @@ struct StatusReport {
         if let only { statuses = statuses.filter { $0.name == only } }
         var text = ""
         var environments: [JSONValue] = []
-        if statuses.isEmpty { text += "nothing applied yet\(only.map { " to \($0)" } ?? ""): run `trueup apply --env ENV`\n" }
+        if statuses.isEmpty { text += "nothing applied yet\(only.map { " to \($0)" } ?? ""): run `trueup apply --env ENV\(hintFlags)`\n" }
         for status in statuses {
             let applied = try store.appliedResources(environment: status.name)
             let deployments = try local.deployments(environment: status.name)

@@ -152,7 +152,7 @@ final class ControllerFixture: @unchecked Sendable {
         let state = stateDirectory ?? base + "/state"
         let process = try ControllerProcess(
             arguments: ["controller", "--repo", origin, "--state-dir", state, "--listen", "127.0.0.1:\(port)"] + arguments,
-            port: port, environment: environment, logs: logs, directory: base)
+            port: port, stateDirectory: state, environment: environment, logs: logs, directory: base)
         processes.append(process)
         return process
     }
@@ -165,10 +165,12 @@ final class ControllerProcess: @unchecked Sendable {
     let port: Int
     let process = Process()
     let logPath: String
+    let stateDirectory: String
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    init(arguments: [String], port: Int, environment: [String: String], logs: String, directory: String) throws {
+    init(arguments: [String], port: Int, stateDirectory: String, environment: [String: String], logs: String, directory: String) throws {
         self.port = port
+        self.stateDirectory = stateDirectory
         logPath = logs + "/controller-\(port).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: ControllerProcess.binary)
@@ -210,9 +212,16 @@ final class ControllerProcess: @unchecked Sendable {
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
     }
 
-    func request(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws -> HTTPResult {
+    /// The token the controller made in its state directory (no --api-token-env given).
+    var madeToken: String? {
+        (try? String(contentsOfFile: stateDirectory + "/api-token", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Sends the controller's own token unless `authorized` is false or the headers carry one.
+    func request(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil, authorized: Bool = true) async throws -> HTTPResult {
         var request = URLRequest(url: URL(string: baseURL + path)!, timeoutInterval: 30)
         request.httpMethod = method
+        if authorized, headers["Authorization"] == nil, let token = madeToken { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body
         let (data, response) = try await URLSession.shared.data(for: request)
