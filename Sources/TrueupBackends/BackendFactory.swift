@@ -66,6 +66,7 @@ public struct BackendFactory: Sendable {
     public static var standard: BackendFactory {
         var factory = BackendFactory()
         factory.registerLocal()
+        factory.registerMLflow()
         return factory
     }
 
@@ -97,6 +98,14 @@ public struct BackendFactory: Sendable {
             serving: { context in LocalServing(store: try context.localStore(), paths: context.paths) },
             data: { context in LocalDataCatalog(store: try context.localStore(), paths: context.paths) })
         registerArtifactStore("local") { context in LocalArtifactStore(paths: LocalPaths(stateDirectory: context.stateDirectory)) }
+    }
+
+    /// Models and prompts in an MLflow tracking server (`spec.backends.registry: {type: mlflow,
+    /// url, tokenFromEnv}`). Model files are uploaded from the environment's artifact store.
+    public mutating func registerMLflow() {
+        register("mlflow", registry: { context in
+            MLflowRegistry(client: try MLflowConnection.client(for: context.settings, environment: context.environment), environment: context.environment, artifacts: context.artifacts)
+        })
     }
 
     /// The backend types registered, sorted.
