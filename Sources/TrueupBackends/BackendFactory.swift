@@ -69,6 +69,7 @@ public struct BackendFactory: Sendable {
         var factory = BackendFactory()
         factory.registerLocal()
         factory.registerRay()
+        factory.registerMLflow()
         return factory
     }
 
@@ -115,6 +116,14 @@ public struct BackendFactory: Sendable {
             }
             return try PathArtifactStore(path: path, environment: context.environment)
         }
+    }
+
+    /// Models and prompts in an MLflow tracking server (`spec.backends.registry: {type: mlflow,
+    /// url, tokenFromEnv}`). Model files are uploaded from the environment's artifact store.
+    public mutating func registerMLflow() {
+        register("mlflow", registry: { context in
+            MLflowRegistry(client: try MLflowConnection.client(for: context.settings, environment: context.environment), environment: context.environment, artifacts: context.artifacts)
+        })
     }
 
     /// The backend types registered, sorted.
