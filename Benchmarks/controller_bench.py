@@ -57,6 +57,8 @@ GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "-c
        "-c", "init.defaultBranch=main"]
 SECRET_VAR = "TRUEUP_BENCH_HOOK_SECRET"
 SECRET = uuid.uuid4().hex
+# The API is closed without a token (the controller would make one in its state directory).
+API_TOKEN_VAR, API_TOKEN = "TRUEUP_BENCH_API_TOKEN", "bench-api-token"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -241,9 +243,9 @@ class Controller:
         self.log_path = log_path
         self.label = label
         self.reported = False
-        environment = dict(os.environ, **{SECRET_VAR: SECRET})
+        environment = dict(os.environ, **{SECRET_VAR: SECRET, API_TOKEN_VAR: API_TOKEN})
         argv = [trueup, "controller", "--repo", repo, "--state-dir", state_dir, "--listen", f"127.0.0.1:{self.port}",
-                "--poll", poll, "--webhook-secret-env", SECRET_VAR]
+                "--poll", poll, "--webhook-secret-env", SECRET_VAR, "--api-token-env", API_TOKEN_VAR]
         if state_dir not in PROCS.state_dirs:
             PROCS.state_dirs.append(state_dir)
         self.log = open(log_path, "ab")
@@ -259,7 +261,8 @@ class Controller:
             raise BenchError(f"the controller ({self.label}) exited {self.proc.returncode} unexpectedly; its log:\n{tail(self.log_path)}")
 
     def get(self, path, timeout=10):
-        with urllib.request.urlopen(self.base + path, timeout=timeout) as response:
+        request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {API_TOKEN}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.load(response)
 
     def metrics(self):

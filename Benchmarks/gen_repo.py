@@ -182,7 +182,7 @@ spec:
   code: {code}/serve
   command: [python3, serve.py]
   importPath: serve:app
-  replicas: {1 + idx % 3}
+  replicas: 1
   config:
     threshold: 0.{5 + idx % 4}
     features: [tenure_months, monthly_spend, support_tickets]
@@ -428,7 +428,7 @@ metadata:
   name: {m}-api
   labels: {{owner: {env}-oncall}}
 spec:
-  replicas: {dict(dev=1, staging=2, prod=4)[env]}
+  replicas: {dict(dev=1, staging=1, prod=4)[env]}
   config:
     threshold: 0.65
     cache: null

@@ -48,6 +48,14 @@ struct FirstRunTests {
         #expect(apply.stderr.contains("Applied dev"), "\(apply)")
         let again = try await repository.trueup("plan", "--env", "dev")
         #expect(again.status == 0 && again.stdout.contains("no changes"), "\(again)")
+
+        // Uncommitted edits: diff --worktree reports them against the commit; plain diff needs a head.
+        try (try repository.read("data/example.csv") + "4,1.1\n").write(toFile: repository.repo + "/data/example.csv", atomically: true, encoding: .utf8)
+        try repository.read("environments/base/datasets.yaml").replacing(/\n  sha256: "[0-9a-f]+"\n/, with: "\n").write(toFile: repository.repo + "/environments/base/datasets.yaml", atomically: true, encoding: .utf8)
+        let diff = try await repository.trueup("diff", "--base", "HEAD", "--worktree")
+        #expect(diff.status == 2 && diff.stdout.contains("Dataset/example") && diff.stdout.contains("Job/count-rows run"), "\(diff)")
+        let planned = try await repository.trueup("plan", "--env", "dev", "--worktree")
+        #expect(planned.status == 2 && planned.stdout.contains("Job/count-rows"), "\(planned)")
     }
 
     @Test("plan of an environment that does not exist says so and lists the environments")

@@ -6,7 +6,13 @@ import TrueupCore
 /// A deployment process outlives the trueup command that started it; the state store keeps its
 /// pid, start time and port, so observing finds it again and a dead one is drift. An update starts
 /// the new process, waits for health, and only then stops the old one. The local backend runs one
-/// process per deployment (`replicas` is for backends that spread load, like Ray Serve).
+/// process per deployment (validate refuses `replicas` above 1 here; Ray Serve spreads them).
+///
+/// Ports: `spec.port` pins one; since two processes cannot listen on it, an update of a pinned
+/// deployment stops the old process before starting the new (a short gap). Without a pin, the
+/// port the deployment had is taken again whenever it is free (after a crash, a reboot, a heal),
+/// and an update of a live deployment starts the new version on a fresh port so the old one
+/// serves until the new one is healthy.
 public struct LocalServing: ServingBackend {
     let store: LocalBackendStore
     let paths: LocalPaths
@@ -63,7 +69,23 @@ public struct LocalServing: ServingBackend {
         environment["HOME"] = environment["HOME"] ?? inherited["HOME"] ?? "/tmp"
         environment["PYTHONDONTWRITEBYTECODE"] = "1"
         environment["PYTHONUNBUFFERED"] = "1"
-        let port = try ServiceSupervisor.freePort()
+        var replaced = existing
+        let port: Int
+        if let pinned = request.port {
+            // Only one process can listen on a pinned port: the old one goes first.
+            if let old = replaced, old.port == pinned, let pid = old.pid, let start = old.pidStartTime {
+                _ = try? await supervisor.stop(pid: pid, startTime: start, graceSeconds: 10)
+                replaced = nil
+            }
+            guard ServiceSupervisor.isFree(port: pinned) else {
+                throw BackendError("\(request.name) pins port \(pinned) (spec.port), but something else listens on 127.0.0.1:\(pinned): stop it (`ss -ltnp 'sport = :\(pinned)'` shows what), or pin another port")
+            }
+            port = pinned
+        } else if let previous = existing?.port, ServiceSupervisor.isFree(port: previous) {
+            port = previous
+        } else {
+            port = try ServiceSupervisor.freePort()
+        }
         let logPath = (folder as NSString).appendingPathComponent("service.log")
         let running = try supervisor.start(ServiceLaunch(codeFolder: code, command: request.command, environment: environment, logPath: logPath, port: port))
         try? Self.writeInstance(instanceFile, running)
@@ -72,14 +94,15 @@ public struct LocalServing: ServingBackend {
             _ = try? await supervisor.stop(pid: running.pid, startTime: running.startTime, graceSeconds: 5)
             try? FileManager.default.removeItem(atPath: instanceFile)
             let tail = Self.tail(logPath)
-            throw BackendError("\(request.name) did not become healthy (GET \(request.healthPath) on port \(port)) within \(DurationSyntax.format(request.healthTimeoutSeconds)); \(existing == nil ? "nothing was serving before" : "the previous version keeps serving"). Last lines of \(logPath):\n\(tail)")
+            let before = existing == nil ? "nothing was serving before" : replaced == nil ? "the previous version was stopped to free the pinned port, so nothing serves now" : "the previous version keeps serving"
+            throw BackendError("\(request.name) did not become healthy (GET \(request.healthPath) on port \(port)) within \(DurationSyntax.format(request.healthTimeoutSeconds)); \(before). Last lines of \(logPath):\n\(tail)")
         }
         let record = DeploymentRecord(
             environment: request.environment, name: request.name, configHash: request.configHash, assetVersion: request.assetVersion,
             endpoint: "http://127.0.0.1:\(port)", pid: running.pid, startedAt: Date().timeIntervalSince1970, healthPath: request.healthPath)
         try store.saveDeployment(record, pid: running.pid, pidStartTime: running.startTime, port: port)
         // Only now that the new one serves does the old one go.
-        if let existing, let pid = existing.pid, let start = existing.pidStartTime, pid != running.pid {
+        if let existing = replaced, let pid = existing.pid, let start = existing.pidStartTime, pid != running.pid {
             _ = try? await supervisor.stop(pid: pid, startTime: start, graceSeconds: 10)
         }
         return record

@@ -130,12 +130,15 @@ public struct DeploymentRequest: Sendable {
     public var healthPath: String
     public var healthTimeoutSeconds: Double
     public var replicas: Int
+    /// `spec.port`: the port to serve on, for backends that serve on this machine (local).
+    public var port: Int?
 
     public init(
         environment: String, name: String, configHash: String, assetVersion: String,
         materializeCode: @escaping @Sendable (String) throws -> Void, command: [String], importPath: String?,
-        environmentVariables: [String: String], healthPath: String, healthTimeoutSeconds: Double, replicas: Int
+        environmentVariables: [String: String], healthPath: String, healthTimeoutSeconds: Double, replicas: Int, port: Int? = nil
     ) {
+        self.port = port
         self.environment = environment
         self.name = name
         self.configHash = configHash

@@ -333,10 +333,19 @@ public enum EmbeddedSchemas {
         },
         "replicas": {
           "type": "integer",
-          "description": "Number of replicas (0 to 100).",
+          "description": "Number of replicas (0 to 100). The local backend runs one process per deployment, so there more than 1 is refused at validate; Ray Serve spreads them.",
           "minimum": 0,
           "maximum": 100,
           "default": 1
+        },
+        "port": {
+          "type": "integer",
+          "description": "Local backend only: the port the deployment serves on (127.0.0.1:PORT), kept across updates. Without it, the port it had is kept whenever it is free, otherwise a free one is chosen.",
+          "minimum": 1024,
+          "maximum": 65535,
+          "examples": [
+            8501
+          ]
         },
         "config": {
           "type": "object",

@@ -51,7 +51,7 @@ public struct ControllerStateClient: ActualStateSource {
             // has been applied, which is exactly what an empty state says.
             return (ObservedState(), [:])
         case 401, 403:
-            throw ControllerUnavailable(description: "the controller at \(shownURL) answered \(status): pass its API token in the environment variable named by --api-token-env")
+            throw ControllerUnavailable(description: "the controller at \(shownURL) answered \(status): pass its API token in the environment variable named by --api-token-env (the controller's own --api-token-env, or the file api-token in its state directory)")
         case 503:
             throw ControllerUnavailable(description: "the controller at \(shownURL) answered 503 (\(Self.message(data))): point --server at the leading controller")
         default:

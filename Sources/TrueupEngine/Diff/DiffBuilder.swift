@@ -16,10 +16,11 @@ public struct DiffBuilder: Sendable {
         self.actualState = actualState
     }
 
-    public func build(base: String, head: String, only: String? = nil) async throws -> DiffReport {
+    /// With `worktree`, the head is the working tree's files (`head` names it in the report).
+    public func build(base: String, head: String, only: String? = nil, worktree: Bool = false) async throws -> DiffReport {
         let repository = try GitRepository(path: workspace.repositoryRoot)
         let baseSnapshot = try repository.snapshot(at: base)
-        let headSnapshot = try repository.snapshot(at: head)
+        let headSnapshot: any SourceSnapshot = worktree ? try repository.worktreeSnapshot() : try repository.snapshot(at: head)
         let baseNames = try environmentFolders(baseSnapshot)
         let headNames = try environmentFolders(headSnapshot)
         var names = baseNames.union(headNames)
@@ -32,7 +33,8 @@ public struct DiffBuilder: Sendable {
         let revisions = Revisions(
             base: base, head: head, baseCommit: baseSnapshot.revision.commit, headCommit: headSnapshot.revision.commit,
             baseNames: baseNames, headNames: headNames,
-            changedPaths: try repository.changedPaths(from: baseSnapshot.revision.commit, to: headSnapshot.revision.commit))
+            changedPaths: worktree ? try repository.changedPathsToWorktree(from: baseSnapshot.revision.commit)
+                : try repository.changedPaths(from: baseSnapshot.revision.commit, to: headSnapshot.revision.commit))
         // Environments are independent: each is reported by a task of its own, with its own
         // repository handle (libgit2 handles are not shared between threads) and its own loader
         // that assembles only that environment from the shared parsed files.
@@ -88,7 +90,8 @@ public struct DiffBuilder: Sendable {
     func report(_ name: String, _ revisions: Revisions, _ reconciler: Reconciler, _ files: ParsedSpecFiles) async throws -> EnvironmentDiff {
         let repository = try GitRepository(path: workspace.repositoryRoot)
         let baseSnapshot = try repository.snapshot(at: revisions.baseCommit)
-        let headSnapshot = try repository.snapshot(at: revisions.headCommit)
+        let headSnapshot: any SourceSnapshot = revisions.headCommit == "worktree"
+            ? try repository.worktreeSnapshot() : try repository.snapshot(at: revisions.headCommit)
         let loader = SpecLoader(sharing: files)
         let root = workspace.specRoot
         let atBase = revisions.baseNames.contains(name)

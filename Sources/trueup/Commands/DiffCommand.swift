@@ -19,7 +19,10 @@ struct DiffCommand: AsyncParsableCommand {
     var base: String
 
     @Option(name: .long, help: "The pull request's revision, e.g. HEAD.")
-    var head: String
+    var head: String?
+
+    @Flag(name: .long, help: "Use the working tree's files as the head, to see what uncommitted edits would do.")
+    var worktree = false
 
     @Option(name: .long, help: "Only this environment.")
     var env: String?
@@ -34,6 +37,7 @@ struct DiffCommand: AsyncParsableCommand {
     var apiTokenEnv: String?
 
     func validate() throws {
+        if worktree == (head != nil) { throw ValidationError(worktree ? "give either --head or --worktree, not both" : "say what to compare with --base: --head REV, or --worktree") }
         if server != nil && repository.stateDir != nil { throw ValidationError("give either --state-dir or --server, not both") }
         if let server, URL(string: server)?.scheme == nil { throw ValidationError("--server must be a URL such as http://127.0.0.1:8080") }
     }
@@ -44,7 +48,7 @@ struct DiffCommand: AsyncParsableCommand {
             let source = server.flatMap(URL.init(string:)).map {
                 ControllerStateClient(baseURL: $0, token: apiTokenEnv.flatMap { ProcessInfo.processInfo.environment[$0] })
             }
-            return try await DiffBuilder(workspace: workspace, actualState: source).build(base: base, head: head, only: env)
+            return try await DiffBuilder(workspace: workspace, actualState: source).build(base: base, head: head ?? "worktree", only: env, worktree: worktree)
         }
         switch format {
         case .json:

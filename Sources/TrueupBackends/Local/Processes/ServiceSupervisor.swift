@@ -136,17 +136,30 @@ public struct ServiceSupervisor: Sendable {
     /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
     /// Another process can take it before the service binds it; a failed health check says so.
     public static func freePort() throws -> Int {
+        try bindable(port: 0) ?? { throw ProcessError.errno("bind", "could not bind 127.0.0.1:0 to find a free port") }()
+    }
+
+    /// Whether nothing listens on 127.0.0.1:`port` now (bound, then released).
+    public static func isFree(port: Int) -> Bool {
+        (try? bindable(port: port)) != nil
+    }
+
+    /// Binds 127.0.0.1:`port` (0: any) and releases it; the port bound, or nil when it is taken.
+    private static func bindable(port: Int) throws -> Int? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ProcessError.errno("socket", "could not open a TCP socket to find a free port") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+        // As a server would bind it: a port whose last connection is in TIME_WAIT is free for it.
+        var yes: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw ProcessError.errno("bind", "could not bind 127.0.0.1:0 to find a free port") }
+        guard bound == 0 else { return nil }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
