@@ -18,8 +18,10 @@ public struct MLflowRetryPolicy: Sendable {
         self.longestPause = longestPause
     }
 
-    /// A request gets 30 s; a call gives up after a minute of failures.
-    public static let standard = MLflowRetryPolicy(requestTimeout: .seconds(30), giveUpAfter: .seconds(60))
+    /// A request gets 15 s; a call gives up after 20 s of failures: long enough for a server
+    /// restart or a burst of 503s, short enough that `plan` against a server that is down says
+    /// so promptly.
+    public static let standard = MLflowRetryPolicy(requestTimeout: .seconds(15), giveUpAfter: .seconds(20))
 
     /// The pause before attempt `attempt + 1`, or nil when the time is up.
     func pause(afterAttempt attempt: Int, elapsed: Duration) -> Duration? {
