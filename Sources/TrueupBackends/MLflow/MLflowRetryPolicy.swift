@@ -18,8 +18,11 @@ public struct MLflowRetryPolicy: Sendable {
         self.longestPause = longestPause
     }
 
-    /// A request gets 30 s; a call gives up after a minute of failures.
-    public static let standard = MLflowRetryPolicy(requestTimeout: .seconds(30), giveUpAfter: .seconds(60))
+    /// A request gets 10 s; a call gives up after 15 s of failures: long enough for a server
+    /// restart or a burst of 503s, short enough that `plan` against a server that is down says
+    /// so within about 20 s. (AsyncHTTPClient itself keeps retrying a refused connection until
+    /// the request's timeout, so one attempt at a server that is down lasts the whole 10 s.)
+    public static let standard = MLflowRetryPolicy(requestTimeout: .seconds(10), giveUpAfter: .seconds(15))
 
     /// The pause before attempt `attempt + 1`, or nil when the time is up.
     func pause(afterAttempt attempt: Int, elapsed: Duration) -> Duration? {

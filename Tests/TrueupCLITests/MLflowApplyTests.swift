@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+/// The example's dev environment applied with `registry: {type: mlflow}` against a real MLflow
+/// server, then checked with MLflow's own Python client.
+@Suite("apply with an MLflow registry", .serialized)
+struct MLflowApplyTests {
+    /// The dev environment pointed at `url` for its registry (the other roles stay local).
+    static func useMLflow(_ fixture: Fixture, url: String, environment: String = "dev") throws {
+        try fixture.edit("environments/\(environment)/environment.yaml") {
+            $0.replacingOccurrences(of: "registry: {type: local}", with: "registry: {type: mlflow, url: \"\(url)\"}")
+        }
+    }
+
+    @Test("apply registers the model, its run and the prompt in MLflow; a second plan is a no-op")
+    func applyDevIntoMLflow() async throws {
+        let url = try await MLflowServer.shared.url()
+        let fixture = try await Fixture()
+        defer { fixture.stopEverything() }
+        try Self.useMLflow(fixture, url: url)
+        let commit = try await fixture.commit("dev's registry is MLflow")
+
+        let started = ContinuousClock.now
+        let apply = try await fixture.trueup("apply", "--env", "dev", "--yes")
+        let applySeconds = started.duration(to: .now)
+        #expect(apply.status == 0, "\(apply)")
+
+        let planStarted = ContinuousClock.now
+        let plan = try await fixture.trueup("plan", "--env", "dev")
+        let planSeconds = planStarted.duration(to: .now)
+        #expect(plan.status == 0, "a second plan has nothing to do: \(plan)")
+        print("end-to-end apply of dev into MLflow: \(applySeconds); no-op plan against MLflow: \(planSeconds)")
+
+        let out = try await MLflowServer.python("""
+            import json, mlflow, os
+            c = mlflow.MlflowClient()
+            v = c.get_model_version_by_alias("churn-classifier", "dev")
+            run = c.get_run(v.run_id)
+            files = sorted(f.path for f in c.list_artifacts(v.run_id, "model"))
+            p = mlflow.genai.load_prompt("prompts:/support-answer@dev", cache_ttl_seconds=0)
+            print(json.dumps({
+                "version": v.version, "source": v.source, "tags": v.tags,
+                "versions": len(c.search_model_versions("name='churn-classifier'")),
+                "run_tags": run.data.tags, "experiment": mlflow.get_experiment(run.info.experiment_id).name,
+                "files": files, "prompt": p.template, "prompt_config": p.model_config,
+            }))
+            """, url: url, in: fixture.base)
+        let line = try #require(out.split(separator: "\n").last, "\(out)")
+        let seen = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let tags = seen["tags"] as? [String: String] ?? [:]
+        #expect(seen["versions"] as? Int == 1, "one version: \(seen)")
+        #expect((seen["source"] as? String)?.hasPrefix("mlflow-artifacts:/") == true, "registered from the run's artifacts: \(seen)")
+        #expect(tags["trueup.commit"] == commit)
+        #expect(tags["trueup.environment"] == "dev")
+        #expect(tags["trueup.job"] == "train-churn")
+        #expect(tags["trueup.gates.dev"] == "passed", "gate results are version tags: \(tags)")
+        #expect(tags["trueup.source"]?.hasPrefix("job:") == true)
+        #expect(seen["experiment"] as? String == "trueup/dev")
+        #expect((seen["run_tags"] as? [String: String])?["trueup.commit"] == commit)
+        #expect(!(seen["files"] as? [String] ?? []).isEmpty, "the model's files are the run's artifacts: \(seen)")
+        let template = try fixture.read("examples/support/prompts/answer.txt")
+        #expect(seen["prompt"] as? String == template, "load_prompt returns the template trueup registered")
+        #expect((seen["prompt_config"] as? [String: Any])?["model"] as? String == "gpt-4o-mini")
+
+        // Drift: someone registers a version by hand and moves the alias to it with MLflow's client.
+        _ = try await MLflowServer.python("""
+            import mlflow
+            c = mlflow.MlflowClient()
+            v = c.create_model_version("churn-classifier", "s3://elsewhere/churn")
+            c.set_registered_model_alias("churn-classifier", "dev", v.version)
+            """, url: url, in: fixture.base)
+        let drift = try await fixture.trueup("drift", "--env", "dev")
+        #expect(drift.status == 3, "\(drift)")
+        #expect(drift.stdout.contains("Model/churn-classifier"), "\(drift)")
+        let heal = try await fixture.trueup("apply", "--env", "dev", "--yes")
+        #expect(heal.status == 0, "\(heal)")
+        let after = try await MLflowServer.python("""
+            import mlflow
+            c = mlflow.MlflowClient()
+            print(c.get_model_version_by_alias("churn-classifier", "dev").version, len(c.search_model_versions("name='churn-classifier'")))
+            """, url: url, in: fixture.base)
+        #expect(after.split(separator: "\n").last.map(String.init) == "\(seen["version"] as? String ?? "?") 2", "the alias is back, nothing new registered: \(after)")
+    }
+
+    @Test("with the MLflow server down, plan exits 1 naming the URL and nothing is applied")
+    func serverDown() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.stopEverything() }
+        // A port nothing listens on: bound, then closed.
+        let url = "http://127.0.0.1:9"
+        try Self.useMLflow(fixture, url: url)
+        try await fixture.commit("dev's registry is an MLflow server that is down")
+        let plan = try await fixture.trueup("plan", "--env", "dev", timeout: 300)
+        #expect(plan.status == 1, "\(plan)")
+        #expect(plan.output.contains(url), "the error names the server: \(plan)")
+        let apply = try await fixture.trueup("apply", "--env", "dev", "--yes", timeout: 300)
+        #expect(apply.status != 0, "\(apply)")
+        #expect(fixture.executions.isEmpty, "no job ran: \(fixture.executions)")
+    }
+}
