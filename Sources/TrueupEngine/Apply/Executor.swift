@@ -240,7 +240,7 @@ struct Executor: Sendable {
             materializeCode: { folder in try CodeExport.export(repository: repository, commit: commit, path: codePath, to: folder) },
             command: job.spec["command"]?.arrayValue?.compactMap(\.stringValue) ?? [],
             environmentVariables: variables, inputs: inputs, candidate: candidate?.key,
-            timeoutSeconds: resolver.timeout(job), retries: job.spec["retries"]?.intValue ?? 0)
+            timeoutSeconds: resolver.timeout(job), retries: job.spec["retries"]?.intValue ?? 0, resources: JobResources(spec: job.spec["resources"]))
         let record = try await planned.backends.jobs.run(request)
         guard record.status == .succeeded else {
             throw ActionError(message: "\(job.id) failed: \(record.error ?? "exit code \(record.exitCode ?? -1)"); its log: \(record.logPath) (`trueup logs \(identity.prefix(12))`)", logPath: record.logPath)
