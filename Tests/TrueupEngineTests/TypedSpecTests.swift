@@ -74,7 +74,7 @@ struct TypedSpecDefaultsTests {
 
     @Test func aDeploymentRunsOneReplicaCheckedOnHealthzFor30SecondsUnlessGiven() throws {
         let dev = try Self.dev(["environments/dev/tuned.yaml": Self.document("Deployment", "tuned",
-            "  model: churn\n  code: src/serve\n  command: [python3, serve.py]\n  replicas: 3\n  health: {path: /ready, timeout: 2m}\n  config: {threshold: 0.5}\n")])
+            "  model: churn\n  code: src/serve\n  command: [python3, serve.py]\n  replicas: 1\n  health: {path: /ready, timeout: 2m}\n  config: {threshold: 0.5}\n")])
         let api = try #require(dev.resources[ResourceID(.deployment, "api")]?.deployment)
         #expect(api.replicas == 1)
         #expect(api.health.path == "/healthz")
@@ -82,7 +82,7 @@ struct TypedSpecDefaultsTests {
         #expect(api.config == .object([:]))
         #expect(api.serves == ResourceID(.model, "churn"))
         let tuned = try #require(dev.resources[ResourceID(.deployment, "tuned")]?.deployment)
-        #expect(tuned.replicas == 3)
+        #expect(tuned.replicas == 1, "local serving runs one process per deployment (more is refused at validate)")
         #expect(tuned.health.path == "/ready")
         #expect(tuned.health.timeoutSeconds == 120)
         #expect(tuned.config == .object(["threshold": .number(0.5)]))

@@ -103,6 +103,11 @@ public struct JobResources: Sendable, Hashable {
         self.memoryMB = memoryMB
         self.gpus = gpus
     }
+
+    /// A spec's `resources` object (`{cpus, memoryMB, gpus}`); absent fields stay nil.
+    public init(spec: JSONValue?) {
+        self.init(cpus: spec?["cpus"]?.doubleValue, memoryMB: spec?["memoryMB"]?.intValue, gpus: spec?["gpus"]?.doubleValue)
+    }
 }
 
 /// Jobs: run at most once per identity, even across crashes of the caller.

@@ -237,7 +237,7 @@ struct Executor: Sendable {
             materializeCode: { folder in try CodeExport.export(repository: repository, commit: commit, path: codePath, to: folder) },
             command: spec.command,
             environmentVariables: variables, inputs: inputs, candidate: candidate?.key,
-            timeoutSeconds: spec.timeoutSeconds, retries: spec.retries)
+            timeoutSeconds: spec.timeoutSeconds, retries: spec.retries, resources: JobResources(spec: job.spec["resources"]))
         let record = try await planned.backends.jobs.run(request)
         guard record.status == .succeeded else {
             throw ActionError(message: "\(job.id) failed: \(record.error ?? "exit code \(record.exitCode ?? -1)"); its log: \(record.logPath) (`trueup logs \(identity.prefix(12))`)", logPath: record.logPath)

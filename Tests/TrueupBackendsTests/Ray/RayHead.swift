@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+import TrueupBackends
+import TrueupCore
+
+/// The Ray head node the Ray tests run against: started once per test process with
+/// `scripts/ray-head start --watch <this process>` (its own mount namespace hiding /tmp and the
+/// repository; see the script), and stopped by the script's watcher when this process ends,
+/// however it ends. Never skipped: without Ray the tests fail saying how to install it.
+actor RayHead {
+    static let shared = RayHead()
+
+    struct Running: Sendable {
+        /// The dashboard (Jobs REST API).
+        var url: String
+        /// The head's own folder (outside every hidden folder).
+        var directory: String
+        /// A folder trueup and the cluster both see: the `path` artifact store and job scratch
+        /// files live below it.
+        var shared: String
+        /// How long `ray-head start` took.
+        var startSeconds: Double
+    }
+
+    private var starting: Task<Running, any Error>?
+
+    func running() async throws -> Running {
+        if let starting { return try await starting.value }
+        let task = Task.detached { try Self.start() }
+        starting = task
+        return try await task.value
+    }
+
+    static let repository: String = {
+        // Tests/TrueupBackendsTests/Ray/RayHead.swift -> the repository root.
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static func start() throws -> Running {
+        let script = (repository as NSString).appendingPathComponent("scripts/ray-head")
+        let ray = (repository as NSString).appendingPathComponent(".venv/bin/ray")
+        guard FileManager.default.isExecutableFile(atPath: ray) else {
+            throw BackendError("the Ray tests need a Ray head node, and Ray is not installed at \(ray): run scripts/setup-deps --test")
+        }
+        let began = Date()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: script)
+        process.arguments = ["start", "--watch", String(getpid())]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let problems = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw BackendError("scripts/ray-head start failed (exit \(process.terminationStatus)): \(problems)")
+        }
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        guard let url = values["url"], let directory = values["dir"] else {
+            throw BackendError("scripts/ray-head start printed no url= and dir=: \(text)")
+        }
+        let shared = (directory as NSString).appendingPathComponent("shared")
+        try FileManager.default.createDirectory(atPath: shared + "/store", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: shared + "/scratch", withIntermediateDirectories: true)
+        return Running(url: url, directory: directory, shared: shared, startSeconds: Date().timeIntervalSince(began))
+    }
+}
+
+extension RayHead.Running {
+    var store: String { shared + "/store" }
+    var scratch: String { shared + "/scratch" }
+
+    func client() -> RayClient { RayClient(url: url, token: nil, origin: "the test head node") }
+
+    /// A Ray jobs backend on this head with the shared path store, its runs recorded in `state`.
+    func jobs(_ state: LocalState) throws -> RayJobs {
+        try RayJobs(url: url, token: nil, environment: "test", store: state.openStore(), paths: state.paths,
+                    artifacts: try PathArtifactStore(path: store))
+    }
+
+    /// The submissions Ray holds for one identity, from Ray's own job list.
+    func submissions(identity: String) async throws -> [RayClient.JobInfo] {
+        try await client().jobs().filter { $0.metadata?["trueup.identity"] == identity }
+    }
+
+    /// What Ray reserved for a job's entrypoint: the `required_resources` of its supervisor actor
+    /// (`_ray_internal_job_actor_<submission id>`), from Ray's state API.
+    func reservedResources(submissionID: String) async throws -> [String: Double] {
+        let response = try await client().send(.GET, "/api/v0/actors?detail=1&filter_keys=name&filter_predicates=%3D&filter_values=_ray_internal_job_actor_\(submissionID)")
+        struct Answer: Decodable {
+            struct Data: Decodable { var result: Actors }
+            struct Actors: Decodable { var result: [Actor] }
+            struct Actor: Decodable { var required_resources: [String: Double]? }
+            var data: Data
+        }
+        return try JSONDecoder().decode(Answer.self, from: response.body).data.result.result.first?.required_resources ?? [:]
+    }
+}
