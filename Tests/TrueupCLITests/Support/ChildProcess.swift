@@ -34,7 +34,8 @@ final class ChildProcess {
     private let stderrPath: String
 
     /// Starts `command` (looked up on PATH through /usr/bin/env) in `directory`.
-    init(_ command: [String], in directory: String, environment: [String: String], logs: String) throws {
+    /// `standardInput` is what the process reads (nothing, unless given: a terminal, say).
+    init(_ command: [String], in directory: String, environment: [String: String], logs: String, standardInput: FileHandle? = nil) throws {
         self.command = command
         let id = UUID().uuidString.prefix(8)
         stdoutPath = (logs as NSString).appendingPathComponent("\(id).out")
@@ -46,7 +47,7 @@ final class ChildProcess {
         process.arguments = command
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.environment = environment
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = standardInput ?? FileHandle.nullDevice
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         try process.run()

@@ -29,11 +29,7 @@ final class EmptyRepository {
 
     @discardableResult
     func git(_ arguments: String...) async throws -> String {
-        let process = try ChildProcess(["git", "-c", "user.name=t", "-c", "user.email=t@e", "-c", "core.hooksPath=/dev/null"] + arguments,
-                                       in: repo, environment: Fixture.gitEnvironment(home: base), logs: logs)
-        let result = try await process.wait(timeout: 120)
-        guard result.status == 0 else { throw FixtureError("git failed: \(result)") }
-        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await Fixture.git(arguments, in: repo, home: base, logs: logs)
     }
 
     /// `trueup ARGS` run in the repository, as a person types it (no --repo, no --state-dir).

@@ -131,8 +131,13 @@ final class Fixture {
 
     @discardableResult
     func git(_ arguments: String...) async throws -> String {
+        try await Self.git(arguments, in: repo, home: base, logs: logs)
+    }
+
+    /// git in `repository` with a fixed identity, no hooks and no user or system configuration.
+    static func git(_ arguments: [String], in repository: String, home: String, logs: String) async throws -> String {
         let process = try ChildProcess(["git", "-c", "user.name=t", "-c", "user.email=t@e", "-c", "core.hooksPath=/dev/null"] + arguments,
-                                       in: repo, environment: Self.gitEnvironment(home: base), logs: logs)
+                                       in: repository, environment: gitEnvironment(home: home), logs: logs)
         let result = try await process.wait(timeout: 120)
         guard result.status == 0 else { throw FixtureError("git failed: \(result)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

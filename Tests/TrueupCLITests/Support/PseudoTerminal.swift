@@ -7,15 +7,10 @@ import Glibc
 /// shows its plan and waits at the prompt exactly as it does for a person; the test answers
 /// through the terminal's other end. Output goes to files, as for `ChildProcess`.
 final class PromptedProcess {
-    private let process = Process()
+    private let child: ChildProcess
     private let controller: Int32
-    private let terminal: FileHandle
-    private let stdoutPath: String
-    private let stderrPath: String
-    let command: [String]
 
     init(_ command: [String], in directory: String, environment: [String: String], logs: String) throws {
-        self.command = command
         let controller = PseudoTerminalCalls.open(O_RDWR | O_NOCTTY)
         guard controller >= 0, PseudoTerminalCalls.grant(controller) == 0, PseudoTerminalCalls.unlock(controller) == 0,
               let name = PseudoTerminalCalls.name(controller) else {
@@ -24,36 +19,23 @@ final class PromptedProcess {
         self.controller = controller
         let terminalDescriptor = open(name, O_RDWR | O_NOCTTY)
         guard terminalDescriptor >= 0 else { throw FixtureError("cannot open \(String(cString: name)): \(String(cString: strerror(errno)))") }
-        terminal = FileHandle(fileDescriptor: terminalDescriptor, closeOnDealloc: true)
-        let id = UUID().uuidString.prefix(8)
-        stdoutPath = (logs as NSString).appendingPathComponent("\(id).out")
-        stderrPath = (logs as NSString).appendingPathComponent("\(id).err")
-        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.environment = environment
-        process.standardInput = terminal
-        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        try process.run()
+        let terminal = FileHandle(fileDescriptor: terminalDescriptor, closeOnDealloc: true)
+        child = try ChildProcess(command, in: directory, environment: environment, logs: logs, standardInput: terminal)
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        child.killHard()
         close(controller)
     }
 
-    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    var stdout: String { child.stdout }
+    var stderr: String { child.stderr }
 
     /// Waits until the process asks its question (its standard error contains `prompt`).
     func waitForPrompt(_ prompt: String, timeout: Double = 120) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !stderr.contains(prompt) {
-            guard process.isRunning else { throw FixtureError("\(command.joined(separator: " ")) ended before asking:\n\(stdout)\n\(stderr)") }
+            guard child.isRunning else { throw FixtureError("\(child.command.joined(separator: " ")) ended before asking:\n\(stdout)\n\(stderr)") }
             guard Date() < deadline else { throw FixtureError("no prompt after \(Int(timeout)) s:\n\(stdout)\n\(stderr)") }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -66,18 +48,7 @@ final class PromptedProcess {
     }
 
     func wait(timeout: Double = Fixture.commandTimeout) async throws -> CommandResult {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() > deadline {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                throw CommandTimedOut(command: command, seconds: timeout)
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        process.waitUntilExit()
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return CommandResult(command: command, status: status, stdout: stdout, stderr: stderr)
+        try await child.wait(timeout: timeout)
     }
 }
 
