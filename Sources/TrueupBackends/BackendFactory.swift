@@ -72,12 +72,17 @@ public struct BackendFactory: Sendable {
         return factory
     }
 
-    /// A Ray cluster (`{type: ray, url: <dashboard>, tokenFromEnv: VAR}`): jobs through its Jobs API.
+    /// A Ray cluster (`{type: ray, url: <dashboard>, tokenFromEnv: VAR}`): jobs through its Jobs API,
+    /// deployments as Serve applications.
     public mutating func registerRay() {
         register("ray", jobs: { context in
             try RayJobs(
                 url: context.settings.url ?? "", token: try RayJobs.token(context.settings, environment: context.environment, role: context.role.rawValue),
                 environment: context.environment, store: try context.localStore(), paths: context.paths, artifacts: context.artifacts)
+        }, serving: { context in
+            try RayServing(
+                url: context.settings.url ?? "", token: try RayJobs.token(context.settings, environment: context.environment, role: context.role.rawValue),
+                environment: context.environment, stateDirectory: context.stateDirectory, artifacts: context.artifacts)
         })
     }
 

@@ -135,12 +135,16 @@ public struct DeploymentRequest: Sendable {
     public var healthPath: String
     public var healthTimeoutSeconds: Double
     public var replicas: Int
+    /// The spec's `resources`, per replica; a backend that schedules work reserves them.
+    public var resources: JobResources
 
     public init(
         environment: String, name: String, configHash: String, assetVersion: String,
         materializeCode: @escaping @Sendable (String) throws -> Void, command: [String], importPath: String?,
-        environmentVariables: [String: String], healthPath: String, healthTimeoutSeconds: Double, replicas: Int
+        environmentVariables: [String: String], healthPath: String, healthTimeoutSeconds: Double, replicas: Int,
+        resources: JobResources = JobResources()
     ) {
+        self.resources = resources
         self.environment = environment
         self.name = name
         self.configHash = configHash

@@ -368,7 +368,7 @@ struct Executor: Sendable {
             command: r.spec["command"]?.arrayValue?.compactMap(\.stringValue) ?? [], importPath: r.spec["importPath"]?.stringValue,
             environmentVariables: variables, healthPath: r.spec["health"]?["path"]?.stringValue ?? "/healthz",
             healthTimeoutSeconds: r.spec["health"]?["timeout"]?.stringValue.flatMap(DurationSyntax.seconds) ?? 30,
-            replicas: r.spec["replicas"]?.intValue ?? 1))
+            replicas: r.spec["replicas"]?.intValue ?? 1, resources: JobResources(spec: r.spec["resources"])))
         return Done(resolution: Resolution(version: hash, location: record.endpoint), detail: "serving \(asset) version \(version) at \(record.endpoint)")
     }
 
