@@ -539,6 +539,21 @@ struct BuildRun {
             }
             return .init(type: type, url: url, tokenFromEnv: b["tokenFromEnv"]?.stringValue)
         }
+        let jobs = backend("jobs"), serving = backend("serving"), registry = backend("registry")
+        var artifacts: EnvironmentSettings.Artifacts?
+        if let node = spec["artifacts"] {
+            let type = node["type"]?.stringValue ?? "local"
+            let path = node["path"]?.stringValue
+            if type == "path", path?.hasPrefix("/") != true {
+                fail("spec.artifacts.path", "a path artifact store needs the absolute folder where the shared filesystem is mounted on trueup's machine and on every node, e.g. {type: path, path: /mnt/shared/trueup}")
+            }
+            artifacts = .init(type: type, path: path)
+        }
+        let storeType = artifacts?.type ?? (registry.type == .mlflow ? "mlflow" : "local")
+        for (role, chosen) in [("jobs", jobs), ("serving", serving)] where chosen.type == .ray && storeType == "local" {
+            fail(spec["artifacts"] == nil ? "spec.backends.\(role)" : "spec.artifacts.type",
+                 "\(role) run on Ray, which cannot read the local artifact store on trueup's disk: set spec.artifacts to {type: path, path: <a folder mounted at the same path on trueup's machine and on every node>}, or use an mlflow registry")
+        }
         var variables: [String: String] = [:]
         if let varsNode = cleaned["spec"]?["variables"]?.entries {
             for entry in varsNode { variables[entry.key] = entry.value.scalarText ?? "" }
@@ -552,8 +567,8 @@ struct BuildRun {
             interval: interval,
             promotionFrom: promotionFrom,
             windows: windows,
-            registry: backend("registry"), jobs: backend("jobs"), serving: backend("serving"), data: backend("data"),
-            variables: variables)
+            registry: registry, jobs: jobs, serving: serving, data: backend("data"),
+            variables: variables, artifacts: artifacts)
         return ok ? settings : nil
     }
 

@@ -20,6 +20,17 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
         public static let local = Backend(type: .local, url: nil, tokenFromEnv: nil)
     }
 
+    /// `spec.artifacts`: where job outputs live (`local`, `path` with its shared folder, `mlflow`).
+    public struct Artifacts: Sendable, Hashable, Codable {
+        public var type: String
+        public var path: String?
+
+        public init(type: String, path: String?) {
+            self.type = type
+            self.path = path
+        }
+    }
+
     public var name: String
     public var extends: [String]
     public var sync: SyncMode
@@ -35,4 +46,6 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
     public var data: Backend
     /// Variables as text, ready to substitute.
     public var variables: [String: String]
+    /// nil: the default store (local, or mlflow with an mlflow registry).
+    public var artifacts: Artifacts? = nil
 }

@@ -626,6 +626,33 @@ public enum EmbeddedSchemas {
           },
           "additionalProperties": false
         },
+        "artifacts": {
+          "type": "object",
+          "description": "Where job outputs (model/, data/, metrics.json) and the inputs handed to later steps live. Default: local, or mlflow when the registry is mlflow. A ray jobs or serving backend cannot read the local store.",
+          "properties": {
+            "type": {
+              "type": "string",
+              "description": "local: under trueup's state folder (only where every backend shares trueup's disk); path: a shared filesystem mounted at the same path on trueup's machine and on every node (NFS, a Kubernetes volume); mlflow: MLflow's artifact proxy.",
+              "enum": [
+                "local",
+                "path",
+                "mlflow"
+              ]
+            },
+            "path": {
+              "type": "string",
+              "description": "For type path: the absolute folder where the shared filesystem is mounted, the same on every machine.",
+              "pattern": "^/",
+              "examples": [
+                "/mnt/shared/trueup"
+              ]
+            }
+          },
+          "required": [
+            "type"
+          ],
+          "additionalProperties": false
+        },
         "variables": {
           "type": "object",
           "description": "Variables usable as ${vars.NAME} in any string of any resource of this environment.",

@@ -42,7 +42,8 @@ public final class Workspace: Sendable {
     /// The backends an environment asks for (`spec.backends`; local by default), through the factory.
     public func backends(for settings: EnvironmentSettings) throws -> Backends {
         do {
-            return try factory.backends(for: settings, stateDirectory: stateDirectory, store: store)
+            return try factory.backends(for: settings, stateDirectory: stateDirectory, store: store,
+                                        artifactsType: settings.artifacts?.type, artifactsPath: settings.artifacts?.path)
         } catch let error as BackendError {
             throw EngineError(error.message)
         }
