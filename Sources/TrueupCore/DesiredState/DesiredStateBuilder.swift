@@ -552,7 +552,7 @@ struct BuildRun {
         let storeType = artifacts?.type ?? (registry.type == .mlflow ? "mlflow" : "local")
         for (role, chosen) in [("jobs", jobs), ("serving", serving)] where chosen.type == .ray && storeType == "local" {
             fail(spec["artifacts"] == nil ? "spec.backends.\(role)" : "spec.artifacts.type",
-                 "\(role) run on Ray, which cannot read the local artifact store on trueup's disk: set spec.artifacts to {type: path, path: <a folder mounted at the same path on trueup's machine and on every node>}, or use an mlflow registry")
+                 "\(role == "jobs" ? "jobs run" : "serving runs") on Ray, which cannot read the local artifact store on trueup's disk: set spec.artifacts to {type: path, path: <a folder mounted at the same path on trueup's machine and on every node>}, or use an mlflow registry")
         }
         var variables: [String: String] = [:]
         if let varsNode = cleaned["spec"]?["variables"]?.entries {
