@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 import TrueupBackends
 import TrueupCore
@@ -117,6 +118,54 @@ struct RayApplyTests {
             #expect(again.status == 0, "\(again.output)")
             #expect(try await head.client().jobs().filter { $0.metadata?["trueup.environment"] == "raydev" }.count == 1, "re-apply submits nothing")
             #expect(try await head.client().serveStatus().applications["raydev-scorer"]?.lastDeployedTime == deployedAt, "re-apply redeploys nothing")
+        }
+    }
+
+    /// kill -9 of trueup while its Ray job runs, then a re-apply: the job is adopted, never
+    /// submitted twice, and its outputs are used when it finishes.
+    @Test func aTrueupKilledWhileItsRayJobRunsIsFollowedByOneSubmission() async throws {
+        let head = try await RayHead.shared.running()
+        _ = try await RayHead.shared.serve()
+        try await ScratchFolder.with("trueup-ray-kill") { scratch in
+            let repo = scratch.file("repo")
+            let name = UniqueName.make("raykill")
+            try Files.write(Self.environment(url: head.url, store: head.store).replacingOccurrences(of: "name: raydev", with: "name: \(name)"),
+                            to: repo + "/environments/\(name)/environment.yaml")
+            try Files.write(Self.resources, to: repo + "/environments/\(name)/scorer.yaml")
+            try Files.write("import time\ntime.sleep(4)\n" + Self.train, to: repo + "/code/train.py")
+            try Files.write(RayServingTests.application, to: repo + "/code/scorer_app.py")
+            try Files.write(".trueup/\n", to: repo + "/.gitignore")
+            for arguments in [["init", "-q", "-b", "main", "."], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "slow job"]] {
+                _ = try Command.run("/usr/bin/git", arguments, in: repo)
+            }
+            let arguments = ["apply", "--env", name, "--yes", "--repo", repo, "--state-dir", repo + "/.trueup"]
+            try await withCleanup({
+                let first = Process()
+                first.executableURL = URL(fileURLWithPath: Command.trueup)
+                first.arguments = arguments
+                first.currentDirectoryURL = URL(fileURLWithPath: repo)
+                first.standardOutput = FileHandle.nullDevice
+                first.standardError = FileHandle.nullDevice
+                try first.run()
+                let began = Date()
+                while try await head.client().jobs().first(where: { $0.metadata?["trueup.environment"] == name })?.status != "RUNNING" {
+                    try #require(Date().timeIntervalSince(began) < 120, "the job never ran on Ray")
+                    try await Task.sleep(nanoseconds: 100_000_000)
+                }
+                kill(first.processIdentifier, SIGKILL)
+                first.waitUntilExit()
+
+                let again = try Command.run(Command.trueup, arguments, in: repo)
+                #expect(again.status == 0, "\(again.output)")
+                let jobs = try await head.client().jobs().filter { $0.metadata?["trueup.environment"] == name }
+                #expect(jobs.count == 1, "one submission: \(jobs.map(\.submission_id))")
+                #expect(jobs.first?.status == "SUCCEEDED")
+                let response = await HTTPClient.get("http://127.0.0.1:\(try await RayHead.shared.serve().httpPort)/\(name)/scorer", timeoutSeconds: 20)
+                #expect(response?.body.contains("w=0.7") == true, "the adopted job's model is served: \(response?.body ?? "nothing answers")")
+            }, cleanup: {
+                try? await RayServing(url: head.url, token: nil, environment: name, stateDirectory: repo + "/.trueup",
+                                      artifacts: PathArtifactStore(path: head.store)).remove(environment: name, name: "scorer")
+            })
         }
     }
 
