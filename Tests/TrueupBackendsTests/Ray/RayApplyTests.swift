@@ -64,7 +64,7 @@ struct RayApplyTests {
           resources: {cpus: 0.25}
         """
 
-    @Test func applyRunsTheJobOnRayServesItsModelThroughServeAndAReapplyDoesNothing() async throws {
+    @Test func applyRunsTheJobOnRayServesItsModelThroughServeAReapplyDoesNothingAndDriftIsHealed() async throws {
         let head = try await RayHead.shared.running()
         let serve = try await RayHead.shared.serve()
         try await ScratchFolder.with("trueup-ray-apply") { scratch in
@@ -118,6 +118,21 @@ struct RayApplyTests {
             #expect(again.status == 0, "\(again.output)")
             #expect(try await head.client().jobs().filter { $0.metadata?["trueup.environment"] == "raydev" }.count == 1, "re-apply submits nothing")
             #expect(try await head.client().serveStatus().applications["raydev-scorer"]?.lastDeployedTime == deployedAt, "re-apply redeploys nothing")
+
+            // Scaled by hand through the Serve API: the plan shows drift, apply heals it.
+            let current = try await head.client().serveStatus()
+            try await head.client().putServe(settings: current.settings, applications: current.applications.values.compactMap { app in
+                guard app.name == "raydev-scorer", app.status != "DELETING" else { return app.status == "DELETING" ? nil : app.deployedConfig }
+                return try? JSONValue.parse(Data((app.deployedConfig?.canonicalJSON ?? "").replacingOccurrences(of: "\"num_replicas\":1", with: "\"num_replicas\":2").utf8))
+            })
+            let drifted = try Command.run(Command.trueup, ["plan", "--env", "raydev"] + trueup, in: repo)
+            #expect(drifted.status == 2, "\(drifted.output)")
+            #expect(drifted.output.contains("Deployment/scorer") && drifted.output.contains("num_replicas 1 -> 2"), "\(drifted.output)")
+            let healed = try Command.run(Command.trueup, ["apply", "--env", "raydev", "--yes"] + trueup, in: repo)
+            #expect(healed.status == 0, "\(healed.output)")
+            #expect(try await head.client().serveStatus().applications["raydev-scorer"]?.deployedConfig?["deployments"]?.arrayValue?.first?["num_replicas"] == .integer(1))
+            let after = try Command.run(Command.trueup, ["plan", "--env", "raydev"] + trueup, in: repo)
+            #expect(after.status == 0 && after.output.contains("no changes"), "\(after.output)")
         }
     }
 
