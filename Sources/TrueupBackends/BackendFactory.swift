@@ -82,7 +82,7 @@ public struct BackendFactory: Sendable {
         }, serving: { context in
             try RayServing(
                 url: context.settings.url ?? "", token: try RayJobs.token(context.settings, environment: context.environment, role: context.role.rawValue),
-                environment: context.environment, stateDirectory: context.stateDirectory, artifacts: context.artifacts)
+                environment: context.environment, artifacts: context.artifacts)
         })
     }
 

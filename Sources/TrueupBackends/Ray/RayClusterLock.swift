@@ -6,13 +6,15 @@ import TrueupCore
 /// configuration, so two read-modify-write cycles that overlap (two environments on one cluster,
 /// or two trueup processes) would each drop the other's application. Within a process an async
 /// queue per cluster URL orders them; across processes on one machine an exclusive `flock` on a
-/// file in the state folder does.
+/// file in the system's temporary folder does (not in the state folder: two trueups with their
+/// own state folders may share a cluster). trueups on different machines are not ordered: Ray
+/// offers no lock, and `RayServing` notices an application removed under it and fails transiently.
 public enum RayClusterLock {
     /// Runs `body` holding the lock of the cluster at `url`.
-    public static func with<T: Sendable>(url: String, stateDirectory: String, _ body: @Sendable () async throws -> T) async throws -> T {
+    public static func with<T: Sendable>(url: String, _ body: @Sendable () async throws -> T) async throws -> T {
         let queue = await Registry.shared.queue(for: url)
         return try await queue.run {
-            let descriptor = try await acquireFile(url: url, stateDirectory: stateDirectory)
+            let descriptor = try await acquireFile(url: url)
             defer {
                 flock(descriptor, LOCK_UN)
                 close(descriptor)
@@ -21,13 +23,13 @@ public enum RayClusterLock {
         }
     }
 
-    static func acquireFile(url: String, stateDirectory: String) async throws -> Int32 {
-        let folder = (stateDirectory as NSString).appendingPathComponent("locks")
+    static func acquireFile(url: String) async throws -> Int32 {
+        let folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("trueup-locks")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let path = (folder as NSString).appendingPathComponent("ray-serve-\(ContentDigest.sha256(Data(url.utf8)).prefix(16)).lock")
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw BackendError("cannot open the Serve lock file \(path): \(String(cString: strerror(errno))); check that the state folder is writable")
+            throw BackendError("cannot open the Serve lock file \(path): \(String(cString: strerror(errno))); check that the temporary folder is writable")
         }
         let began = Date()
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {

@@ -20,7 +20,6 @@ import TrueupCore
 public struct RayServing: ServingBackend {
     let client: RayClient
     let artifacts: any ArtifactStore
-    let stateDirectory: String
     /// How long a rollout may take before it is given up (at least the health timeout).
     let rolloutLimitSeconds: Double
 
@@ -29,7 +28,7 @@ public struct RayServing: ServingBackend {
     static let assetVersionVariable = "TRUEUP_ASSET_VERSION"
     static let appliedVariable = "TRUEUP_APPLIED"
 
-    public init(url: String, token: String?, environment: String, stateDirectory: String, artifacts: any ArtifactStore, rolloutLimitSeconds: Double = 300) throws {
+    public init(url: String, token: String?, environment: String, artifacts: any ArtifactStore, rolloutLimitSeconds: Double = 300) throws {
         let origin = "environment \(environment): spec.backends.serving.url"
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw BackendError("\(origin) is \(url.isEmpty ? "missing" : "\"\(url)\""): the ray backend needs the Ray dashboard's address, e.g. {type: ray, url: \"http://127.0.0.1:8265\"}")
@@ -39,7 +38,6 @@ public struct RayServing: ServingBackend {
         }
         self.client = RayClient(url: url, token: token, origin: origin)
         self.artifacts = artifacts
-        self.stateDirectory = stateDirectory
         self.rolloutLimitSeconds = rolloutLimitSeconds
     }
 
@@ -130,7 +128,7 @@ public struct RayServing: ServingBackend {
             try await client.uploadPackage(package.name, package.zip)
         }
         let name = Self.applicationName(environment: request.environment, name: request.name)
-        return try await RayClusterLock.with(url: client.url, stateDirectory: stateDirectory) {
+        return try await RayClusterLock.with(url: client.url) {
             let status = try await client.serveStatus()
             let previous = status.applications[name]
             var deployments = previous?.deploymentNames ?? []
@@ -220,12 +218,13 @@ public struct RayServing: ServingBackend {
     func waitForDeploymentNames(_ name: String, request: DeploymentRequest) async throws -> [String] {
         let began = Date()
         while Date().timeIntervalSince(began) < max(rolloutLimitSeconds, request.healthTimeoutSeconds) {
-            if let app = try await client.serveStatus().applications[name] {
-                if !app.deploymentNames.isEmpty { return app.deploymentNames }
-                if app.status == "DEPLOY_FAILED" || app.status == "UNHEALTHY" {
-                    try await RayServing.removeQuietly(client, name)
-                    throw BackendError("environment \(request.environment): Deployment \(request.name): the Serve application \(name) could not be built (\(app.status)): \(Self.lastLine(app.message)); check spec.importPath (\(request.importPath ?? "")) and the code")
-                }
+            guard let app = try await client.serveStatus().applications[name] else {
+                throw Self.vanished(name, request: request, url: client.url)
+            }
+            if !app.deploymentNames.isEmpty { return app.deploymentNames }
+            if app.status == "DEPLOY_FAILED" || app.status == "UNHEALTHY" {
+                try await RayServing.removeQuietly(client, name)
+                throw BackendError("environment \(request.environment): Deployment \(request.name): the Serve application \(name) could not be built (\(app.status)): \(Self.lastLine(app.message)); check spec.importPath (\(request.importPath ?? "")) and the code")
             }
             try await Task.sleep(nanoseconds: 300_000_000)
         }
@@ -237,7 +236,10 @@ public struct RayServing: ServingBackend {
         let began = Date()
         let limit = max(rolloutLimitSeconds, request.healthTimeoutSeconds)
         while Date().timeIntervalSince(began) < limit {
-            if let app = try await client.serveStatus().applications[name], app.deployedConfig == wanted {
+            guard let app = try await client.serveStatus().applications[name] else {
+                throw Self.vanished(name, request: request, url: client.url)
+            }
+            if app.deployedConfig == wanted {
                 switch app.status {
                 case "RUNNING": return nil
                 case "DEPLOY_FAILED", "UNHEALTHY": return "went to \(app.status): \(Self.lastLine(app.message))"
@@ -247,6 +249,12 @@ public struct RayServing: ServingBackend {
             try await Task.sleep(nanoseconds: 300_000_000)
         }
         return "did not reach RUNNING within \(DurationSyntax.format(limit))"
+    }
+
+    /// The application disappeared right after trueup put it: another change to the whole Serve
+    /// configuration, made from elsewhere, dropped it. Trying again puts it back.
+    static func vanished(_ name: String, request: DeploymentRequest, url: String) -> BackendError {
+        BackendError("environment \(request.environment): Deployment \(request.name): the Serve application \(name) vanished from the Ray cluster at \(url) right after trueup applied it: someone else replaced the whole Serve configuration at the same time (another trueup on another machine, or `serve deploy`); apply again", transient: true)
     }
 
     static func lastLine(_ message: String) -> String {
@@ -263,7 +271,7 @@ public struct RayServing: ServingBackend {
 
     public func remove(environment: String, name: String) async throws {
         let app = Self.applicationName(environment: environment, name: name)
-        try await RayClusterLock.with(url: client.url, stateDirectory: stateDirectory) {
+        try await RayClusterLock.with(url: client.url) {
             let status = try await client.serveStatus()
             guard status.applications[app] != nil else { return }
             try await self.put(status, replacing: app, with: nil)

@@ -77,10 +77,9 @@ struct RayApplyTests {
             for arguments in [["init", "-q", "-b", "main", "."], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "scorer on ray"]] {
                 _ = try Command.run("/usr/bin/git", arguments, in: repo)
             }
-            try await withCleanup({ try await Self.applyTwice(head: head, serve: serve, repo: repo) }, cleanup: {
-                try? await RayServing(url: head.url, token: nil, environment: "raydev", stateDirectory: repo + "/.trueup",
-                                      artifacts: PathArtifactStore(path: head.store)).remove(environment: "raydev", name: "scorer")
-            })
+            try await ServeTests.shared.exclusively { try await withCleanup({ try await Self.applyTwice(head: head, serve: serve, repo: repo) }, cleanup: {
+                try? await RayServing(url: head.url, token: nil, environment: "raydev", artifacts: PathArtifactStore(path: head.store)).remove(environment: "raydev", name: "scorer")
+            }) }
         }
     }
 
@@ -154,7 +153,7 @@ struct RayApplyTests {
                 _ = try Command.run("/usr/bin/git", arguments, in: repo)
             }
             let arguments = ["apply", "--env", name, "--yes", "--repo", repo, "--state-dir", repo + "/.trueup"]
-            try await withCleanup({
+            try await ServeTests.shared.exclusively { try await withCleanup({
                 let first = Process()
                 first.executableURL = URL(fileURLWithPath: Command.trueup)
                 first.arguments = arguments
@@ -178,9 +177,8 @@ struct RayApplyTests {
                 let response = await HTTPClient.get("http://127.0.0.1:\(try await RayHead.shared.serve().httpPort)/\(name)/scorer", timeoutSeconds: 20)
                 #expect(response?.body.contains("w=0.7") == true, "the adopted job's model is served: \(response?.body ?? "nothing answers")")
             }, cleanup: {
-                try? await RayServing(url: head.url, token: nil, environment: name, stateDirectory: repo + "/.trueup",
-                                      artifacts: PathArtifactStore(path: head.store)).remove(environment: name, name: "scorer")
-            })
+                try? await RayServing(url: head.url, token: nil, environment: name, artifacts: PathArtifactStore(path: head.store)).remove(environment: name, name: "scorer")
+            }) }
         }
     }
 

@@ -150,3 +150,23 @@ extension RayHead.Running {
         return try JSONDecoder().decode(Answer.self, from: response.body).data.result.result.first?.required_resources ?? [:]
     }
 }
+
+/// The tests that change Serve's configuration, one at a time: Serve restamps every application
+/// on any PUT, so a check that trueup sent no PUT holds only while no other test sends one.
+actor ServeTests {
+    static let shared = ServeTests()
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func exclusively<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            busy = true
+        }
+        defer {
+            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        }
+        return try await body()
+    }
+}

@@ -37,8 +37,7 @@ struct RayServingTests {
         var state: LocalState
 
         func serving() throws -> RayServing {
-            try RayServing(url: head.url, token: nil, environment: environment, stateDirectory: state.paths.stateDirectory,
-                           artifacts: try PathArtifactStore(path: head.store), rolloutLimitSeconds: 120)
+            try RayServing(url: head.url, token: nil, environment: environment, artifacts: try PathArtifactStore(path: head.store), rolloutLimitSeconds: 120)
         }
 
         /// A model folder in the shared store holding `weights.txt` = `weights`.
@@ -92,12 +91,14 @@ struct RayServingTests {
         func removeAll() async { try? await serving().remove(environment: environment, name: name) }
     }
 
-    static func withStage(_ body: (Stage) async throws -> Void) async throws {
+    static func withStage(_ body: @Sendable (Stage) async throws -> Void) async throws {
         let head = try await RayHead.shared.running()
         let serve = try await RayHead.shared.serve()
         try await LocalState.with { state in
             let stage = Stage(head: head, serve: serve, state: state)
-            try await withCleanup({ try await body(stage) }, cleanup: { await stage.removeAll() })
+            try await ServeTests.shared.exclusively {
+                try await withCleanup({ try await body(stage) }, cleanup: { await stage.removeAll() })
+            }
         }
     }
 
@@ -196,14 +197,12 @@ struct RayServingTests {
     @Test func whatRayCannotServeIsRefusedSayingWhatToSet() async throws {
         try await LocalState.with { state in
             #expect {
-                _ = try RayServing(url: "http://127.0.0.1:8265", token: nil, environment: "staging", stateDirectory: state.paths.stateDirectory,
-                                   artifacts: LocalArtifactStore(paths: state.paths))
+                _ = try RayServing(url: "http://127.0.0.1:8265", token: nil, environment: "staging", artifacts: LocalArtifactStore(paths: state.paths))
             } throws: { error in
                 message(of: error).contains("environment staging") && message(of: error).contains("spec.artifacts")
             }
             try await ScratchFolder.with("trueup-store") { store in
-                let serving = try RayServing(url: "http://127.0.0.1:1", token: nil, environment: "staging", stateDirectory: state.paths.stateDirectory,
-                                             artifacts: try PathArtifactStore(path: store.path))
+                let serving = try RayServing(url: "http://127.0.0.1:1", token: nil, environment: "staging", artifacts: try PathArtifactStore(path: store.path))
                 var request = DeploymentRequest(
                     environment: "staging", name: "scorer", configHash: "h", assetVersion: "1", materializeCode: { _ in }, command: ["python3", "serve.py"],
                     importPath: nil, environmentVariables: [:], healthPath: "/", healthTimeoutSeconds: 5, replicas: 1)
