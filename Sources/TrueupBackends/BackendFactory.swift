@@ -73,12 +73,17 @@ public struct BackendFactory: Sendable {
         return factory
     }
 
-    /// A Ray cluster (`{type: ray, url: <dashboard>, tokenFromEnv: VAR}`): jobs through its Jobs API.
+    /// A Ray cluster (`{type: ray, url: <dashboard>, tokenFromEnv: VAR}`): jobs through its Jobs API,
+    /// deployments as Serve applications.
     public mutating func registerRay() {
         register("ray", jobs: { context in
             try RayJobs(
                 url: context.settings.url ?? "", token: try RayJobs.token(context.settings, environment: context.environment, role: context.role.rawValue),
                 environment: context.environment, store: try context.localStore(), paths: context.paths, artifacts: context.artifacts)
+        }, serving: { context in
+            try RayServing(
+                url: context.settings.url ?? "", token: try RayJobs.token(context.settings, environment: context.environment, role: context.role.rawValue),
+                environment: context.environment, artifacts: context.artifacts)
         })
     }
 
@@ -124,6 +129,12 @@ public struct BackendFactory: Sendable {
         register("mlflow", registry: { context in
             MLflowRegistry(client: try MLflowConnection.client(for: context.settings, environment: context.environment), environment: context.environment, artifacts: context.artifacts)
         })
+        registerArtifactStore("mlflow") { context in
+            guard context.registry.type == .mlflow else {
+                throw BackendError("environment \(context.environment): spec.artifacts has type mlflow, which keeps artifacts on the registry's MLflow server, but spec.backends.registry is \(context.registry.type.rawValue): set spec.backends.registry to {type: mlflow, url: ...}, or choose another spec.artifacts.type")
+            }
+            return MLflowArtifactStore(client: try MLflowConnection.client(for: context.registry, environment: context.environment), stateDirectory: context.stateDirectory)
+        }
     }
 
     /// The backend types registered, sorted.

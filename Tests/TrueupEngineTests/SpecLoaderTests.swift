@@ -360,7 +360,7 @@ struct SharedBaseTests {
           extends: [base]
           backends:
             serving: \(serving)
-          variables:
+        \(serving.contains("ray") ? "  artifacts: {type: path, path: /mnt/shared/trueup}\n" : "")  variables:
             retries: \(retries)
         """
     }

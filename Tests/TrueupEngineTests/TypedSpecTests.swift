@@ -123,7 +123,7 @@ struct ArtifactSettingsTests {
     @Test func anUnknownTypeNamesTheFieldAndTheKnownTypes() throws {
         let (lines, settings) = try Self.lines("    type: s3\n")
         #expect(settings == nil)
-        #expect(lines == ["environments/dev/environment.yaml:9:11: 's3' is not allowed here: use one of local, path (spec.artifacts.type)"])
+        #expect(lines == ["environments/dev/environment.yaml:9:11: 's3' is not allowed here: use one of local, path, mlflow (spec.artifacts.type)"])
     }
 
     @Test func aPathStoreNeedsAnAbsoluteDirectory() throws {

@@ -30,10 +30,18 @@ public enum ArtifactDigest {
             throw ArtifactError("\(path) does not exist, so it has no digest")
         }
         guard isDirectory.boolValue else { return try fileHex(path) }
+        let listed = try entries(of: path).map { entry -> (String, String?) in
+            (entry.path, entry.isEmptyFolder ? nil : try fileHex((path as NSString).appendingPathComponent(entry.path)))
+        }
+        return manifestHex(listed)
+    }
+
+    /// The digest (hex) of a folder given as its entries in byte order of path: each file with
+    /// the sha256 of its bytes, each empty folder with nil.
+    static func manifestHex(_ entries: [(path: String, fileHex: String?)]) -> String {
         var manifest = ""
-        for entry in try entries(of: path) {
-            let full = (path as NSString).appendingPathComponent(entry.path)
-            manifest += entry.isEmptyFolder ? "\(entry.path)/\u{0}dir\n" : "\(entry.path)\u{0}\(try fileHex(full))\n"
+        for (path, fileHex) in entries {
+            manifest += fileHex.map { "\(path)\u{0}\($0)\n" } ?? "\(path)/\u{0}dir\n"
         }
         return ContentDigest.sha256(manifest)
     }

@@ -81,4 +81,30 @@ enum MLflowAPI {
         var runs: [Run]?
         var next_page_token: String?
     }
+
+    /// One entry of an artifact proxy listing (`GET mlflow-artifacts/artifacts?path=`).
+    struct ArtifactFile: Decodable, Sendable {
+        var path: String
+        var isDir: Bool
+
+        init(path: String, isDir: Bool) {
+            self.path = path
+            self.isDir = isDir
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case path
+            case isDir = "is_dir"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            path = try container.decode(String.self, forKey: .path)
+            isDir = try container.decodeIfPresent(Bool.self, forKey: .isDir) ?? false
+        }
+    }
+
+    struct ArtifactList: Decodable, Sendable {
+        var files: [ArtifactFile]?
+    }
 }

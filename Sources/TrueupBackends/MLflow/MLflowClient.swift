@@ -68,6 +68,14 @@ public struct MLflowClient: Sendable {
         try await send(.GET, "/api/2.0/mlflow-artifacts/artifacts/\(Self.escapePath(path))", query: [], body: nil, contentType: nil, retrying: true)
     }
 
+    /// The files and folders directly below `mlflow-artifacts:/<path>` (none when it does not exist).
+    func listArtifacts(_ path: String) async throws -> [MLflowAPI.ArtifactFile] {
+        let bytes = try await send(.GET, "/api/2.0/mlflow-artifacts/artifacts", query: [("path", path)], body: nil, contentType: nil, retrying: true)
+        let listed = try decode(MLflowAPI.ArtifactList.self, bytes, call: "GET mlflow-artifacts/artifacts?path=\(path)").files ?? []
+        // The proxy answers with paths relative to the folder listed.
+        return listed.map { MLflowAPI.ArtifactFile(path: "\(path)/\($0.path)", isDir: $0.isDir) }
+    }
+
     // MARK: - Transport
 
     /// One call, tried again with backoff while the failure may pass and the policy's time lasts.

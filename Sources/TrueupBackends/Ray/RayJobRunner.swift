@@ -45,6 +45,8 @@ public enum RayJobRunner {
         public var env: [String: String]
         /// Variables whose value is an artifact URI of `store`: fetched, then set to a local path.
         public var artifacts: [String: String]
+        /// For some of `artifacts`: the file inside the fetched folder the variable names.
+        public var artifactFiles: [String: String] = [:]
         public var runId: String
         public var lineage: Lineage
         public var store: Store
@@ -226,6 +228,8 @@ public enum RayJobRunner {
                 env.update(spec["env"])
                 for variable, uri in sorted(spec["artifacts"].items()):
                     env[variable] = store.fetch(uri)
+                    if variable in spec.get("artifactFiles", {}):
+                        env[variable] = os.path.join(env[variable], spec["artifactFiles"][variable])
                 output = os.path.join(scratch, "output")
                 os.makedirs(output)
                 env["TRUEUP_OUTPUT_DIR"] = output

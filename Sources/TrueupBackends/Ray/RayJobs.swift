@@ -123,22 +123,32 @@ public struct RayJobs: JobBackend {
             if try await !client.packageExists(package.name) {
                 try await client.uploadPackage(package.name, package.zip)
             }
-            _ = try await client.submit(submission(request, id: id, attempt: attempt, package: package))
+            _ = try await client.submit(try await submission(request, id: id, attempt: attempt, package: package))
         }
         let (info, timedOut) = try await wait(for: id, request: request)
         return try await record(request, attempt: attempt, id: id, info: info, timedOut: timedOut, startedAt: started)
     }
 
-    func submission(_ request: JobRunRequest, id: String, attempt: Int, package: RayCodePackage) throws -> RayClient.Submission {
+    func submission(_ request: JobRunRequest, id: String, attempt: Int, package: RayCodePackage) async throws -> RayClient.Submission {
         var env = request.environmentVariables
         var fetched: [String: String] = [:]
-        for (name, value) in request.environmentVariables
-        where (name.hasPrefix("TRUEUP_INPUT_") || name.hasPrefix("TRUEUP_CANDIDATE_")) && artifacts.reference(forURI: value) != nil {
-            fetched[name] = value
-            env[name] = nil
+        var files: [String: String] = [:]
+        for (name, value) in request.environmentVariables.sorted(by: { $0.key < $1.key })
+        where name.hasPrefix("TRUEUP_INPUT_") || name.hasPrefix("TRUEUP_CANDIDATE_") {
+            if artifacts.reference(forURI: value) != nil {
+                fetched[name] = value
+                env[name] = nil
+            } else if value.hasPrefix("/"), FileManager.default.fileExists(atPath: value) {
+                // A file or folder only trueup's disk holds (a dataset of the local catalog):
+                // staged into the shared store, so the runner fetches it like any artifact.
+                let (reference, file) = try await stage(value, request: request, variable: name)
+                fetched[name] = reference.uri
+                files[name] = file
+                env[name] = nil
+            }
         }
         let spec = RayJobRunner.Spec(
-            command: request.command, env: env, artifacts: fetched, runId: "\(request.identity.prefix(16))-\(attempt)",
+            command: request.command, env: env, artifacts: fetched, artifactFiles: files, runId: "\(request.identity.prefix(16))-\(attempt)",
             lineage: .init(run: request.identity, environment: request.environment, job: request.job, commit: request.commit),
             store: runnerStore)
         let encoder = JSONEncoder()
@@ -153,6 +163,24 @@ public struct RayJobs: JobBackend {
             ],
             entrypoint_num_cpus: request.resources.cpus, entrypoint_num_gpus: request.resources.gpus,
             entrypoint_memory: request.resources.memoryMB.map { $0 * 1_048_576 })
+    }
+
+    /// Puts a local input into the artifact store: a folder as it is, a file inside a folder of
+    /// its own (returned with its name, which the runner appends to the fetched folder).
+    func stage(_ path: String, request: JobRunRequest, variable: String) async throws -> (ArtifactReference, file: String?) {
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        do {
+            if isDirectory.boolValue { return (try await artifacts.put(folder: path, lineage: nil), nil) }
+            let holder = (NSTemporaryDirectory() as NSString).appendingPathComponent("trueup-ray-input-\(UUID().uuidString.prefix(8))")
+            defer { try? FileManager.default.removeItem(atPath: holder) }
+            let name = (path as NSString).lastPathComponent
+            try FileManager.default.createDirectory(atPath: holder, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: path, toPath: (holder as NSString).appendingPathComponent(name))
+            return (try await artifacts.put(folder: holder, lineage: nil), name)
+        } catch {
+            throw BackendError("\(request.job): its input \(variable) is \(path), on trueup's disk only, and it could not be copied into the artifact store for the Ray cluster: \(error)")
+        }
     }
 
     /// Polls until the job is final. The timeout counts from when the job runs (seen RUNNING

@@ -137,13 +137,17 @@ public struct DeploymentRequest: Sendable {
     public var replicas: Int
     /// `spec.port`: the port to serve on, for backends that serve on this machine (local).
     public var port: Int?
+    /// The spec's `resources`, per replica; a backend that schedules work reserves them.
+    public var resources: JobResources
 
     public init(
         environment: String, name: String, configHash: String, assetVersion: String,
         materializeCode: @escaping @Sendable (String) throws -> Void, command: [String], importPath: String?,
-        environmentVariables: [String: String], healthPath: String, healthTimeoutSeconds: Double, replicas: Int, port: Int? = nil
+        environmentVariables: [String: String], healthPath: String, healthTimeoutSeconds: Double, replicas: Int,
+        port: Int? = nil, resources: JobResources = JobResources()
     ) {
         self.port = port
+        self.resources = resources
         self.environment = environment
         self.name = name
         self.configHash = configHash

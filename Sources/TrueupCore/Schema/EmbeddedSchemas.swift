@@ -644,10 +644,11 @@ public enum EmbeddedSchemas {
           "properties": {
             "type": {
               "type": "string",
-              "description": "local: under the state directory. path: under the absolute directory given in path, for example one shared with the machines that run jobs.",
+              "description": "local: under the state directory, only where every backend shares trueup's disk (not with ray). path: under the absolute directory given in path, a shared filesystem mounted at the same path on trueup's machine and on every node (NFS, a Kubernetes volume). mlflow: MLflow's artifact proxy on the registry's server.",
               "enum": [
                 "local",
-                "path"
+                "path",
+                "mlflow"
               ]
             },
             "path": {

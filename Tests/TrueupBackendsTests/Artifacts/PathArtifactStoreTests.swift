@@ -74,14 +74,18 @@ extension EnvironmentSettings {
     /// Settings as an environment.yaml with only `backends` given would produce (the type has no
     /// public initializer; its Codable form is its stable outside view).
     static func testDefault(name: String, jobs: Backend = .local) -> EnvironmentSettings {
+        try! decodedForTest(name: name, jobs: jobs)
+    }
+
+    static func decodedForTest(name: String, jobs: Backend = .local, registry: [String: Any] = ["type": "local"]) throws -> EnvironmentSettings {
         let local: [String: Any] = ["type": "local"]
         var jobsJSON: [String: Any] = ["type": jobs.type.rawValue]
         if let url = jobs.url { jobsJSON["url"] = url }
         if let token = jobs.tokenFromEnv { jobsJSON["tokenFromEnv"] = token }
         let object: [String: Any] = [
             "name": name, "extends": [String](), "sync": "manual", "selfHeal": false, "prune": false, "interval": 600.0,
-            "windows": [Any](), "registry": local, "jobs": jobsJSON, "serving": local, "data": local, "variables": [String: String](),
+            "windows": [Any](), "registry": registry, "jobs": jobsJSON, "serving": local, "data": local, "variables": [String: String](),
         ]
-        return try! JSONDecoder().decode(EnvironmentSettings.self, from: JSONSerialization.data(withJSONObject: object))
+        return try JSONDecoder().decode(EnvironmentSettings.self, from: JSONSerialization.data(withJSONObject: object))
     }
 }

@@ -23,6 +23,52 @@ actor RayHead {
     }
 
     private var starting: Task<Running, any Error>?
+    private var serving: Task<Serve, any Error>?
+
+    /// Serve as the tests find it: started with its HTTP proxy on a free loopback port, holding
+    /// one application that trueup does not own (which every trueup change must leave alone).
+    struct Serve: Sendable {
+        var httpPort: Int
+        var otherApplication: String
+    }
+
+    func serve() async throws -> Serve {
+        if let serving { return try await serving.value }
+        let head = try await running()
+        let task = Task.detached { try await Self.startServe(head) }
+        serving = task
+        return try await task.value
+    }
+
+    static func startServe(_ head: Running) async throws -> Serve {
+        let port = try Int(Python.run(["-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let package = try await ScratchFolder.with("trueup-other-app") { scratch in
+            try Files.write("""
+                from ray import serve
+
+                @serve.deployment(ray_actor_options={"num_cpus": 0.1})
+                def hello():
+                    return "another owner's application"
+
+                app = hello.bind()
+                """, to: scratch.file("other_app.py"))
+            return try RayCodePackage.make(codeFolder: scratch.path)
+        }
+        let client = head.client()
+        if try await !client.packageExists(package.name) { try await client.uploadPackage(package.name, package.zip) }
+        let other = "someone-elses-app"
+        try await client.putServe(settings: ["http_options": .object(["host": .string("127.0.0.1"), "port": .integer(Int64(port))])], applications: [
+            .object(["name": .string(other), "route_prefix": .string("/someone-else"), "import_path": .string("other_app:app"),
+                     "runtime_env": .object(["working_dir": .string(package.uri)])]),
+        ])
+        let began = Date()
+        while try await client.serveStatus().applications[other]?.status != "RUNNING" {
+            guard Date().timeIntervalSince(began) < 180 else { throw BackendError("Serve did not start on the test head node within 180 s: see \(head.directory)/ray/session_latest/logs/serve") }
+            try await Task.sleep(nanoseconds: 300_000_000)
+        }
+        return Serve(httpPort: port, otherApplication: other)
+    }
 
     func running() async throws -> Running {
         if let starting { return try await starting.value }
@@ -102,5 +148,25 @@ extension RayHead.Running {
             var data: Data
         }
         return try JSONDecoder().decode(Answer.self, from: response.body).data.result.result.first?.required_resources ?? [:]
+    }
+}
+
+/// The tests that change Serve's configuration, one at a time: Serve restamps every application
+/// on any PUT, so a check that trueup sent no PUT holds only while no other test sends one.
+actor ServeTests {
+    static let shared = ServeTests()
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func exclusively<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            busy = true
+        }
+        defer {
+            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        }
+        return try await body()
     }
 }

@@ -121,6 +121,26 @@ struct RayJobsTests {
         }
     }
 
+    /// A dataset of the local catalog is a file on trueup's disk only (under /tmp here, which the
+    /// head does not see): it is staged into the shared store and reaches the job as a local file.
+    @Test func aLocalFileInputIsStagedIntoTheSharedStoreAndReachesTheJobAsAFile() async throws {
+        let head = try await RayHead.shared.running()
+        try await LocalState.with { state in
+            try await ScratchFolder.with("trueup-local-input") { scratch in
+                let rows = "id,label\n7,1\n\(UUID().uuidString)\n"
+                try Files.write(rows, to: scratch.file("catalog/customers.csv"))
+                let request = Self.job("""
+                    case "$TRUEUP_INPUT_CUSTOMERS" in */customers.csv) ;; *) echo "not the file: $TRUEUP_INPUT_CUSTOMERS"; exit 9 ;; esac
+                    mkdir -p "$TRUEUP_OUTPUT_DIR/data" && cp "$TRUEUP_INPUT_CUSTOMERS" "$TRUEUP_OUTPUT_DIR/data/copy.csv"
+                    """, variables: ["TRUEUP_INPUT_CUSTOMERS": scratch.file("catalog/customers.csv")])
+                let record = try await head.jobs(state).run(request)
+                #expect(record.status == .succeeded, "\(record.error ?? "") \(Files.read(record.logPath) ?? "")")
+                let data = try #require(record.outputs["data"])
+                #expect(Files.read(try await PathArtifactStore(path: head.store).get(data) + "/copy.csv") == rows)
+            }
+        }
+    }
+
     @Test func reRunningTheSameIdentitySubmitsNothing() async throws {
         let head = try await RayHead.shared.running()
         try await LocalState.with { state in

@@ -27,6 +27,8 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
             case local
             /// Content-addressed folders under `path`, a directory shared by the machines that run jobs.
             case path
+            /// MLflow's artifact proxy on the registry's server; the default with an mlflow registry.
+            case mlflow
         }
 
         public var type: StoreType
@@ -136,6 +138,12 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
         if let artifacts = spec["artifacts"] {
             settings.artifacts = decodeArtifacts(artifacts, fail: fail)
         }
+        // A Ray worker has its own disk: what the local store keeps on trueup's never reaches it.
+        let store = settings.artifacts?.type ?? (settings.registry.type == .mlflow ? .mlflow : .local)
+        for (role, chosen) in [("jobs", settings.jobs), ("serving", settings.serving)] where chosen.type == .ray && store == .local {
+            fail(spec["artifacts"] == nil ? "spec.backends.\(role)" : "spec.artifacts.type",
+                 "\(role == "jobs" ? "jobs run" : "serving runs") on Ray, which cannot read the local artifact store on trueup's disk: set spec.artifacts to {type: path, path: <a folder mounted at the same path on trueup's machine and on every node>}, or use an mlflow registry")
+        }
         return settings
     }
 
@@ -155,6 +163,11 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
             }
             guard path.hasPrefix("/") else {
                 fail("spec.artifacts.path", "'\(path)' is not absolute: give the full path of the directory, e.g. /srv/trueup/artifacts")
+                return nil
+            }
+        case .mlflow:
+            if path != nil {
+                fail("spec.artifacts.path", "the mlflow artifact store keeps artifacts on the registry's MLflow server and takes no path: remove spec.artifacts.path")
                 return nil
             }
         case .local:
