@@ -30,6 +30,8 @@ public enum RayJobRunner {
             public var type: String
             /// The shared folder of a `path` store.
             public var root: String?
+            /// The tracking server of an `mlflow` store, as the nodes reach it.
+            public var url: String? = nil
         }
 
         public struct Lineage: Codable, Sendable, Equatable {
@@ -79,6 +81,9 @@ public enum RayJobRunner {
         import sys
         import tempfile
         import time
+        import urllib.error
+        import urllib.parse
+        import urllib.request
         import uuid
 
         PREFIX = "sha256:"
@@ -126,7 +131,7 @@ public enum RayJobRunner {
         class PathStore:
             """A folder shared by trueup and every node: sha256/<hex>/ and lineage/<hex>/<key>.json."""
 
-            def __init__(self, spec):
+            def __init__(self, spec, scratch):
                 self.root = os.path.normpath(spec["root"])
                 if not os.path.isdir(self.root):
                     raise RunnerError(
@@ -191,7 +196,98 @@ public enum RayJobRunner {
                 os.replace(temporary, path)
 
 
-        STORES = {"path": PathStore}
+        class MLflowStore:
+            """MLflow's artifact proxy, in MLflowArtifactStore's layout below trueup-artifacts/:
+            sha256/<hex>/files/<path>, sha256/<hex>/manifest.json (written last), lineage/<hex>/<key>.json.
+            A server that needs a token gets the node's own MLFLOW_TRACKING_TOKEN: trueup never
+            sends a token to the cluster."""
+
+            ROOT = "trueup-artifacts"
+
+            def __init__(self, spec, scratch):
+                self.url = spec["url"].rstrip("/")
+                self.scratch = scratch
+
+            def call(self, method, path, body=None):
+                """The answer's bytes; None for a 404. Transient failures are tried again for about a minute."""
+                url = "%s/api/2.0/mlflow-artifacts/artifacts/%s" % (self.url, urllib.parse.quote(path))
+                failure = None
+                for attempt in range(7):
+                    request = urllib.request.Request(url, data=body, method=method)
+                    token = os.environ.get("MLFLOW_TRACKING_TOKEN")
+                    if token:
+                        request.add_header("Authorization", "Bearer " + token)
+                    if body is not None:
+                        request.add_header("Content-Type", "application/octet-stream")
+                    try:
+                        with urllib.request.urlopen(request, timeout=60) as answer:
+                            return answer.read()
+                    except urllib.error.HTTPError as error:
+                        if error.code == 404 and method == "GET":
+                            return None
+                        failure = "%s %s answered %d" % (method, path, error.code)
+                        if error.code < 500 and error.code != 429:
+                            break
+                    except (urllib.error.URLError, OSError) as error:
+                        failure = "%s %s failed: %s" % (method, path, error)
+                    time.sleep(min(2 ** attempt, 15))
+                raise RunnerError("the MLflow artifact store at %s: %s" % (self.url, failure))
+
+            def fetch(self, uri):
+                prefix = "mlflow-artifacts:/%s/sha256/" % self.ROOT
+                if not uri.startswith(prefix):
+                    return uri
+                hexdigest = uri[len(prefix):]
+                manifest = self.call("GET", "%s/sha256/%s/manifest.json" % (self.ROOT, hexdigest))
+                if manifest is None:
+                    raise RunnerError(
+                        "the artifact %s%s is not in the MLflow artifact store at %s: it was never stored "
+                        "there or was deleted; run the job that produces it again" % (PREFIX, hexdigest, self.url))
+                folder = os.path.join(self.scratch, "fetched", hexdigest)
+                if not os.path.isdir(folder):
+                    for entry in json.loads(manifest)["entries"]:
+                        if ".." in entry["path"].split("/"):
+                            raise RunnerError("the manifest of %s%s names %s, outside the artifact" % (PREFIX, hexdigest, entry["path"]))
+                        target = os.path.join(folder, entry["path"])
+                        if entry.get("sha256") is None:
+                            os.makedirs(target, exist_ok=True)
+                            continue
+                        data = self.call("GET", "%s/sha256/%s/files/%s" % (self.ROOT, hexdigest, entry["path"]))
+                        if data is None:
+                            raise RunnerError("the artifact %s%s lost its file %s in the MLflow artifact store at %s; run the job that produces it again" % (PREFIX, hexdigest, entry["path"], self.url))
+                        os.makedirs(os.path.dirname(target), exist_ok=True)
+                        with open(target, "wb") as f:
+                            f.write(data)
+                actual = digest(folder)
+                if actual != PREFIX + hexdigest:
+                    raise RunnerError(
+                        "the artifact %s%s in the MLflow artifact store at %s was modified: its files now have "
+                        "the digest %s; run the job that produces it again" % (PREFIX, hexdigest, self.url, actual))
+                return folder
+
+            def put(self, source, lineage):
+                wanted = digest(source)
+                hexdigest = wanted[len(PREFIX):]
+                listed = []
+                for relative, empty_folder in entries(source):
+                    if empty_folder:
+                        listed.append({"path": relative})
+                        continue
+                    with open(os.path.join(source, relative), "rb") as f:
+                        data = f.read()
+                    listed.append({"path": relative, "sha256": hashlib.sha256(data).hexdigest()})
+                    self.call("PUT", "%s/sha256/%s/files/%s" % (self.ROOT, hexdigest, relative), data)
+                manifest = json.dumps({"digest": wanted, "entries": listed}, sort_keys=True).encode()
+                self.call("PUT", "%s/sha256/%s/manifest.json" % (self.ROOT, hexdigest), manifest)
+                key = hashlib.sha256(("%s\0%s" % (lineage["run"], lineage["role"])).encode()).hexdigest()[:32]
+                path = "%s/lineage/%s/%s.json" % (self.ROOT, hexdigest, key)
+                if self.call("GET", path) is None:
+                    record = json.dumps({"lineage": lineage, "recordedAt": time.time()}, sort_keys=True).encode()
+                    self.call("PUT", path, record)
+                return {"digest": wanted, "uri": "mlflow-artifacts:/%s/sha256/%s" % (self.ROOT, hexdigest)}
+
+
+        STORES = {"path": PathStore, "mlflow": MLflowStore}
 
 
         def store_outputs(store, output, spec, scratch):
@@ -223,7 +319,7 @@ public enum RayJobRunner {
                 store_type = spec["store"]["type"]
                 if store_type not in STORES:
                     raise RunnerError("this runner cannot use a %r artifact store (it knows %s)" % (store_type, ", ".join(sorted(STORES))))
-                store = STORES[store_type](spec["store"])
+                store = STORES[store_type](spec["store"], scratch)
                 env = dict(os.environ)
                 env.update(spec["env"])
                 for variable, uri in sorted(spec["artifacts"].items()):

@@ -37,14 +37,21 @@ public struct RayJobs: JobBackend {
         if artifacts is LocalArtifactStore {
             throw BackendError("environment \(environment): spec.backends.jobs is ray, but job outputs would go to the local artifact store on trueup's own disk, which the Ray cluster cannot read: set spec.artifacts to {type: path, path: <a folder mounted at the same path on trueup's machine and on every node>} (or {type: mlflow} with an MLflow registry)")
         }
-        guard let shared = artifacts as? PathArtifactStore else {
-            throw BackendError("environment \(environment): spec.backends.jobs is ray, and its job runner cannot yet reach this environment's artifact store: set spec.artifacts to {type: path, path: <a folder mounted at the same path on trueup's machine and on every node>}")
+        // The runner on the nodes reads and writes the same store: the shared folder, or the
+        // tracking server's artifact proxy at the URL trueup uses (the nodes must reach it too).
+        let runnerStore: RayJobRunner.Spec.Store
+        if let shared = artifacts as? PathArtifactStore {
+            runnerStore = .init(type: "path", root: shared.root)
+        } else if let mlflow = artifacts as? MLflowArtifactStore {
+            runnerStore = .init(type: "mlflow", root: nil, url: mlflow.server)
+        } else {
+            throw BackendError("environment \(environment): spec.backends.jobs is ray, and its job runner cannot reach this environment's artifact store: set spec.artifacts to {type: path, path: <a folder mounted at the same path on trueup's machine and on every node>}, or {type: mlflow} with an MLflow registry")
         }
         self.client = RayClient(url: url, token: token, origin: origin)
         self.store = store
         self.paths = paths
         self.artifacts = artifacts
-        self.runnerStore = .init(type: "path", root: shared.root)
+        self.runnerStore = runnerStore
         self.python = python
         self.pendingLimitSeconds = pendingLimitSeconds
     }
