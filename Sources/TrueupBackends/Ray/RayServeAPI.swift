@@ -17,6 +17,9 @@ extension RayClient {
             /// Its deployments' names (the ingress class and any it binds), once Serve has built it.
             public var deploymentNames: [String]
             public var lastDeployedTime: Double?
+            /// What each deployment that is not healthy reports (the replica's traceback when its
+            /// constructor raised): the application's own message only names them.
+            public var deploymentMessages: [String: String] = [:]
         }
 
         public var applications: [String: Application]
@@ -38,7 +41,11 @@ extension RayClient {
                 name: name, status: app["status"]?.stringValue ?? "UNKNOWN", message: app["message"]?.stringValue ?? "",
                 deployedConfig: app["deployed_app_config"].flatMap { $0 == .null ? nil : $0 },
                 deploymentNames: (app["deployments"]?.objectValue ?? [:]).keys.sorted(),
-                lastDeployedTime: app["last_deployed_time_s"]?.doubleValue)
+                lastDeployedTime: app["last_deployed_time_s"]?.doubleValue,
+                deploymentMessages: (app["deployments"]?.objectValue ?? [:]).compactMapValues { deployment in
+                    guard deployment["status"]?.stringValue != "HEALTHY", let message = deployment["message"]?.stringValue, !message.isEmpty else { return nil }
+                    return message
+                })
         }
         var settings: [String: JSONValue] = [:]
         // Serve not started: the controller is empty and there is nothing to keep.

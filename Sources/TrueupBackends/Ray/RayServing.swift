@@ -170,6 +170,14 @@ public struct RayServing: ServingBackend {
         if let uri = request.environmentVariables["TRUEUP_MODEL_URI"], artifacts.reference(forURI: uri) != nil, uri.hasPrefix("file://") {
             variables["TRUEUP_MODEL_URI"] = .string(String(uri.dropFirst("file://".count)))
         }
+        // A model in MLflow's artifact proxy reaches the replicas as a URI that MLflow's own client
+        // downloads (`mlflow.artifacts.download_artifacts(uri)`): the artifact's files folder, with
+        // the tracking server beside it. A token the server needs is the cluster's own
+        // MLFLOW_TRACKING_TOKEN; trueup never puts one into Serve's configuration.
+        if let uri = request.environmentVariables["TRUEUP_MODEL_URI"], let mlflow = artifacts as? MLflowArtifactStore, mlflow.reference(forURI: uri) != nil {
+            variables["TRUEUP_MODEL_URI"] = .string(uri + "/files")
+            variables["MLFLOW_TRACKING_URI"] = .string(mlflow.server)
+        }
         variables[Self.ownerVariable] = .string(Self.owner(environment: request.environment, name: request.name))
         variables[Self.configHashVariable] = .string(request.configHash)
         variables[Self.assetVersionVariable] = .string(request.assetVersion)
@@ -242,7 +250,7 @@ public struct RayServing: ServingBackend {
             if app.deployedConfig == wanted {
                 switch app.status {
                 case "RUNNING": return nil
-                case "DEPLOY_FAILED", "UNHEALTHY": return "went to \(app.status): \(Self.lastLine(app.message))"
+                case "DEPLOY_FAILED", "UNHEALTHY": return "went to \(app.status): \(Self.why(app))"
                 default: break
                 }
             }
@@ -255,6 +263,12 @@ public struct RayServing: ServingBackend {
     /// configuration, made from elsewhere, dropped it. Trying again puts it back.
     static func vanished(_ name: String, request: DeploymentRequest, url: String) -> BackendError {
         BackendError("environment \(request.environment): Deployment \(request.name): the Serve application \(name) vanished from the Ray cluster at \(url) right after trueup applied it: someone else replaced the whole Serve configuration at the same time (another trueup on another machine, or `serve deploy`); apply again", transient: true)
+    }
+
+    /// The application's message, and the last line of each failing deployment's (its exception).
+    static func why(_ app: RayClient.ServeStatus.Application) -> String {
+        let deployments = app.deploymentMessages.sorted { $0.key < $1.key }.map { "\($0.key): \(lastLine($0.value))" }
+        return ([lastLine(app.message)] + deployments).joined(separator: "; ")
     }
 
     static func lastLine(_ message: String) -> String {

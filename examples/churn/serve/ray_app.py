@@ -1,8 +1,8 @@
 """trueup deployment (ray backend): the churn classifier as a Ray Serve application.
 
 The Deployment says `importPath: ray_app:app` (code: examples/churn/serve). Its replicas get
-TRUEUP_MODEL_URI (the model version's folder, in the shared artifact store every node mounts)
-and the Deployment's `config` as Serve's user_config, e.g. {"threshold": 0.5}: a config change
+TRUEUP_MODEL_URI (the model version's folder, in the shared artifact store every node mounts, or
+with an MLflow registry a URI that MLflow's client downloads, MLFLOW_TRACKING_URI beside it) and the Deployment's `config` as Serve's user_config, e.g. {"threshold": 0.5}: a config change
 reconfigures the replicas in place.
 
     GET  <route>/healthz  -> 200 "ok"

@@ -32,6 +32,12 @@ def load_model():
     if not uri:
         sys.exit("churn-api: TRUEUP_MODEL_URI is not set")
     path = uri[len("file://"):] if uri.startswith("file://") else uri
+    if uri.startswith(("mlflow-artifacts:", "models:", "runs:")):
+        # On a cluster with an MLflow registry the model stays on the tracking server
+        # (MLFLOW_TRACKING_URI is set beside the URI): MLflow's client fetches it.
+        import mlflow
+
+        path = mlflow.artifacts.download_artifacts(artifact_uri=uri)
     if os.path.isdir(path):
         path = os.path.join(path, "model.json")
     with open(path) as f:
