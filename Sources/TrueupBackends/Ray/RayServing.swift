@@ -243,10 +243,12 @@ public struct RayServing: ServingBackend {
     func waitForRollout(_ name: String, wanted: JSONValue, request: DeploymentRequest) async throws -> String? {
         let began = Date()
         let limit = max(rolloutLimitSeconds, request.healthTimeoutSeconds)
+        var last: RayClient.ServeStatus.Application?
         while Date().timeIntervalSince(began) < limit {
             guard let app = try await client.serveStatus().applications[name] else {
                 throw Self.vanished(name, request: request, url: client.url)
             }
+            last = app
             if app.deployedConfig == wanted {
                 switch app.status {
                 case "RUNNING": return nil
@@ -256,7 +258,9 @@ public struct RayServing: ServingBackend {
             }
             try await Task.sleep(nanoseconds: 300_000_000)
         }
-        return "did not reach RUNNING within \(DurationSyntax.format(limit))"
+        // What Serve said last (a replica waiting for CPUs the cluster lacks says so here).
+        let said = last.map { ", \($0.status): \(Self.why($0))" } ?? ""
+        return "did not reach RUNNING within \(DurationSyntax.format(limit))\(said)"
     }
 
     /// The application disappeared right after trueup put it: another change to the whole Serve

@@ -89,6 +89,15 @@ enum HTTPClient {
 
     /// nil when nothing answers (connection refused, timeout).
     static func get(_ url: String, timeoutSeconds: Double = 5) async -> Response? {
+        await send(url, method: "GET", body: nil, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// A POST of a JSON body; nil when nothing answers.
+    static func post(_ url: String, body: String, timeoutSeconds: Double = 20) async -> Response? {
+        await send(url, method: "POST", body: body, timeoutSeconds: timeoutSeconds)
+    }
+
+    static func send(_ url: String, method: String, body: String?, timeoutSeconds: Double) async -> Response? {
         guard let url = URL(string: url) else { return nil }
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeoutSeconds
@@ -97,6 +106,11 @@ enum HTTPClient {
         defer { session.finishTasksAndInvalidate() }
         var request = URLRequest(url: url)
         request.cachePolicy = .reloadIgnoringLocalCacheData
+        request.httpMethod = method
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
         guard let (data, response) = try? await session.data(for: request), let http = response as? HTTPURLResponse else { return nil }
         return Response(status: http.statusCode, body: String(decoding: data, as: UTF8.self))
     }

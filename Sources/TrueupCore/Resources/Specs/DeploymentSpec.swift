@@ -85,6 +85,9 @@ public struct DeploymentSpec: Sendable, Hashable {
         switch rules.serving {
         case .ray:
             if importPath == nil { rules.fail("spec", "serving runs on ray in this environment, which needs spec.importPath (module:app): add it") }
+            // Without it the whole repository would be the application's package, and a change
+            // to the serving code could not be told from any other commit.
+            if code == nil { rules.fail("spec", "serving runs on ray in this environment, which needs spec.code, the repository folder holding the Serve application: add it") }
         default:
             if command == nil { rules.fail("spec", "serving runs locally in this environment, which needs spec.command: add it") }
             if code == nil, command != nil { rules.fail("spec", "spec.command needs spec.code, the repository folder it runs in: add it") }
