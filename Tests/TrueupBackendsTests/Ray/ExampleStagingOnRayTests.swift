@@ -31,13 +31,13 @@ struct ExampleStagingOnRayTests {
                 """), to: settings)
             try Files.write(".trueup/\n__pycache__/\n", to: repo + "/.gitignore")
             for arguments in [["init", "-q", "-b", "main", "."], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "staging on ray and mlflow"]] {
-                _ = try Command.run("/usr/bin/git", arguments, in: repo)
+                _ = try await Command.run("/usr/bin/git", arguments, in: repo)
             }
             let trueup = ["--repo", repo, "--state-dir", repo + "/.trueup"]
             let store = MLflowArtifactStore(client: MLflowClient(server: mlflow.url, token: nil), stateDirectory: scratch.file("cleanup-state"))
             try await ServeTests.shared.exclusively { try await withCleanup({
                 let began = Date()
-                let apply = try Command.run(Command.trueup, ["apply", "--env", "staging", "--yes"] + trueup, in: repo)
+                let apply = try await Command.run(Command.trueup, ["apply", "--env", "staging", "--yes"] + trueup, in: repo)
                 print("example staging on ray+mlflow: 3 jobs, a gate, a model, a prompt and 2 Serve applications in \(String(format: "%.1f", Date().timeIntervalSince(began))) s")
                 #expect(apply.status == 0, "\(apply.output)")
 
@@ -58,7 +58,7 @@ struct ExampleStagingOnRayTests {
                 let answer = await HTTPClient.post("http://127.0.0.1:\(serve.httpPort)/staging/support-api/answer", body: #"{"question": "How do I reset my password?"}"#)
                 #expect(answer?.status == 200 && answer?.body.contains("reset-password") == true, "\(answer?.body ?? "no answer")")
 
-                let plan = try Command.run(Command.trueup, ["plan", "--env", "staging"] + trueup, in: repo)
+                let plan = try await Command.run(Command.trueup, ["plan", "--env", "staging"] + trueup, in: repo)
                 #expect(plan.status == 0 && plan.output.contains("no changes"), "\(plan.output)")
             }, cleanup: {
                 let serving = try? RayServing(url: head.url, token: nil, environment: "staging", artifacts: store)

@@ -75,7 +75,7 @@ struct RayApplyTests {
             try Files.write(RayServingTests.application, to: repo + "/code/scorer_app.py")
             try Files.write(".trueup/\n", to: repo + "/.gitignore")
             for arguments in [["init", "-q", "-b", "main", "."], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "scorer on ray"]] {
-                _ = try Command.run("/usr/bin/git", arguments, in: repo)
+                _ = try await Command.run("/usr/bin/git", arguments, in: repo)
             }
             try await ServeTests.shared.exclusively { try await withCleanup({ try await Self.applyTwice(head: head, serve: serve, repo: repo) }, cleanup: {
                 try? await RayServing(url: head.url, token: nil, environment: "raydev", artifacts: PathArtifactStore(path: head.store)).remove(environment: "raydev", name: "scorer")
@@ -88,7 +88,7 @@ struct RayApplyTests {
             let trueup = ["--repo", repo, "--state-dir", repo + "/.trueup"]
 
             let began = Date()
-            let apply = try Command.run(Command.trueup, ["apply", "--env", "raydev", "--yes"] + trueup, in: repo)
+            let apply = try await Command.run(Command.trueup, ["apply", "--env", "raydev", "--yes"] + trueup, in: repo)
             let seconds = Date().timeIntervalSince(began)
             print("ray apply: job, model and a RUNNING Serve application in \(String(format: "%.1f", seconds)) s")
             #expect(apply.status == 0, "\(apply.output)")
@@ -110,10 +110,10 @@ struct RayApplyTests {
             // Re-apply: nothing to do, nothing submitted, nothing redeployed.
             let deployedAt = status.applications["raydev-scorer"]?.lastDeployedTime
             let planBegan = Date()
-            let plan = try Command.run(Command.trueup, ["plan", "--env", "raydev"] + trueup, in: repo)
+            let plan = try await Command.run(Command.trueup, ["plan", "--env", "raydev"] + trueup, in: repo)
             print("ray no-op plan: \(String(format: "%.2f", Date().timeIntervalSince(planBegan))) s")
             #expect(plan.status == 0 && plan.output.contains("no changes"), "\(plan.output)")
-            let again = try Command.run(Command.trueup, ["apply", "--env", "raydev", "--yes"] + trueup, in: repo)
+            let again = try await Command.run(Command.trueup, ["apply", "--env", "raydev", "--yes"] + trueup, in: repo)
             #expect(again.status == 0, "\(again.output)")
             #expect(try await head.client().jobs().filter { $0.metadata?["trueup.environment"] == "raydev" }.count == 1, "re-apply submits nothing")
             #expect(try await head.client().serveStatus().applications["raydev-scorer"]?.lastDeployedTime == deployedAt, "re-apply redeploys nothing")
@@ -124,13 +124,13 @@ struct RayApplyTests {
                 guard app.name == "raydev-scorer", app.status != "DELETING" else { return app.status == "DELETING" ? nil : app.deployedConfig }
                 return try? JSONValue.parse(Data((app.deployedConfig?.canonicalJSON ?? "").replacingOccurrences(of: "\"num_replicas\":1", with: "\"num_replicas\":2").utf8))
             })
-            let drifted = try Command.run(Command.trueup, ["plan", "--env", "raydev"] + trueup, in: repo)
+            let drifted = try await Command.run(Command.trueup, ["plan", "--env", "raydev"] + trueup, in: repo)
             #expect(drifted.status == 2, "\(drifted.output)")
             #expect(drifted.output.contains("Deployment/scorer") && drifted.output.contains("num_replicas 1 -> 2"), "\(drifted.output)")
-            let healed = try Command.run(Command.trueup, ["apply", "--env", "raydev", "--yes"] + trueup, in: repo)
+            let healed = try await Command.run(Command.trueup, ["apply", "--env", "raydev", "--yes"] + trueup, in: repo)
             #expect(healed.status == 0, "\(healed.output)")
             #expect(try await head.client().serveStatus().applications["raydev-scorer"]?.deployedConfig?["deployments"]?.arrayValue?.first?["num_replicas"] == .integer(1))
-            let after = try Command.run(Command.trueup, ["plan", "--env", "raydev"] + trueup, in: repo)
+            let after = try await Command.run(Command.trueup, ["plan", "--env", "raydev"] + trueup, in: repo)
             #expect(after.status == 0 && after.output.contains("no changes"), "\(after.output)")
         }
     }
@@ -150,7 +150,7 @@ struct RayApplyTests {
             try Files.write(RayServingTests.application, to: repo + "/code/scorer_app.py")
             try Files.write(".trueup/\n", to: repo + "/.gitignore")
             for arguments in [["init", "-q", "-b", "main", "."], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "slow job"]] {
-                _ = try Command.run("/usr/bin/git", arguments, in: repo)
+                _ = try await Command.run("/usr/bin/git", arguments, in: repo)
             }
             let arguments = ["apply", "--env", name, "--yes", "--repo", repo, "--state-dir", repo + "/.trueup"]
             try await ServeTests.shared.exclusively { try await withCleanup({
@@ -169,7 +169,7 @@ struct RayApplyTests {
                 kill(first.processIdentifier, SIGKILL)
                 first.waitUntilExit()
 
-                let again = try Command.run(Command.trueup, arguments, in: repo)
+                let again = try await Command.run(Command.trueup, arguments, in: repo)
                 #expect(again.status == 0, "\(again.output)")
                 let jobs = try await head.client().jobs().filter { $0.metadata?["trueup.environment"] == name }
                 #expect(jobs.count == 1, "one submission: \(jobs.map(\.submission_id))")
@@ -190,9 +190,9 @@ struct RayApplyTests {
             try Files.write(Self.resources, to: repo + "/environments/raydev/scorer.yaml")
             try Files.write(Self.train, to: repo + "/code/train.py")
             for arguments in [["init", "-q", "-b", "main", "."], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "x"]] {
-                _ = try Command.run("/usr/bin/git", arguments, in: repo)
+                _ = try await Command.run("/usr/bin/git", arguments, in: repo)
             }
-            let result = try Command.run(Command.trueup, ["plan", "--env", "raydev", "--repo", repo, "--state-dir", repo + "/.trueup"], in: repo)
+            let result = try await Command.run(Command.trueup, ["plan", "--env", "raydev", "--repo", repo, "--state-dir", repo + "/.trueup"], in: repo)
             #expect(result.status != 0)
             #expect(result.output.contains("environments/raydev/environment.yaml"), "\(result.output)")
             #expect(result.output.contains("spec.artifacts"), "\(result.output)")
@@ -209,7 +209,16 @@ enum Command {
 
     static let trueup: String = RayHead.repository + "/.build/debug/trueup"
 
-    static func run(_ executable: String, _ arguments: [String], in folder: String) throws -> Result {
+    /// Runs on a thread of its own, never on the concurrency pool: waiting for a child that
+    /// takes a minute there starved every other test of one of the machine's two pool threads
+    /// (timed polls in other suites then missed their windows).
+    static func run(_ executable: String, _ arguments: [String], in folder: String) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Swift.Result { try runBlocking(executable, arguments, in: folder) }) }.start()
+        }
+    }
+
+    private static func runBlocking(_ executable: String, _ arguments: [String], in folder: String) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -72,7 +72,13 @@ actor RayHead {
 
     func running() async throws -> Running {
         if let starting { return try await starting.value }
-        let task = Task.detached { try Self.start() }
+        // On a thread of its own: starting the head blocks for many seconds, which on the
+        // concurrency pool would hold one of the machine's two pool threads from other tests.
+        let task = Task.detached {
+            try await withCheckedThrowingContinuation { continuation in
+                Thread { continuation.resume(with: Result { try Self.start() }) }.start()
+            }
+        }
         starting = task
         return try await task.value
     }

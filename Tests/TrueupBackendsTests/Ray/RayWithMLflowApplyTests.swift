@@ -54,13 +54,13 @@ struct RayWithMLflowApplyTests {
             try Files.write(Self.application, to: repo + "/code/scorer_app.py")
             try Files.write(".trueup/\n", to: repo + "/.gitignore")
             for arguments in [["init", "-q", "-b", "main", "."], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "scorer on ray with mlflow"]] {
-                _ = try Command.run("/usr/bin/git", arguments, in: repo)
+                _ = try await Command.run("/usr/bin/git", arguments, in: repo)
             }
             let trueup = ["--repo", repo, "--state-dir", repo + "/.trueup"]
             let store = MLflowArtifactStore(client: MLflowClient(server: mlflow.url, token: nil), stateDirectory: scratch.file("cleanup-state"))
             try await ServeTests.shared.exclusively { try await withCleanup({
                 let began = Date()
-                let apply = try Command.run(Command.trueup, ["apply", "--env", environment, "--yes"] + trueup, in: repo)
+                let apply = try await Command.run(Command.trueup, ["apply", "--env", environment, "--yes"] + trueup, in: repo)
                 print("ray+mlflow apply: job on Ray, model in MLflow, a RUNNING Serve application in \(String(format: "%.1f", Date().timeIntervalSince(began))) s")
                 #expect(apply.status == 0, "\(apply.output)")
 
@@ -80,9 +80,9 @@ struct RayWithMLflowApplyTests {
                 #expect(response.status == 200 && response.body.contains("w=0.7"), "\(response.body)")
                 #expect(response.body.contains("mlflow-artifacts:/"), "the replica got a URI, never a path of trueup's disk: \(response.body)")
 
-                let plan = try Command.run(Command.trueup, ["plan", "--env", environment] + trueup, in: repo)
+                let plan = try await Command.run(Command.trueup, ["plan", "--env", environment] + trueup, in: repo)
                 #expect(plan.status == 0 && plan.output.contains("no changes"), "\(plan.output)")
-                let again = try Command.run(Command.trueup, ["apply", "--env", environment, "--yes"] + trueup, in: repo)
+                let again = try await Command.run(Command.trueup, ["apply", "--env", environment, "--yes"] + trueup, in: repo)
                 #expect(again.status == 0, "\(again.output)")
                 #expect(try await head.client().jobs().filter { $0.metadata?["trueup.environment"] == environment }.count == 1, "re-apply submits nothing")
             }, cleanup: {
