@@ -13,6 +13,11 @@ struct ExampleStagingOnRayTests {
         let head = try await RayHead.shared.running()
         let serve = try await RayHead.shared.serve()
         let mlflow = try await MLflowTestServer.shared.start()
+        // Counting proxies in front of both: what an apply and a no-op plan cost in calls.
+        let rayPort = try #require(head.url.split(separator: ":").last.flatMap { Int($0) })
+        let rayCalls = try LoopbackProxy(upstreamPort: rayPort)
+        let mlflowCalls = try LoopbackProxy(upstreamPort: mlflow.port)
+        defer { rayCalls.stop(); mlflowCalls.stop() }
         try await ScratchFolder.with("trueup-example-on-ray") { scratch in
             let repo = scratch.file("repo")
             try FileManager.default.createDirectory(atPath: repo, withIntermediateDirectories: true)
@@ -24,9 +29,9 @@ struct ExampleStagingOnRayTests {
             try Files.write(staging.replacingOccurrences(of: "spec:\n", with: """
                 spec:
                   backends:
-                    registry: {type: mlflow, url: "\(mlflow.url)"}
-                    jobs: {type: ray, url: "\(head.url)"}
-                    serving: {type: ray, url: "\(head.url)"}
+                    registry: {type: mlflow, url: "\(mlflowCalls.url)"}
+                    jobs: {type: ray, url: "\(rayCalls.url)"}
+                    serving: {type: ray, url: "\(rayCalls.url)"}
 
                 """), to: settings)
             try Files.write(".trueup/\n__pycache__/\n", to: repo + "/.gitignore")
@@ -40,6 +45,7 @@ struct ExampleStagingOnRayTests {
                 let apply = try await Command.run(Command.trueup, ["apply", "--env", "staging", "--yes"] + trueup, in: repo)
                 print("example staging on ray+mlflow: 3 jobs, a gate, a model, a prompt and 2 Serve applications in \(String(format: "%.1f", Date().timeIntervalSince(began))) s")
                 #expect(apply.status == 0, "\(apply.output)")
+                print("example staging apply: \(Self.summary(rayCalls.requests, "Ray")); \(Self.summary(mlflowCalls.requests, "MLflow (the runner's and replicas' calls included)"))")
 
                 // Every job of the example ran in Ray, with trueup's metadata.
                 let jobs = try await head.client().jobs().filter { $0.metadata?["trueup.environment"] == "staging" }
@@ -58,12 +64,26 @@ struct ExampleStagingOnRayTests {
                 let answer = await HTTPClient.post("http://127.0.0.1:\(serve.httpPort)/staging/support-api/answer", body: #"{"question": "How do I reset my password?"}"#)
                 #expect(answer?.status == 200 && answer?.body.contains("reset-password") == true, "\(answer?.body ?? "no answer")")
 
+                let (rayBefore, mlflowBefore) = (rayCalls.requests.count, mlflowCalls.requests.count)
+                let planBegan = Date()
                 let plan = try await Command.run(Command.trueup, ["plan", "--env", "staging"] + trueup, in: repo)
+                print("example staging no-op plan against Ray and MLflow: \(String(format: "%.2f", Date().timeIntervalSince(planBegan))) s, \(rayCalls.requests.count - rayBefore) Ray calls, \(mlflowCalls.requests.count - mlflowBefore) MLflow calls")
                 #expect(plan.status == 0 && plan.output.contains("no changes"), "\(plan.output)")
+                let rayBeforeAgain = rayCalls.requests.count
+                let again = try await Command.run(Command.trueup, ["apply", "--env", "staging", "--yes"] + trueup, in: repo)
+                #expect(again.status == 0, "\(again.output)")
+                let reapplied = rayCalls.requests.dropFirst(rayBeforeAgain)
+                #expect(!reapplied.contains { $0.method == "POST" || $0.method == "PUT" }, "a re-apply submits and deploys nothing: \(reapplied.map { "\($0.method) \($0.target)" })")
             }, cleanup: {
                 let serving = try? RayServing(url: head.url, token: nil, environment: "staging", artifacts: store)
                 for name in ["churn-api", "support-api"] { try? await serving?.remove(environment: "staging", name: name) }
             }) }
         }
+    }
+
+    /// "N calls to NAME: k GET, k POST ..." for the calls recorded.
+    static func summary(_ requests: [LoopbackProxy.Request], _ name: String) -> String {
+        let byMethod = Dictionary(grouping: requests, by: \.method).mapValues(\.count).sorted { $0.key < $1.key }
+        return "\(requests.count) calls to \(name) (" + byMethod.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + ")"
     }
 }
