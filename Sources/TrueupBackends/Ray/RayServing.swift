@@ -62,6 +62,9 @@ public struct RayServing: ServingBackend {
                 assetVersion: variables[Self.assetVersionVariable]?.stringValue ?? "",
                 endpoint: endpoint(status, environment: environment, name: name), pid: nil,
                 startedAt: app.lastDeployedTime ?? 0, healthPath: "", problem: problem(app, config: config))
+            if app.status == "DEPLOYING" || app.status == "NOT_STARTED" {
+                records[name]?.inProgress = "the Serve application \(app.name) is \(app.status)"
+            }
         }
         return records
     }

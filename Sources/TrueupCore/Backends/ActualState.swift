@@ -179,6 +179,9 @@ public struct DeploymentRecord: Codable, Sendable, Hashable {
     public var healthPath: String
     /// nil when serving; otherwise what is wrong (dead process, failing health check).
     public var problem: String?
+    /// What is still under way while it is not yet serving as applied (a Serve application
+    /// DEPLOYING); nil when nothing is. Not a problem and not drift: health says Progressing.
+    public var inProgress: String? = nil
 
     public init(environment: String, name: String, configHash: String, assetVersion: String, endpoint: String, pid: Int32?, startedAt: Double, healthPath: String = DeploymentSpec.Health.defaultPath, problem: String? = nil) {
         self.healthPath = healthPath

@@ -8,7 +8,8 @@ import TrueupStore
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show each environment's applied revision, conditions, assets and model lineage."
+        abstract: "Show each environment's observed health, applied revision, conditions, assets and model lineage.",
+        discussion: "Health (Healthy, Progressing, Missing, Degraded, Unknown) is read from the serving backends now; the rest from trueup's state. Exit 0 whatever the health; `trueup drift` exits 3 on drift."
     )
 
     @OptionGroup var repository: RepositoryOptions
@@ -20,7 +21,14 @@ struct StatusCommand: AsyncParsableCommand {
     var format: OutputFormat = .text
 
     func run() async throws {
-        let report = try await reportingErrors { try StatusReport.gather(workspace: try repository.workspace(), only: env, hintFlags: repository.hintFlags) }
+        let report = try await reportingErrors { () -> StatusReport in
+            let workspace = try repository.workspace()
+            var health: [String: EnvironmentHealth] = [:]
+            for status in try workspace.store.allEnvironmentStatuses() where env == nil || status.name == env {
+                health[status.name] = await ServingHealth.check(environment: status.name, workspace: workspace)
+            }
+            return try StatusReport.gather(workspace: workspace, only: env, health: health, hintFlags: repository.hintFlags)
+        }
         if format == .json {
             print(report.json.prettyJSON)
         } else {
@@ -29,12 +37,13 @@ struct StatusCommand: AsyncParsableCommand {
     }
 }
 
-/// What `status` shows, gathered from the state store alone (no backend calls, so it is instant).
+/// What `status` shows: health as the serving backends report it now (gathered by the caller),
+/// everything else from the state store.
 struct StatusReport {
     var json: JSONValue
     var text: String
 
-    static func gather(workspace: Workspace, only: String?, hintFlags: String = "") throws -> StatusReport {
+    static func gather(workspace: Workspace, only: String?, health: [String: EnvironmentHealth] = [:], hintFlags: String = "") throws -> StatusReport {
         let store = workspace.store
         // Deployments, versions and runs as the local backend recorded them.
         let local = try LocalBackendStore(store: store)
@@ -46,7 +55,10 @@ struct StatusReport {
         for status in statuses {
             let applied = try store.appliedResources(environment: status.name)
             let deployments = try local.deployments(environment: status.name)
+            let observed = health[status.name]
+            let byResource = Dictionary((observed?.deployments ?? []).map { ($0.resource, $0) }, uniquingKeysWith: { a, _ in a })
             text += "Environment \(status.name)\n"
+            if let observed { text += "  health:         \(observed.summary)\n" }
             text += "  last applied:   \(status.lastAppliedCommit.map { String($0.prefix(12)) } ?? "never")\(status.lastAppliedAt.map { " at \(Self.time($0))" } ?? "")\n"
             text += "  last attempted: \(status.lastAttemptedCommit.map { String($0.prefix(12)) } ?? "never")\(status.lastAttemptedAt.map { " at \(Self.time($0))" } ?? "")\n"
             for condition in status.conditions {
@@ -57,10 +69,21 @@ struct StatusReport {
                 let summary = resource.summary ?? .null
                 text += "  \(id.description.padding(toLength: 36, withPad: " ", startingAt: 0)) \(Self.describe(summary))\n"
                 var entry: [String: JSONValue] = ["resource": .string(id.description), "state": summary, "appliedCommit": .string(resource.appliedCommit)]
-                if id.kind == .deployment, let running = deployments[id.name] {
+                if id.kind == .deployment, let seen = byResource[id.description] {
+                    // What the backend reports now, not what the last apply recorded.
+                    entry["health"] = .string(seen.status.rawValue)
+                    if let message = seen.message { entry["healthMessage"] = .string(message) }
+                    if let endpoint = seen.endpoint { entry["endpoint"] = .string(endpoint) }
+                    entry["pid"] = seen.pid.map { .integer(Int64($0)) } ?? .null
+                    switch seen.status {
+                    case .healthy:
+                        text += "      \(seen.status.rawValue): serving at \(seen.endpoint ?? "?")\(seen.pid.map { " (pid \($0))" } ?? "")\n"
+                    default:
+                        text += "      \(seen.status.rawValue): \(seen.message ?? "")\n"
+                    }
+                } else if id.kind == .deployment, let running = deployments[id.name] {
                     entry["endpoint"] = .string(running.record.endpoint)
-                    entry["pid"] = running.pid.map { .integer(Int64($0)) } ?? .null
-                    text += "      serving at \(running.record.endpoint) (pid \(running.pid.map(String.init) ?? "?"))\n"
+                    text += "      applied at \(running.record.endpoint) (health not observed)\n"
                 }
                 if id.kind == .model, let name = resource.registryName, let version = summary["version"]?.stringValue,
                    let info = try local.registryState(models: [name], prompts: []).models[name]?.versions[version] {
@@ -72,6 +95,7 @@ struct StatusReport {
             }
             environments.append(.object([
                 "name": .string(status.name),
+                "health": observed.map { .object(["status": .string($0.status.rawValue), "summary": .string($0.summary), "observedAt": .string(Self.time($0.observedAt))]) } ?? .null,
                 "lastAppliedCommit": status.lastAppliedCommit.map(JSONValue.string) ?? .null,
                 "lastAttemptedCommit": status.lastAttemptedCommit.map(JSONValue.string) ?? .null,
                 "conditions": .array(status.conditions.map { .object(["type": .string($0.type), "status": .bool($0.status), "reason": .string($0.reason), "message": .string($0.message)]) }),
