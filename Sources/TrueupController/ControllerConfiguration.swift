@@ -78,6 +78,8 @@ final class LoopInbox: Sendable {
         case fetchNow(String)
         case sync(String)
         case reconciled(String, ReconcileOutcome)
+        /// A health check between reconciles finished.
+        case health(EnvironmentHealth)
         case leaseLost(String)
         case tick
         case shutdown

@@ -56,8 +56,8 @@ struct DashboardTests {
         #expect(dom.contains(#"<button type="submit" data-sync="staging">Sync</button>"#), "a Sync button per environment once signed in: \(dom)")
         #expect(!dom.contains(token), "the page holds a form key, not the token")
         // The environments, with their state.
-        #expect(dom.contains(#"<tr data-environment="dev" data-state="Synced">"#), "\(dom)")
-        #expect(dom.contains(#"<tr data-environment="staging" data-state="Drifted">"#))
+        #expect(dom.contains(#"<tr data-environment="dev" data-state="Synced" data-health="Healthy">"#), "\(dom)")
+        #expect(dom.contains(#"<tr data-environment="staging" data-state="Drifted" data-health=""#))
         // The asset matrix: environments across, assets down, each cell a state.
         #expect(dom.contains(#"<tr data-asset="Dataset/numbers">"#) && dom.contains(#"<tr data-asset="Job/count">"#))
         let datasetRow = Self.row(dom, "Dataset/numbers")

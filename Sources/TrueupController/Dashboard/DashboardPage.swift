@@ -88,7 +88,7 @@ struct DashboardPage {
         guard !environments.isEmpty else {
             return html + "<p class=\"muted\">No environment yet.</p></section>\n"
         }
-        html += "<table><thead><tr><th>Environment</th><th>State</th><th>Sync</th><th>Applied</th><th>Drift</th><th>Last reconcile</th><th>Next</th>\(formKey == nil ? "" : "<th></th>")</tr></thead><tbody>\n"
+        html += "<table><thead><tr><th>Environment</th><th>State</th><th>Health</th><th>Sync</th><th>Applied</th><th>Drift</th><th>Last reconcile</th><th>Next</th>\(formKey == nil ? "" : "<th></th>")</tr></thead><tbody>\n"
         for environment in environments {
             let sync = environment.sync.map { "\($0)\(environment.selfHeal == true ? " · selfHeal" : "")\(environment.prune == true ? " · prune" : "")" } ?? "—"
             let applied = environment.revisions.lastApplied.map { "<code>\(escape(String($0.prefix(12))))</code>" } ?? "never"
@@ -105,7 +105,15 @@ struct DashboardPage {
                 : "<span class=\"drift\">\(environment.drift.count)</span>" + environment.drift.map {
                     "<div class=\"small\" title=\"\(escape($0.description))\">\(escape("\($0.resource): \(Self.brief($0.description))"))</div>"
                 }.joined()
-            html += "<tr data-environment=\"\(escape(environment.name))\" data-state=\"\(escape(environment.state))\"><th>\(escape(environment.name))</th><td>\(state)</td><td>\(escape(sync))</td><td>\(applied)</td><td>\(drift)</td><td>\(last)</td><td>\(escape(next))</td>\(syncCell(environment.name))</tr>\n"
+            // Observed by the latest health check, not taken from the last apply.
+            var health = "<span class=\"muted\">not checked yet</span>"
+            if let observed = environment.health {
+                health = badge(observed.status) + " <span class=\"small muted\">\(escape(ago(observed.observedAt.seconds)))</span>"
+                for deployment in observed.deployments where deployment.status != .healthy {
+                    health += "<div class=\"small\" title=\"\(escape(deployment.message ?? ""))\">\(escape("\(deployment.resource): \(deployment.status.rawValue) \(Self.brief(deployment.message ?? ""))"))</div>"
+                }
+            }
+            html += "<tr data-environment=\"\(escape(environment.name))\" data-state=\"\(escape(environment.state))\" data-health=\"\(escape(environment.health?.status ?? "Unknown"))\"><th>\(escape(environment.name))</th><td>\(state)</td><td>\(health)</td><td>\(escape(sync))</td><td>\(applied)</td><td>\(drift)</td><td>\(last)</td><td>\(escape(next))</td>\(syncCell(environment.name))</tr>\n"
         }
         return html + "</tbody></table></section>\n"
     }
@@ -166,8 +174,8 @@ struct DashboardPage {
     private func badge(_ state: String) -> String {
         let tone: String
         switch state.lowercased() {
-        case "synced", "succeeded", "applied", "insync": tone = "ok"
-        case "drifted", "outofsync", "create", "update", "run", "delete", "running", "notapplied", "unknown": tone = "warn"
+        case "synced", "succeeded", "applied", "insync", "healthy": tone = "ok"
+        case "drifted", "outofsync", "progressing", "create", "update", "run", "delete", "running", "notapplied", "unknown": tone = "warn"
         case "blocked", "invalid": tone = "muted-badge"
         default: tone = "bad"
         }

@@ -36,9 +36,20 @@ struct EnvironmentView: Encodable, Sendable {
         var detail: String?
     }
 
+    /// The latest health check, as the API shows it.
+    struct Health: Encodable, Sendable {
+        /// Healthy, Progressing, Missing, Degraded or Unknown.
+        var status: String
+        var summary: String
+        var observedAt: Timestamp
+        var deployments: [DeploymentHealth]
+    }
+
     var name: String
     /// Synced, OutOfSync, Drifted, Blocked, Failed, Invalid or Unknown.
     var state: String
+    /// What the serving backends reported at the latest health check; nil before the first.
+    var health: Health?
     var message: String?
     var sync: String?
     var selfHeal: Bool?
@@ -105,13 +116,16 @@ enum EnvironmentViews {
             lastReconcile: report.map { .init(finishedAt: Timestamp($0.finishedAt), reason: $0.reason.rawValue, outcome: $0.outcome.rawValue, message: $0.message, revision: $0.revision, runID: $0.runID) },
             pendingPlan: detailed ? pending : nil)
         view.state = state(live: live, stored: stored)
+        view.health = live?.health.map { EnvironmentView.Health(status: $0.status.rawValue, summary: $0.summary, observedAt: Timestamp($0.observedAt), deployments: $0.deployments) }
         if view.message == nil { view.message = live?.problem ?? stored?.conditions.first { $0.type == "Ready" }?.message }
         if detailed { view.assets = try assets(name, live: live, context: context) }
         return view
     }
 
     static func state(live: ControllerStatus.Environment?, stored: EnvironmentStatus?) -> String {
-        if live?.tracked == nil && live?.problem != nil { return "Invalid" }
+        // The newest commit is invalid for it: say so, even though it is kept (and maybe in sync)
+        // at its last good revision; the message and sourceProblem say which.
+        if live?.problem != nil { return "Invalid" }
         if let report = live?.report {
             switch report.outcome {
             case .inSync, .applied: return report.drift.isEmpty ? "Synced" : "Drifted"

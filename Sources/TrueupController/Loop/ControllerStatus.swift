@@ -1,4 +1,5 @@
 import Foundation
+import TrueupEngine
 import Synchronization
 import TrueupCore
 
@@ -57,6 +58,8 @@ final class ControllerStatus: Sendable {
         var report: Report?
         var reconciling = false
         var nextReconcileAt: Double?
+        /// The latest health check of its deployments (between reconciles, or after one).
+        var health: EnvironmentHealth?
 
         var settings: EnvironmentSettings? { tracked?.settings }
         var lastGoodRevision: RevisionInfo? { tracked?.revision }

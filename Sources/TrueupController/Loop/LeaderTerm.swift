@@ -1,4 +1,5 @@
 import Foundation
+import TrueupEngine
 import Logging
 import TrueupCore
 import TrueupStore
@@ -24,6 +25,9 @@ struct LeaderTerm {
     private var stopping = false
     /// What each running reconcile was started for.
     private var running: [String: (reason: Scheduler.Reason, revision: String)] = [:]
+    /// When each environment's next health check is due, and which are being checked now.
+    private var nextHealthCheckAt: [String: Double] = [:]
+    private var checkingHealth: Set<String> = []
 
     init(context: ControllerContext) {
         self.context = context
@@ -48,6 +52,7 @@ struct LeaderTerm {
             }
             publishSchedule()
             if !events.isEmpty { continue }
+            if !stopping { startHealthChecks(in: &group) }
             if stopping && scheduler.isIdle { return ending }
 
             guard let message = await messages.next() else {
@@ -62,8 +67,12 @@ struct LeaderTerm {
                 events.append(.fetchRequested)
             case .sync(let name):
                 events.append(.syncRequested(name))
+            case .health(let health):
+                events += healthChecked(health)
             case .reconciled(let name, let outcome):
                 finished(name, outcome)
+                // What the reconcile left is checked at once, not a health interval later.
+                nextHealthCheckAt[name] = 0
                 events.append(.reconcileFinished(name, succeeded: outcome.succeeded, changedSomething: outcome.changedSomething))
                 if outcome.result == .fencedOut { stop(leaseLost: outcome.message, &events) }
             case .leaseLost(let why):
@@ -217,6 +226,57 @@ struct LeaderTerm {
             $0.reconciling = false
             $0.report = report
         }
+    }
+
+    // MARK: - Health
+
+    /// Starts the health checks that are due: one `observe` of the serving backend per environment,
+    /// never while that environment reconciles (the reconcile observes it anyway), each in its own
+    /// task so a slow backend delays nothing else.
+    private mutating func startHealthChecks(in group: inout DiscardingTaskGroup) {
+        let now = Date().timeIntervalSince1970
+        for (name, tracked) in tracker.environments where running[name] == nil && !checkingHealth.contains(name) {
+            guard now >= nextHealthCheckAt[name, default: now + tracked.settings.healthInterval] else {
+                if nextHealthCheckAt[name] == nil { nextHealthCheckAt[name] = now + tracked.settings.healthInterval }
+                continue
+            }
+            nextHealthCheckAt[name] = now + tracked.settings.healthInterval
+            checkingHealth.insert(name)
+            let workspace = context.workspace
+            let inbox = context.inbox
+            let settings = tracked.settings
+            group.addTask {
+                let deployments: [String]
+                let health: EnvironmentHealth
+                do {
+                    deployments = try workspace.store.appliedResources(environment: name).keys.filter { $0.kind == .deployment }.map(\.name)
+                    health = await ServingHealth.check(environment: name, deployments: deployments, serving: try workspace.backends(for: settings).serving)
+                } catch {
+                    health = EnvironmentHealth(environment: name, status: .unknown, deployments: [], observedAt: Date().timeIntervalSince1970, message: "\(error)")
+                }
+                inbox.send(.health(health))
+            }
+        }
+    }
+
+    /// Publishes a health check; a deployment down in an environment that heals itself starts a
+    /// reconcile at once.
+    private mutating func healthChecked(_ health: EnvironmentHealth) -> [Scheduler.Event] {
+        let name = health.environment
+        checkingHealth.remove(name)
+        let before = context.status.snapshot.environments[name]?.health?.status
+        context.status.environment(name) { $0.health = health }
+        context.metrics.health(environment: name, health.status.rawValue)
+        guard health.status != before else { return [] }
+        if health.status == .healthy {
+            if before != nil { context.logger.info("healthy again", metadata: ["environment": "\(name)"]) }
+            return []
+        }
+        context.logger.warning("\(health.summary)", metadata: ["environment": "\(name)"])
+        guard health.status == .degraded || health.status == .missing,
+              let settings = tracker.environments[name]?.settings, settings.selfHeal, settings.sync == .auto, running[name] == nil else { return [] }
+        context.logger.info("reconciling now to heal it (selfHeal)", metadata: ["environment": "\(name)"])
+        return [.healthDegraded(name)]
     }
 
     private func publishSchedule() {

@@ -1,4 +1,5 @@
 import Foundation
+import TrueupEngine
 import Prometheus
 import Synchronization
 import TrueupCore
@@ -55,6 +56,13 @@ public final class ControllerMetrics: Sendable {
         registry.makeGauge(descriptor: Self.desiredOK, labels: [("environment", environment)]).set(to: ok ? 1 : 0)
     }
 
+    /// One gauge per health status, 1 for the environment's current one (as kube-state-metrics does).
+    public func health(environment: String, _ status: String) {
+        for candidate in HealthStatus.allCases.map(\.rawValue) {
+            registry.makeGauge(descriptor: Self.healthGauge, labels: [("environment", environment), ("status", candidate)]).set(to: candidate == status ? 1 : 0)
+        }
+    }
+
     public func fetched(ok: Bool) {
         registry.makeCounter(descriptor: Self.fetches, labels: [("result", ok ? "ok" : "failed")]).increment()
         sourceReachable(ok)
@@ -91,6 +99,7 @@ public final class ControllerMetrics: Sendable {
     static var fetches: MetricNameDescriptor { name("source_fetches", "total", "Fetches of the repository by result.") }
     static var reachable: MetricNameDescriptor { name("source", "reachable", "1 when the last fetch of the repository succeeded.") }
     static var leaderGauge: MetricNameDescriptor { name("leader", "", "1 while this controller holds the leader lease.") }
+    static var healthGauge: MetricNameDescriptor { name("health", "", "1 for each environment's observed health (Healthy, Progressing, Missing, Degraded, Unknown).") }
     static var webhooks: MetricNameDescriptor { name("webhooks", "total", "Webhook deliveries by provider and result.") }
     static let durationBuckets: [Duration] = [.milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(1800)]
 }

@@ -38,6 +38,9 @@ public struct Scheduler: Sendable, Equatable {
         case desiredState([String: Target])
         /// `POST /api/v1/environments/{env}/sync`.
         case syncRequested(String)
+        /// A health check between reconciles found a deployment Degraded or Missing, and the
+        /// environment heals itself (`selfHeal`).
+        case healthDegraded(String)
         /// `changedSomething`: the reconcile applied at least one action.
         case reconcileFinished(String, succeeded: Bool, changedSomething: Bool)
         case shutdownRequested
@@ -51,6 +54,8 @@ public struct Scheduler: Sendable, Equatable {
         case syncRequested = "sync"
         case retry
         case promotionSourceApplied = "promotion"
+        /// A health check found a deployment down in an environment that heals itself.
+        case healthDegraded = "health"
     }
 
     public enum Work: Sendable, Equatable {
@@ -71,6 +76,7 @@ public struct Scheduler: Sendable, Equatable {
         var runningFingerprint: String?
         var syncRequested = false
         var promotionSourceApplied = false
+        var healthDegraded = false
         /// Removed from git while a reconcile of it ran: forgotten when that reconcile ends.
         var removed = false
 
@@ -120,6 +126,7 @@ public struct Scheduler: Sendable, Equatable {
             environments[name]!.runningFingerprint = environments[name]!.target.fingerprint
             environments[name]!.syncRequested = false
             environments[name]!.promotionSourceApplied = false
+            environments[name]!.healthDegraded = false
             running += 1
             work.append(.reconcile(name, reason))
         }
@@ -141,6 +148,7 @@ public struct Scheduler: Sendable, Equatable {
         if environment.syncRequested { return .syncRequested }
         if environment.target.fingerprint != environment.reconciledFingerprint { return .desiredStateChanged }
         if environment.promotionSourceApplied { return .promotionSourceApplied }
+        if environment.healthDegraded { return .healthDegraded }
         if let due = environment.dueAt, now >= due { return environment.failures > 0 ? .retry : .intervalDue }
         return nil
     }
@@ -171,6 +179,8 @@ public struct Scheduler: Sendable, Equatable {
             }
         case .syncRequested(let name):
             environments[name]?.syncRequested = true
+        case .healthDegraded(let name):
+            environments[name]?.healthDegraded = true
         case .reconcileFinished(let name, let succeeded, let changedSomething):
             guard var environment = environments[name] else { return }
             if environment.removed {

@@ -565,6 +565,10 @@ public enum EmbeddedSchemas {
           "$ref": "#/$defs/duration",
           "description": "Scheduled reconciliation period, for example 10m."
         },
+        "healthInterval": {
+          "$ref": "#/$defs/duration",
+          "description": "How often the controller checks the health of this environment's deployments between reconciles (default 30s). A Degraded or Missing deployment shows at once, and with selfHeal on (sync auto) starts a reconcile that heals it."
+        },
         "promotion": {
           "type": "object",
           "description": "Promotion rule for this environment.",

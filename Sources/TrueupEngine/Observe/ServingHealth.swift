@@ -50,6 +50,14 @@ public struct EnvironmentHealth: Codable, Sendable, Equatable {
     /// What went wrong asking, for `unknown`.
     public var message: String?
 
+    public init(environment: String, status: HealthStatus, deployments: [DeploymentHealth], observedAt: Double, message: String? = nil) {
+        self.environment = environment
+        self.status = status
+        self.deployments = deployments
+        self.observedAt = observedAt
+        self.message = message
+    }
+
     /// One line: the status and, when not healthy, the first reason.
     public var summary: String {
         if let message { return "\(status.rawValue): \(message)" }

@@ -48,6 +48,12 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
     public var prune: Bool
     /// Seconds between scheduled reconciliations.
     public var interval: Double
+    /// `spec.healthInterval` in seconds, nil when not given (optional, so that settings encoded
+    /// before it existed still decode).
+    public var healthIntervalGiven: Double?
+    /// Seconds between the controller's health checks of the deployments, between reconciles
+    /// and off their path.
+    public var healthInterval: Double { healthIntervalGiven ?? Self.defaultHealthInterval }
     public var promotionFrom: String?
     public var windows: [Window]
     public var registry: Backend
@@ -62,6 +68,8 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
     public static let defaultSync = SyncMode.manual
     /// Ten minutes.
     public static let defaultInterval: Double = 600
+    /// Thirty seconds: a dead server shows within that, not at the next reconcile.
+    public static let defaultHealthInterval: Double = 30
     /// Shortest `spec.interval` accepted.
     public static let minimumInterval: Double = 1
     public static let defaultSelfHeal = false
@@ -98,6 +106,11 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
         settings.sync = spec["sync"]?.stringValue.flatMap(SyncMode.init(rawValue:)) ?? Self.defaultSync
         settings.selfHeal = spec["selfHeal"]?.boolValue ?? Self.defaultSelfHeal
         settings.prune = spec["prune"]?.boolValue ?? Self.defaultPrune
+        if let text = spec["healthInterval"]?.stringValue {
+            if let seconds = DurationSyntax.seconds(text), seconds >= Self.minimumInterval { settings.healthIntervalGiven = seconds } else {
+                fail("spec.healthInterval", "'\(text)' is not a duration of at least 1s: write e.g. 10s, 30s or 1m")
+            }
+        }
         if let text = spec["interval"]?.stringValue {
             if let seconds = DurationSyntax.seconds(text), seconds >= Self.minimumInterval { settings.interval = seconds } else {
                 fail("spec.interval", "'\(text)' is not a duration of at least 1s: write e.g. 30s, 10m or 1h")
