@@ -138,7 +138,8 @@ struct DashboardPage {
                 }
                 let version = asset.version.map { " <code class=\"version\">\(escape($0))</code>" } ?? ""
                 let title = asset.detail.map { " title=\"\(escape($0))\"" } ?? ""
-                html += "<td data-environment=\"\(escape(environment.name))\" data-state=\"\(escape(asset.state))\"\(title)>\(badge(asset.state))\(version)</td>"
+                let gates = (asset.gates ?? []).map { "<div class=\"small gate\">\(escape($0))</div>" }.joined()
+                html += "<td data-environment=\"\(escape(environment.name))\" data-state=\"\(escape(asset.state))\"\(title)>\(badge(asset.state))\(version)\(gates)</td>"
             }
             html += "</tr>\n"
         }

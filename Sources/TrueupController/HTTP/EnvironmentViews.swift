@@ -1,4 +1,5 @@
 import Foundation
+import TrueupBackends
 import TrueupCore
 import TrueupEngine
 import TrueupStore
@@ -34,6 +35,9 @@ struct EnvironmentView: Encodable, Sendable {
         /// The applied version (or job identity, or served version), shortened.
         var version: String?
         var detail: String?
+        /// For a Model or Prompt with gates: each gate job's latest run, its metrics against the
+        /// thresholds (`evaluate-churn: auc 0.92 >= 0.75 ✓`).
+        var gates: [String]?
     }
 
     /// The latest health check, as the API shows it.
@@ -153,6 +157,7 @@ enum EnvironmentViews {
         let changes = Dictionary((live?.report?.plan?.changes ?? []).map { ($0.resource, $0) }, uniquingKeysWith: { a, _ in a })
         let drifted = Dictionary((live?.report?.drift ?? []).map { ($0.resource, $0.description) }, uniquingKeysWith: { a, _ in a })
         let outcome = live?.report?.outcome
+        let gateVerdicts = try gates(name, desired: live?.desired, context: context)
         return ids.filter { $0.kind != .environment }.sorted().map { id in
             var state = applied[id] == nil ? "NotApplied" : "Applied"
             var detail: String?
@@ -170,7 +175,37 @@ enum EnvironmentViews {
                     detail = change.reasons.first
                 }
             }
-            return EnvironmentView.Asset(resource: id.description, state: state, version: version(applied[id]?.state["summary"]), detail: detail)
+            return EnvironmentView.Asset(resource: id.description, state: state, version: version(applied[id]?.state["summary"]), detail: detail, gates: gateVerdicts[id])
+        }
+    }
+
+    /// Each gated asset's gates as its latest gate runs met them, from the job runs trueup recorded.
+    static func gates(_ name: String, desired: DesiredEnvironment?, context: ControllerContext) throws -> [ResourceID: [String]] {
+        guard let desired else { return [:] }
+        var gated: [ResourceID: [Gate]] = [:]
+        for (id, resource) in desired.resources {
+            switch resource.typed {
+            case .model(let spec) where !spec.gates.isEmpty: gated[id] = spec.gates
+            case .prompt(let spec) where !spec.gates.isEmpty: gated[id] = spec.gates
+            default: break
+            }
+        }
+        guard !gated.isEmpty else { return [:] }
+        // Oldest first: the last one of a job is its latest run.
+        var latest: [String: JobRunRecord] = [:]
+        for run in try LocalBackendStore(store: context.workspace.store).allJobRuns(environment: name) where run.finishedAt != nil {
+            latest[run.job] = run
+        }
+        return gated.mapValues { gates in
+            gates.map { gate in
+                guard let run = latest[gate.job] else { return "\(gate.job): not run yet" }
+                let verdicts = gate.metrics.map { metric -> String in
+                    guard let value = run.metrics[metric.name] else { return "\(metric.name) missing \(metric.text) ✗" }
+                    let met = metric.threshold?.isMet(by: value) ?? false
+                    return "\(metric.name) \(String(format: "%g", value)) \(metric.text) \(met ? "✓" : "✗")"
+                }
+                return "\(gate.job): " + (run.status == .succeeded ? verdicts.joined(separator: ", ") : "run \(run.identity.prefix(12)) \(run.status.rawValue)")
+            }
         }
     }
 
