@@ -88,8 +88,19 @@ struct EnvironmentReconciliation: Sendable {
     }
 
     private func reconcile(now: () -> Double) async throws -> ReconcileOutcome {
-        let commit = environment.revision.commit
-        let planned = try await context.reconciler.plan(environment: name, revision: commit)
+        do {
+            return try await planAndApply(now: now)
+        } catch let error as EngineError where error.actualStateMoved {
+            // Someone else applied (or something changed) between this plan and the lock: decide
+            // again, once, on what is there now, rather than wait for the retry backoff.
+            context.logger.info("the actual state changed between the plan and the lock: planning again", metadata: ["environment": "\(name)"])
+            return try await planAndApply(now: now)
+        }
+    }
+
+    private func planAndApply(now: () -> Double) async throws -> ReconcileOutcome {
+        // The desired state loaded when its commit was fetched: a reconcile does not load it again.
+        let planned = try await context.reconciler.plan(environment: name, loaded: environment.state)
         let plan = planned.plan
         let drift = DriftDetector.drift(planned)
 

@@ -11,6 +11,9 @@ import TrueupEngine
 /// nothing of it is deleted).
 struct TrackedEnvironment: Sendable {
     var desired: DesiredEnvironment
+    /// Everything loaded at `revision`: a reconcile plans from it rather than loading the commit
+    /// again (planning also reads the environment its versions are promoted from).
+    var state: DesiredState
     /// The revision its desired state comes from (its last good revision).
     var revision: RevisionInfo
     var fingerprint: String
@@ -51,7 +54,7 @@ struct SourceTracker {
         var invalid: [String: String] = [:]
         for (name, environment) in desired.environments {
             next[name] = TrackedEnvironment(
-                desired: environment, revision: snapshot.revision,
+                desired: environment, state: desired, revision: snapshot.revision,
                 fingerprint: try DesiredStateFingerprint.of(environment, in: desired, snapshot: snapshot, specRoot: specRoot), problem: nil)
         }
         for name in folders where desired.environments[name] == nil {

@@ -47,6 +47,14 @@ public final class Reconciler: Sendable {
         return try await plan(environment: name, desired: desired, snapshot: snapshot, revision: revision)
     }
 
+    /// Plans `environment` of a desired state loaded before (the controller's, loaded once when its
+    /// commit was fetched), at that state's own commit: git is opened only for the code trees and
+    /// data blobs the plan reads, and the specs are not assembled again.
+    public func plan(environment name: String, loaded desired: DesiredState) async throws -> Planned {
+        let snapshot = try GitRepository(path: workspace.repositoryRoot).snapshot(at: desired.revision.commit)
+        return try await plan(environment: name, desired: desired, snapshot: snapshot, revision: desired.revision.commit)
+    }
+
     /// Plans `environment` of an already loaded desired state.
     public func plan(environment name: String, desired: DesiredState, snapshot: SourceSnapshot, revision: String,
                      observed presetObserved: (ObservedState, [ResourceID: AppliedResource])? = nil) async throws -> Planned {
@@ -127,7 +135,7 @@ public final class Reconciler: Sendable {
         try workspace.store.closeInterruptedRuns(environment: name, at: Date().timeIntervalSince1970)
         var current = try await reobserved(approved)
         guard current.plan.observedFingerprint == approved.plan.observedFingerprint else {
-            throw EngineError(Self.actualStateChanged(name))
+            throw EngineError(Self.actualStateChanged(name), actualStateMoved: true)
         }
         current.plan = approved.plan
         return try await execute(current, trigger: trigger, healDrift: healDrift, progress: progress)

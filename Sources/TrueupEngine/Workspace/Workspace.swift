@@ -52,5 +52,11 @@ public final class Workspace: Sendable {
 
 public struct EngineError: Error, Sendable, CustomStringConvertible {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// Set when an approved plan was refused because the actual state moved under it: whoever
+    /// decided it (the controller) may decide again on what is there now.
+    public var actualStateMoved = false
+    public init(_ description: String, actualStateMoved: Bool = false) {
+        self.description = description
+        self.actualStateMoved = actualStateMoved
+    }
 }
