@@ -42,6 +42,7 @@ struct MLflowApplyTests {
                 "version": v.version, "source": v.source, "tags": v.tags,
                 "versions": len(c.search_model_versions("name='churn-classifier'")),
                 "run_tags": run.data.tags, "experiment": mlflow.get_experiment(run.info.experiment_id).name,
+                "run_metrics": run.data.metrics, "run_params": run.data.params,
                 "files": files, "prompt": p.template, "prompt_config": p.model_config,
             }))
             """, url: url, in: fixture.base)
@@ -57,6 +58,11 @@ struct MLflowApplyTests {
         #expect(tags["trueup.source"]?.hasPrefix("job:") == true)
         #expect(seen["experiment"] as? String == "trueup/dev")
         #expect((seen["run_tags"] as? [String: String])?["trueup.commit"] == commit)
+        // The training run's metrics.json and parameters are the MLflow run's.
+        let runMetrics = seen["run_metrics"] as? [String: Double] ?? [:]
+        #expect(runMetrics["train_auc"] != nil && runMetrics["train_loss"] != nil, "the run's metrics: \(seen)")
+        let runParams = seen["run_params"] as? [String: String] ?? [:]
+        #expect(runParams["command"]?.contains("train.py") == true && runParams["command"]?.contains("--epochs 50") == true, "the run's params: \(runParams)")
         #expect(!(seen["files"] as? [String] ?? []).isEmpty, "the model's files are the run's artifacts: \(seen)")
         let template = try fixture.read("examples/support/prompts/answer.txt")
         #expect(seen["prompt"] as? String == template, "load_prompt returns the template trueup registered")

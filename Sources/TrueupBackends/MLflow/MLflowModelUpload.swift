@@ -20,9 +20,10 @@ struct MLflowModelUpload: Sendable {
 
     var experimentName: String { "trueup/\(environment)" }
 
-    func upload(folder: String, key: String, name: String, tags: [String: String]) async throws -> Uploaded {
+    func upload(folder: String, key: String, name: String, tags: [String: String], metrics: [String: Double] = [:], params: [String: String] = [:]) async throws -> Uploaded {
         let experiment = try await experimentID()
         let run = try await findOrCreateRun(experiment: experiment, key: key, name: name, tags: tags)
+        try await logMetricsAndParams(run: run.run_id, metrics: metrics, params: params)
         guard let root = run.artifact_uri, root.hasPrefix("mlflow-artifacts:/") else {
             throw BackendError("MLflow at \(client.server): run \(run.run_id) stores artifacts at \(run.artifact_uri ?? "nowhere"), not through the server's artifact proxy: start the server with --artifacts-destination (or --serve-artifacts) so trueup can upload model files")
         }
@@ -34,6 +35,28 @@ struct MLflowModelUpload: Sendable {
         let now = JSONValue.integer(Int64(Date().timeIntervalSince1970 * 1000))
         try await client.post("runs/update", .object(["run_id": .string(run.run_id), "status": .string("FINISHED"), "end_time": now]))
         return Uploaded(runID: run.run_id, source: "mlflow-artifacts:/\(base)")
+    }
+
+    /// The training run's `metrics.json` and parameters, in one `runs/log-batch` (at most 1,000
+    /// metrics and 100 params per call, as MLflow allows). Logging a param again with the same
+    /// value is accepted, so a retried upload logs the batch again harmlessly.
+    func logMetricsAndParams(run: String, metrics: [String: Double], params: [String: String]) async throws {
+        guard !metrics.isEmpty || !params.isEmpty else { return }
+        let time = JSONValue.integer(Int64(Date().timeIntervalSince1970 * 1000))
+        let metricList = metrics.sorted { $0.key < $1.key }.filter { $0.value.isFinite }.prefix(1000).map { name, value -> JSONValue in
+            .object(["key": .string(name), "value": .number(value), "timestamp": time, "step": .integer(0)])
+        }
+        // MLflow caps a param's value at 6,000 characters.
+        let paramList = params.sorted { $0.key < $1.key }.prefix(100).map { name, value -> JSONValue in
+            .object(["key": .string(name), "value": .string(String(value.prefix(6000)))])
+        }
+        do {
+            try await client.post("runs/log-batch", .object(["run_id": .string(run), "metrics": .array(Array(metricList)), "params": .array(Array(paramList))]))
+        } catch let error as MLflowError where error.code == "INVALID_PARAMETER_VALUE" && error.message.contains("param") {
+            // A resumed upload whose run already holds these params under other values (a trueup
+            // of another version logged them first): the metrics still go in.
+            try await client.post("runs/log-batch", .object(["run_id": .string(run), "metrics": .array(Array(metricList))]))
+        }
     }
 
     /// The environment's experiment, created on first use (another trueup may create it at the

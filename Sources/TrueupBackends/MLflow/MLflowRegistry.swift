@@ -117,7 +117,7 @@ public struct MLflowRegistry: RegistryBackend {
             if let folder = try await localFolder(of: request) {
                 if let artifact = request.artifact { tags[MLflowTags.artifactURI] = artifact.uri }
                 let upload = MLflowModelUpload(client: client, environment: environment)
-                let run = try await upload.upload(folder: folder, key: key, name: request.model, tags: request.tags)
+                let run = try await upload.upload(folder: folder, key: key, name: request.model, tags: request.tags, metrics: request.metrics, params: request.params)
                 body["source"] = .string(run.source)
                 body["run_id"] = .string(run.runID)
             } else {

@@ -12,8 +12,15 @@ public struct ModelRegistration: Sendable {
     /// Deterministic: registering twice with the same key returns the first version.
     public var idempotencyKey: String
     public var tags: [String: String]
+    /// For a version a job trained: that run's `metrics.json` and its parameters (the job's
+    /// resolved `env` and `command`), for a registry that records runs (MLflow).
+    public var metrics: [String: Double]
+    public var params: [String: String]
 
-    public init(model: String, sourceLocation: String, idempotencyKey: String, tags: [String: String], artifact: ArtifactReference? = nil) {
+    public init(model: String, sourceLocation: String, idempotencyKey: String, tags: [String: String], artifact: ArtifactReference? = nil,
+                metrics: [String: Double] = [:], params: [String: String] = [:]) {
+        self.metrics = metrics
+        self.params = params
         self.model = model
         self.artifact = artifact
         self.sourceLocation = sourceLocation

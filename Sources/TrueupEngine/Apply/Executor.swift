@@ -266,7 +266,14 @@ struct Executor: Sendable {
                         "trueup.artifact.digest": output.digest]
             tags["trueup.lineage.codeTree"] = run.codeTree
             for (input, version) in run.inputs { tags["trueup.lineage.input.\(input)"] = version }
-            info = try await registry.registerModelVersion(ModelRegistration(model: name, sourceLocation: output.uri, idempotencyKey: "job:\(identity)", tags: tags, artifact: output))
+            // The run's parameters as the job ran: its resolved variables and command.
+            var params: [String: String] = [:]
+            if let jobSpec = environment.resources[job]?.job {
+                params = jobSpec.env
+                params["command"] = jobSpec.command.joined(separator: " ")
+            }
+            info = try await registry.registerModelVersion(ModelRegistration(model: name, sourceLocation: output.uri, idempotencyKey: "job:\(identity)", tags: tags, artifact: output,
+                                                                            metrics: run.metrics, params: params))
         } else {
             let artifact = spec.artifact ?? ""
             info = try await registry.registerModelVersion(ModelRegistration(model: name, sourceLocation: artifact, idempotencyKey: "artifact:\(artifact)",
