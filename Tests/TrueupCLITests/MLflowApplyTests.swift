@@ -37,12 +37,14 @@ struct MLflowApplyTests {
             v = c.get_model_version_by_alias("churn-classifier", "dev")
             run = c.get_run(v.run_id)
             files = sorted(f.path for f in c.list_artifacts(v.run_id, "model"))
+            gates = c.search_runs([run.info.experiment_id], "tags.`trueup.job` = 'evaluate-churn'")
             p = mlflow.genai.load_prompt("prompts:/support-answer@dev", cache_ttl_seconds=0)
             print(json.dumps({
                 "version": v.version, "source": v.source, "tags": v.tags,
                 "versions": len(c.search_model_versions("name='churn-classifier'")),
                 "run_tags": run.data.tags, "experiment": mlflow.get_experiment(run.info.experiment_id).name,
                 "run_metrics": run.data.metrics, "run_params": run.data.params,
+                "gate_runs": [{"metrics": g.data.metrics, "tags": g.data.tags, "status": g.info.status} for g in gates],
                 "files": files, "prompt": p.template, "prompt_config": p.model_config,
             }))
             """, url: url, in: fixture.base)
@@ -61,6 +63,13 @@ struct MLflowApplyTests {
         // The training run's metrics.json and parameters are the MLflow run's.
         let runMetrics = seen["run_metrics"] as? [String: Double] ?? [:]
         #expect(runMetrics["train_auc"] != nil && runMetrics["train_loss"] != nil, "the run's metrics: \(seen)")
+        // The gate is a run too, tagged with the candidate version it judged.
+        let gateRuns = seen["gate_runs"] as? [[String: Any]] ?? []
+        #expect(gateRuns.count == 1, "\(gateRuns)")
+        let gateTags = gateRuns.first?["tags"] as? [String: String] ?? [:]
+        #expect(gateTags["trueup.candidate.model"] == "churn-classifier" && gateTags["trueup.candidate.version"] == seen["version"] as? String, "\(gateTags)")
+        #expect(gateTags["trueup.gate.verdict"] == "passed" && gateRuns.first?["status"] as? String == "FINISHED")
+        #expect((gateRuns.first?["metrics"] as? [String: Double])?["auc"] != nil, "\(gateRuns)")
         let runParams = seen["run_params"] as? [String: String] ?? [:]
         #expect(runParams["command"]?.contains("train.py") == true && runParams["command"]?.contains("--epochs 50") == true, "the run's params: \(runParams)")
         #expect(!(seen["files"] as? [String] ?? []).isEmpty, "the model's files are the run's artifacts: \(seen)")

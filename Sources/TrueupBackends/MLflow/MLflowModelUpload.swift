@@ -83,10 +83,10 @@ struct MLflowModelUpload: Sendable {
         // run explains itself in MLflow's UI.
         var runTags = tags.filter { $0.key.hasPrefix("trueup.") }
         runTags[MLflowTags.idempotency] = key
-        runTags["trueup.model"] = name
+        if runTags["trueup.candidate.version"] == nil { runTags["trueup.model"] = name }
         let body: JSONValue = .object([
             "experiment_id": .string(experiment),
-            "run_name": .string(tags["trueup.job"].map { "\($0) → \(name)" } ?? name),
+            "run_name": .string(tags["trueup.job"].map { tags["trueup.candidate.version"] == nil ? "\($0) → \(name)" : "\($0) of \(name)" } ?? name),
             "start_time": .integer(Int64(Date().timeIntervalSince1970 * 1000)),
             "tags": MLflowTags.json(runTags),
         ])

@@ -215,6 +215,11 @@ public struct MLflowRegistry: RegistryBackend {
 
     public func tagModelVersion(model: String, version: String, tags: [String: String]) async throws {
         try await tagVersion(name: model, version: version, tags: tags)
+        do {
+            try await MLflowGateRuns(client: client, environment: environment).record(candidate: model, version: version, kind: "model", tags: tags)
+        } catch let error as MLflowError {
+            throw error.backendError
+        }
     }
 
     // MARK: - Prompts
@@ -250,6 +255,11 @@ public struct MLflowRegistry: RegistryBackend {
 
     public func tagPromptVersion(prompt: String, version: String, tags: [String: String]) async throws {
         try await tagVersion(name: prompt, version: version, tags: tags)
+        do {
+            try await MLflowGateRuns(client: client, environment: environment).record(candidate: prompt, version: version, kind: "prompt", tags: tags)
+        } catch let error as MLflowError {
+            throw error.backendError
+        }
     }
 
     // MARK: - Shared by models and prompts
