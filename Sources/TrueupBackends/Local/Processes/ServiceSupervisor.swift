@@ -85,10 +85,29 @@ public struct ServiceSupervisor: Sendable {
             guard let startTime, Self.isAlive(pid: pid, startTime: startTime) else { return false }
             let remaining = deadline - Monotonic.now
             guard remaining > 0 else { return false }
-            if let response = await HTTPProbe.get(port: port, path: path, timeoutSeconds: min(remaining, 2)),
-               (200..<300).contains(response.status) {
-                return true
+            // The probe races a watch on the process: a probe of a port nobody listens on can take
+            // its whole timeout (the HTTP client keeps trying to connect), and a death must end
+            // the wait at once, not one slow probe later.
+            let outcome: Bool? = await withTaskGroup(of: Bool?.self) { group in
+                group.addTask {
+                    if let response = await HTTPProbe.get(port: port, path: path, timeoutSeconds: min(remaining, 2)),
+                       (200..<300).contains(response.status) {
+                        return true
+                    }
+                    return nil
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        if !Self.isAlive(pid: pid, startTime: startTime) { return false }
+                        try? await Task.sleep(for: .milliseconds(100))
+                    }
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
             }
+            if let outcome { return outcome }
             guard Monotonic.now + 0.1 < deadline else { return false }
             do {
                 try await Task.sleep(for: .milliseconds(100))
