@@ -14,34 +14,43 @@ extension DesiredStateBuilder {
             if let plan = run.planEnvironment(name, all: all) { plans.append(plan) }
         }
         let prepared = BuildRun.merge(plans)
-        let keys = prepared.map { environment in
+        // Each declaration's group (declarations that validate alike, see `SharedValidation`) as
+        // a number, so that the loop below indexes arrays instead of hashing keys.
+        var groupOf: [SharedValidation: Int] = [:]
+        var usesLeft: [Int] = []
+        let groups = prepared.map { environment in
             environment.declared.map { declared in
-                SharedValidation(declaredAt: declared.declaredAt, serving: declared.id.kind == .deployment ? environment.settings.serving.type : nil)
+                let key = SharedValidation(declaredAt: declared.declaredAt, serving: declared.id.kind == .deployment ? environment.settings.serving.type : nil)
+                if let group = groupOf[key] {
+                    usesLeft[group] += 1
+                    return group
+                }
+                groupOf[key] = usesLeft.count
+                usesLeft.append(1)
+                return usesLeft.count - 1
             }
         }
-        // How many environments, from the one being checked on, still declare each key.
-        var usesLeft: [SharedValidation: Int] = [:]
-        for key in keys.joined() { usesLeft[key, default: 0] += 1 }
-        var carried: [SharedValidation: (result: Validated, environment: String)] = [:]
+        groupOf = [:]
+        var carried = [(result: Validated, environment: String)?](repeating: nil, count: usesLeft.count)
         var environments: [String: DesiredEnvironment] = [:]
         for e in prepared.indices {
             let environment = prepared[e]
-            let fresh = environment.declared.indices.filter { carried[keys[e][$0]] == nil }
+            let fresh = environment.declared.indices.filter { carried[groups[e][$0]] == nil }
             var validated = validate(fresh, of: environment, collected: run)
             var results = [Validated?](repeating: nil, count: environment.declared.count)
             for index in fresh.reversed() {
                 guard let (result, substituted) = validated.popLast()! else { preconditionFailure("a resource of \(environment.name) was never validated") }
-                if !substituted, usesLeft[keys[e][index]]! > 1 { carried[keys[e][index]] = (result, environment.name) }
+                // Carried when a later environment declares it too (usesLeft counts this one).
+                if !substituted, usesLeft[groups[e][index]] > 1 { carried[groups[e][index]] = (result, environment.name) }
                 results[index] = result
             }
             for index in environment.declared.indices where results[index] == nil {
-                let key = keys[e][index]
-                guard let (result, from) = carried[key] else { continue }
+                guard let (result, from) = carried[groups[e][index]] else { continue }
                 results[index] = result.moved(from: from, to: environment.name)
             }
-            for key in keys[e] {
-                usesLeft[key]! -= 1
-                if usesLeft[key] == 0 { usesLeft[key] = nil; carried[key] = nil }
+            for group in groups[e] {
+                usesLeft[group] -= 1
+                if usesLeft[group] == 0 { carried[group] = nil }
             }
             let (checked, diagnostics) = Self.finish(environment, results: consume results, lookups: run.lookups)
             run.diagnostics += diagnostics
