@@ -56,13 +56,20 @@ public struct Node: Sendable {
             switch value {
             case .scalar(let text, let style):
                 if style == .plain, Node.isNullText(text) { marks.insert(.null) }
-                if text.utf8.contains(UInt8(ascii: "$")) { marks.insert(.dollar) }
+                if Self.containsDollar(text) { marks.insert(.dollar) }
             case .mapping(let entries):
                 for index in entries.indices { marks.formUnion(entries[index].value.marks) }
             case .sequence(let items):
                 for index in items.indices { marks.formUnion(items[index].marks) }
             }
             self = marks
+        }
+
+        /// Asked of every scalar as it is parsed: scanning the text's bytes in place is several
+        /// times faster than iterating its UTF-8 view one code unit at a time.
+        static func containsDollar(_ text: String) -> Bool {
+            var text = text
+            return text.withUTF8 { bytes in bytes.contains(UInt8(ascii: "$")) }
         }
     }
 
