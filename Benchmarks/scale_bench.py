@@ -12,7 +12,9 @@ targets: validate < 2 s and <= 2.5 KB of peak memory per resource; plan of one e
 Peak memory is ru_maxrss of the waited child (the harness starts children with vfork/posix_spawn,
 so the figure is the child's own). Standard library only.
 Usage: scale_bench.py TRUEUP_BINARY CACHE_DIR      Environment: BENCH_RUNS (default 5),
-BENCH_SCALE_RESOURCES (default 33000), BENCH_BASE_RESOURCES (default 1000).
+BENCH_SCALE_RESOURCES (default 33000), BENCH_BASE_RESOURCES (default 1000), BASELINE_BIN (another
+trueup timed in the same rounds, whose figures and ratios are printed beside: on a shared machine,
+only runs of one invocation are comparable).
 """
 import hashlib
 import os
@@ -62,15 +64,18 @@ def main():
     runs = int(os.environ.get("BENCH_RUNS", "5"))
     large = int(os.environ.get("BENCH_SCALE_RESOURCES", "33000"))
     small = int(os.environ.get("BENCH_BASE_RESOURCES", "1000"))
+    baseline = os.environ.get("BASELINE_BIN")
     os.makedirs(cache, exist_ok=True)
     repos = {size: repository(cache, size) for size in (small, large)}
     state = tempfile.mkdtemp(prefix="trueup-scale-state-")
     try:
         cases = []
+        binaries = [("", trueup)] + ([("baseline ", os.path.abspath(baseline))] if baseline else [])
         for size, repo in repos.items():
-            cases.append(("validate", size, [trueup, "validate", "--repo", repo], (0,)))
-            cases.append(("plan --env dev", size, [trueup, "plan", "--env", "dev", "--repo", repo,
-                                                    "--state-dir", os.path.join(state, str(size))], (2,)))
+            for prefix, binary in binaries:
+                cases.append((prefix + "validate", size, [binary, "validate", "--repo", repo], (0,)))
+                cases.append((prefix + "plan --env dev", size, [binary, "plan", "--env", "dev", "--repo", repo,
+                                                                 "--state-dir", os.path.join(state, prefix + str(size))], (2,)))
         samples = {(name, size): [] for name, size, _, _ in cases}
         for name, size, argv, expect in cases:  # warm-up: page cache, state folders
             measure(argv, expect)
@@ -89,17 +94,19 @@ def main():
 
     print(f"trueup scale benchmark: {ENVIRONMENTS} environments x {small} and x {large} resources, {runs} runs each, "
           f"round-robin; {os.cpu_count()} cores")
-    print(f"{'case':<16} {'resources':>10} {'median ms':>10} {'CPU ms':>9} {'peak MB':>8} {'KB/resource':>12}")
+    print(f"{'case':<25} {'resources':>10} {'median ms':>10} {'CPU ms':>9} {'peak MB':>8} {'KB/resource':>12}")
     for name, size, _, _ in cases:
         wall, cpu, rss = stats(name, size)
-        counted = size * (ENVIRONMENTS if name == "validate" else 1)
-        print(f"{name:<16} {counted:>10} {wall:10.1f} {cpu:9.1f} {rss / 1024:8.1f} {rss * 1.024 / counted:12.2f}")
+        counted = size * (ENVIRONMENTS if name.endswith("validate") else 1)
+        print(f"{name:<25} {counted:>10} {wall:10.1f} {cpu:9.1f} {rss / 1024:8.1f} {rss * 1.024 / counted:12.2f}")
     print()
     factor = large / small
-    for name, target_ms, target_kb in (("validate", 2000, 2.5), ("plan --env dev", 1000, None)):
+    checks = [(prefix + name, target_ms, target_kb) for prefix in ([""] + (["baseline "] if baseline else []))
+              for name, target_ms, target_kb in (("validate", 2000, 2.5), ("plan --env dev", 1000, None))]
+    for name, target_ms, target_kb in checks:
         wall_s, _, rss_s = stats(name, small)
         wall_l, _, rss_l = stats(name, large)
-        counted = large * (ENVIRONMENTS if name == "validate" else 1)
+        counted = large * (ENVIRONMENTS if name.endswith("validate") else 1)
         line = (f"{name:<16} x{factor:.0f} resources: time x{wall_l / wall_s:.1f} ({wall_l / wall_s / factor:.2f}x per resource), "
                 f"memory x{rss_l / rss_s:.1f} ({rss_l / rss_s / factor:.2f}x per resource)")
         verdicts = [f"< {target_ms} ms: " + ("met" if wall_l < target_ms else "NOT met") + f" ({wall_l:.0f} ms)"]
@@ -108,6 +115,14 @@ def main():
             verdicts.append(f"<= {target_kb} KB/resource: " + ("met" if per <= target_kb else "NOT met") + f" ({per:.2f})")
         print(line)
         print(f"{'':<16} target {'; '.join(verdicts)}")
+    if baseline:
+        print()
+        for name in ("validate", "plan --env dev"):
+            for size in (small, large):
+                wall, cpu, rss = stats(name, size)
+                base_wall, base_cpu, base_rss = stats("baseline " + name, size)
+                print(f"{name:<16} x{size:<6} against the baseline binary: time x{wall / base_wall:.2f}, CPU x{cpu / base_cpu:.2f}, "
+                      f"peak memory x{rss / base_rss:.2f}")
 
 
 if __name__ == "__main__":

@@ -78,6 +78,11 @@ struct CorpusTests {
         }
         let commit = try repository.commit()
         let state = try repository.load(only: only)
+        // `validate` checks the environments one at a time and keeps no resource: it must report
+        // exactly what a whole load reports, and find the same environments valid.
+        let checked = try repository.load(only: only, keeping: .checksOnly)
+        #expect(checked.diagnostics.map(\.description) == state.diagnostics.map(\.description))
+        #expect(checked.environments.keys.sorted() == state.environments.keys.sorted())
         let short = String(commit.prefix(12))
         return (state.diagnostics.map { $0.description.replacingOccurrences(of: short, with: "<commit>") }, state)
     }

@@ -103,8 +103,9 @@ final class TestRepository {
     }
 
     /// Loads and validates the specs the way `trueup validate` does.
-    func load(revision: String = "HEAD", worktree: Bool = false, only environment: String? = nil) throws -> DesiredState {
-        try SpecLoader().load(SpecSource(repositoryPath: path, revision: revision, worktree: worktree), only: environment)
+    func load(revision: String = "HEAD", worktree: Bool = false, only environment: String? = nil,
+              keeping: DesiredStateBuilder.Keeping = .everything) throws -> DesiredState {
+        try SpecLoader().load(SpecSource(repositoryPath: path, revision: revision, worktree: worktree), only: environment, keeping: keeping)
     }
 
     /// The lines `trueup validate` prints for this repository.

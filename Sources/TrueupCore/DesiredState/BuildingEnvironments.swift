@@ -45,26 +45,10 @@ extension DesiredStateBuilder {
         let jobs = prepared
         let lookups = run.lookups
         let finished = EveryCore.map(jobs.count) { index in
-            var results = slots.withLock { slots in
+            Self.finish(jobs[index], results: slots.withLock { slots in
                 defer { slots[index] = [] }
                 return slots[index]
-            }
-            var diagnostics: [Diagnostic] = []
-            var resources: [ResourceID: Resource] = [:]
-            resources.reserveCapacity(results.count)
-            var valid = true
-            while let slot = results.popLast() {
-                guard let result = slot else { preconditionFailure("a resource of \(jobs[index].name) was never validated") }
-                diagnostics += result.diagnostics
-                if let resource = result.resource { resources[resource.id] = resource } else { valid = false }
-            }
-            var environment: DesiredEnvironment?
-            if valid {
-                var checks = EnvironmentGraphChecks()
-                environment = checks.finish(jobs[index], resources: resources, lookups: lookups)
-                diagnostics += checks.diagnostics
-            }
-            return (environment, diagnostics)
+            }, lookups: lookups)
         }
         var environments: [String: DesiredEnvironment] = [:]
         for index in jobs.indices {
@@ -73,6 +57,28 @@ extension DesiredStateBuilder {
             if let environment { environments[jobs[index].name] = environment }
         }
         return environments
+    }
+
+    /// One environment's resources from their validation results (consumed), then its
+    /// references and graph: the environment when every resource is valid, and what was found.
+    static func finish(_ job: BuildRun.Prepared, results: consuming [Validated?], lookups: RevisionLookups) -> (DesiredEnvironment?, [Diagnostic]) {
+        var results = results
+        var diagnostics: [Diagnostic] = []
+        var resources: [ResourceID: Resource] = [:]
+        resources.reserveCapacity(results.count)
+        var valid = true
+        while let slot = results.popLast() {
+            guard let result = slot else { preconditionFailure("a resource of \(job.name) was never validated") }
+            diagnostics += result.diagnostics
+            if let resource = result.resource { resources[resource.id] = resource } else { valid = false }
+        }
+        var environment: DesiredEnvironment?
+        if valid {
+            var checks = EnvironmentGraphChecks()
+            environment = checks.finish(job, resources: resources, lookups: lookups)
+            diagnostics += checks.diagnostics
+        }
+        return (environment, diagnostics)
     }
 
     /// Declarations that validate alike: the same document with the same overlays (so the same
@@ -113,11 +119,7 @@ extension DesiredStateBuilder {
             }
         }
         @Sendable func validate(_ item: (Int, Int), with run: inout BuildRun) -> (Validated, substituted: Bool) {
-            let before = run.diagnostics.count
-            let (resource, substituted) = run.validateResource(item.1, of: prepared[item.0])
-            let found = Array(run.diagnostics[before...])
-            run.diagnostics.removeSubrange(before...)
-            return (Validated(resource: found.contains { $0.severity == .error } ? nil : resource, diagnostics: found), substituted)
+            Self.validate(item.1, of: prepared[item.0], with: &run)
         }
         let groupList = groups
         @Sendable func validateGroup(_ group: Int, with run: inout BuildRun) -> [(Int, Validated)] {
@@ -153,6 +155,16 @@ extension DesiredStateBuilder {
         var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
         for group in groups.indices { place(done[group].take() ?? validateGroup(group, with: &run)) }
         return ordered
+    }
+
+    /// Validates declaration `index` of `environment`: the result, with its diagnostics taken
+    /// out of `run`, and whether a variable was substituted into it.
+    static func validate(_ index: Int, of environment: BuildRun.Prepared, with run: inout BuildRun) -> (Validated, substituted: Bool) {
+        let before = run.diagnostics.count
+        let (resource, substituted) = run.validateResource(index, of: environment)
+        let found = Array(run.diagnostics[before...])
+        run.diagnostics.removeSubrange(before...)
+        return (Validated(resource: found.contains { $0.severity == .error } ? nil : resource, diagnostics: found), substituted)
     }
 
     /// Below this many resources per core, starting threads costs more than it saves.

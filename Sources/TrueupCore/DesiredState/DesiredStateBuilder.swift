@@ -47,12 +47,23 @@ public struct DesiredStateBuilder {
         var broken = false
     }
 
+    /// What a build hands back of each valid environment.
+    public enum Keeping: Sendable {
+        /// Everything: settings, resources and their order (what planning needs).
+        case everything
+        /// Settings only, resources and order left empty: what `validate` needs. Environments
+        /// are then checked one at a time, each one's resources released before the next (see
+        /// `checkEach`), so that memory holds one environment's resources, not all of them.
+        case checksOnly
+    }
+
     /// - Parameters:
     ///   - files: parsed spec files (YAML files under `root`).
     ///   - entries: every entry under `root`, to refuse symlinks and stray files.
     ///   - brokenFiles: files under `root` that failed to parse (their errors are reported by the caller).
     ///   - only: build just this environment (and what it extends).
-    public func build(files: [SpecFile], entries: [SourceEntry], brokenFiles: Set<String> = [], only: String? = nil) -> DesiredState {
+    ///   - keeping: what to hand back of each valid environment (the diagnostics are the same).
+    public func build(files: [SpecFile], entries: [SourceEntry], brokenFiles: Set<String> = [], only: String? = nil, keeping: Keeping = .everything) -> DesiredState {
         var run = BuildRun(builder: self)
         run.collect(files: files, entries: entries, brokenFiles: brokenFiles)
         let names = run.folders.values.filter { $0.environment != nil }.map(\.name).sorted()
@@ -60,7 +71,8 @@ public struct DesiredStateBuilder {
             let known = names.joined(separator: ", ")
             run.diagnostics.append(Diagnostic(at: nil, "no environment named '\(only)' under \(root)/ (found: \(known.isEmpty ? "none" : known)): create \(root)/\(only)/environment.yaml or fix --env"))
         }
-        let environments = buildEach(names.filter { only == nil || only == $0 }, run: &run, all: Set(names))
+        let chosen = names.filter { only == nil || only == $0 }
+        let environments = keeping == .checksOnly ? checkEach(chosen, run: &run, all: Set(names)) : buildEach(chosen, run: &run, all: Set(names))
         if only == nil { run.warnUnusedBases() }
         return DesiredState(revision: snapshot.revision, environments: environments, diagnostics: Diagnostics.merged(run.diagnostics))
     }

@@ -14,7 +14,7 @@ struct EnvironmentGraphChecks {
         if edges.values.contains(where: { $0.contains { edges[$0] == nil } }) {
             checkReferences(resources, environment: name)
         }
-        diagnostics += ServingCapabilities.check(resources.values, serving: environment.settings.serving.type, environment: name)
+        diagnostics += ServingCapabilities.check(resources, serving: environment.settings.serving.type, environment: name)
         guard diagnostics.isEmpty else { return nil }
 
         let graph = DependencyGraph(edges: edges)

@@ -5,13 +5,17 @@
 /// over several, so more than one is refused rather than quietly ignored. `spec.port` pins that
 /// process's port; Ray Serve chooses its own, so there the field is refused too.
 enum ServingCapabilities {
-    static func check(_ resources: some Sequence<Resource>, serving: EnvironmentSettings.Backend.BackendType, environment: String) -> [Diagnostic] {
+    static func check(_ resources: [ResourceID: Resource], serving: EnvironmentSettings.Backend.BackendType, environment: String) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        var pinned: [Int: Resource] = [:]
+        var pinned: [Int: ResourceID] = [:]
         func fail(_ resource: Resource, _ path: String, _ message: String) {
             diagnostics.append(Diagnostic(at: resource.location(of: FieldPath.parse(path)), "\(resource.id): \(message)", field: path, environment: environment))
         }
-        for resource in resources.sorted(by: { $0.id < $1.id }) where resource.id.kind == .deployment {
+        // The deployments' identities are sorted, not the resources: sorting whole resources
+        // copied every field of every resource of the environment, a tenth of a large validate.
+        let deployments = resources.keys.filter { $0.kind == .deployment }.sorted()
+        for id in deployments {
+            let resource = resources[id]!
             let spec = resource.spec
             switch serving {
             case .ray:
@@ -24,9 +28,9 @@ enum ServingCapabilities {
                 }
                 if let port = spec["port"]?.intValue {
                     if let other = pinned[port] {
-                        fail(resource, "spec.port", "port \(port) is already pinned by \(other.id) in this environment: give each deployment its own port")
+                        fail(resource, "spec.port", "port \(port) is already pinned by \(other) in this environment: give each deployment its own port")
                     } else {
-                        pinned[port] = resource
+                        pinned[port] = id
                     }
                 }
             }

@@ -12,8 +12,8 @@ public struct Node: Sendable {
     }
 
     public struct Entry: Sendable {
-        // Declared value first: laid out in this order an entry is 64 bytes, not 72 (the 12-byte
-        // location fills the gap after the node instead of padding before it).
+        // Laid out in this order an entry is 64 bytes: the 32-byte node, the 12-byte location,
+        // then the key at the next 8-byte boundary.
         public var value: Node
         public var keyLocation: SourceLocation
         public var key: String
@@ -35,11 +35,13 @@ public struct Node: Sendable {
     public var value: Value {
         didSet { marks = Marks(of: value) }
     }
-    public var location: SourceLocation
     /// What the tree below holds, found as it is built (from the children's own marks, so in one
     /// step per node): overlays and variables then pass over a document with no null and no `$`
     /// at once, instead of walking all of it for every resource of every environment.
+    /// Declared before `location`, so that it sits in the byte after the value's 17 rather than
+    /// after the location's 12: a node is then 32 bytes, not 40 (a list item, a document root).
     public private(set) var marks: Marks
+    public var location: SourceLocation
 
     /// Kinds of value somewhere in a tree. Keys do not count: only values are removed or substituted.
     public struct Marks: OptionSet, Sendable {
@@ -56,13 +58,20 @@ public struct Node: Sendable {
             switch value {
             case .scalar(let text, let style):
                 if style == .plain, Node.isNullText(text) { marks.insert(.null) }
-                if text.utf8.contains(UInt8(ascii: "$")) { marks.insert(.dollar) }
+                if Self.containsDollar(text) { marks.insert(.dollar) }
             case .mapping(let entries):
                 for index in entries.indices { marks.formUnion(entries[index].value.marks) }
             case .sequence(let items):
                 for index in items.indices { marks.formUnion(items[index].marks) }
             }
             self = marks
+        }
+
+        /// Asked of every scalar as it is parsed: scanning the text's bytes in place is several
+        /// times faster than iterating its UTF-8 view one code unit at a time.
+        static func containsDollar(_ text: String) -> Bool {
+            var text = text
+            return text.withUTF8 { bytes in bytes.contains(UInt8(ascii: "$")) }
         }
     }
 

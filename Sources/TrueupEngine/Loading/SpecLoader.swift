@@ -46,13 +46,16 @@ public final class SpecLoader {
 
     /// Loads and validates every environment (or only `environment`). Problems are in
     /// `DesiredState.diagnostics`; thrown errors are about reaching the repository at all.
-    public func load(_ source: SpecSource, only environment: String? = nil) throws -> DesiredState {
+    /// With `keeping: .checksOnly`, the environments come back without their resources (see
+    /// `DesiredStateBuilder.Keeping`): for `validate`, which reports and needs nothing more.
+    public func load(_ source: SpecSource, only environment: String? = nil, keeping: DesiredStateBuilder.Keeping = .everything) throws -> DesiredState {
         let repository = try GitRepository(discoveringFrom: source.repositoryPath)
         let snapshot: SourceSnapshot = source.worktree ? try repository.worktreeSnapshot() : try repository.snapshot(at: source.revision)
-        return try load(snapshot, specRoot: source.specRoot, only: environment)
+        return try load(snapshot, specRoot: source.specRoot, only: environment, keeping: keeping)
     }
 
-    public func load(_ snapshot: SourceSnapshot, specRoot: String = "environments", only environment: String? = nil) throws -> DesiredState {
+    public func load(_ snapshot: SourceSnapshot, specRoot: String = "environments", only environment: String? = nil,
+                     keeping: DesiredStateBuilder.Keeping = .everything) throws -> DesiredState {
         let root = specRoot.split(separator: "/").joined(separator: "/")
         let entries = try snapshot.entries(under: root)
         // One environment: parse only its folder and the folders it extends. Should that find any
@@ -60,10 +63,10 @@ public final class SpecLoader {
         // (suggestions name every folder, a broken file elsewhere is seen).
         if let environment, let folders = neededFolders(environment, entries: entries, snapshot: snapshot, root: root) {
             let state = assemble(entries.filter { folders.contains(Self.folder(of: $0.path, root: root) ?? "") || Self.isEnvironmentFile($0.path, root: root) },
-                                 allEntries: entries, snapshot: snapshot, root: root, only: environment)
+                                 allEntries: entries, snapshot: snapshot, root: root, only: environment, keeping: keeping)
             if state.errors.isEmpty { return state }
         }
-        return assemble(entries, allEntries: entries, snapshot: snapshot, root: root, only: environment)
+        return assemble(entries, allEntries: entries, snapshot: snapshot, root: root, only: environment, keeping: keeping)
     }
 
     /// What planning `environment` needs: that environment and, when its versions are promoted
@@ -77,7 +80,8 @@ public final class SpecLoader {
         return state
     }
 
-    private func assemble(_ specEntries: [SourceEntry], allEntries entries: [SourceEntry], snapshot: SourceSnapshot, root: String, only environment: String?) -> DesiredState {
+    private func assemble(_ specEntries: [SourceEntry], allEntries entries: [SourceEntry], snapshot: SourceSnapshot, root: String, only environment: String?,
+                          keeping: DesiredStateBuilder.Keeping) -> DesiredState {
         var files: [SpecFile] = []
         var broken = Set<String>()
         var diagnostics: [Diagnostic] = []
@@ -100,7 +104,7 @@ public final class SpecLoader {
         // Forget blobs no longer in the tree so the cache stays as large as one revision (every
         // cached blob was seen when there are no more of them than were seen).
         if parsed.count > seen.count { parsed = parsed.filter { seen.contains($0.key) } }
-        var state = DesiredStateBuilder(snapshot: snapshot, root: root).build(files: files, entries: entries, brokenFiles: broken, only: environment)
+        var state = DesiredStateBuilder(snapshot: snapshot, root: root).build(files: files, entries: entries, brokenFiles: broken, only: environment, keeping: keeping)
         state.diagnostics = (state.diagnostics + diagnostics).sorted()
         return state
     }

@@ -32,7 +32,8 @@ struct ValidateCommand: ParsableCommand {
         let source = SpecSource(repositoryPath: repository.repo, revision: rev, worktree: worktree, specRoot: repository.path)
         let state: DesiredState
         do {
-            state = try SpecLoader().load(source, only: env)
+            // Only the diagnostics and the environments' names are shown: resources are not kept.
+            state = try SpecLoader().load(source, only: env, keeping: .checksOnly)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
