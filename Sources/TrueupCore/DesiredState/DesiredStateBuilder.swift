@@ -72,7 +72,8 @@ public struct DesiredStateBuilder {
             run.diagnostics.append(Diagnostic(at: nil, "no environment named '\(only)' under \(root)/ (found: \(known.isEmpty ? "none" : known)): create \(root)/\(only)/environment.yaml or fix --env"))
         }
         let chosen = names.filter { only == nil || only == $0 }
-        let environments = keeping == .checksOnly ? checkEach(chosen, run: &run, all: Set(names)) : buildEach(chosen, run: &run, all: Set(names))
+        var environments = keeping == .checksOnly ? checkEach(chosen, run: &run, all: Set(names)) : buildEach(chosen, run: &run, all: Set(names))
+        run.checkPromotionRegistries(&environments)
         if only == nil { run.warnUnusedBases() }
         return DesiredState(revision: snapshot.revision, environments: environments, diagnostics: Diagnostics.merged(run.diagnostics))
     }
