@@ -97,6 +97,36 @@ struct MLflowApplyTests {
         #expect(after.split(separator: "\n").last.map(String.init) == "\(seen["version"] as? String ?? "?") 2", "the alias is back, nothing new registered: \(after)")
     }
 
+    @Test("promote from staging to prod, both on MLflow: one version line changes, validate and prod's plan succeed")
+    func promoteBetweenEnvironmentsOnMLflow() async throws {
+        let url = try await MLflowServer.shared.url()
+        let fixture = try await Fixture()
+        defer { fixture.stopEverything() }
+        for environment in ["staging", "prod"] {
+            try fixture.edit("environments/\(environment)/environment.yaml") {
+                $0.replacingOccurrences(of: "\nspec:\n", with: "\nspec:\n  backends:\n    registry: {type: mlflow, url: \"\(url)\"}\n")
+            }
+        }
+        _ = try await fixture.commit("staging and prod keep their models in MLflow")
+        try await fixture.apply("staging")
+        // What staging serves, as MLflow's own client sees it.
+        let live = try await MLflowServer.python("""
+            import mlflow
+            print(mlflow.MlflowClient().get_model_version_by_alias("churn-classifier", "staging").version)
+            """, url: url, in: fixture.base)
+        let staging = try #require(live.split(separator: "\n").last.map(String.init))
+
+        let promote = try await fixture.trueup("promote", "--from", "staging", "--to", "prod")
+        #expect(promote.status == 0 && promote.stdout.contains("committed "), "\(promote)")
+        #expect(try await fixture.git("diff", "--numstat", "HEAD~1", "HEAD") == "1\t1\tenvironments/prod/environment.yaml", "only the version line")
+        #expect(try await fixture.git("diff", "-U0", "HEAD~1", "HEAD").contains("+    churnModelVersion: \"\(staging)\""))
+        let validate = try await fixture.trueup("validate")
+        #expect(validate.status == 0, "\(validate)")
+        let plan = try await fixture.trueup("plan", "--env", "prod")
+        #expect(plan.status == 2 && !plan.output.contains("blocked"), "\(plan)")
+        #expect(plan.stdout.contains("version: (none) -> \(staging)"), "\(plan)")
+    }
+
     @Test("with the MLflow server down, plan exits 1 naming the URL and nothing is applied")
     func serverDown() async throws {
         let fixture = try await Fixture()
