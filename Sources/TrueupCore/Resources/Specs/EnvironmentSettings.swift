@@ -58,6 +58,8 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
     public var artifacts: Artifacts?
     /// Variables as text, ready to substitute.
     public var variables: [String: String]
+    /// `spec.notify`: where this environment's events go (none by default).
+    public var notify: [NotifyReceiver]
 
     public static let defaultSync = SyncMode.manual
     /// Ten minutes.
@@ -70,7 +72,7 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
     public init(name: String, extends: [String] = [], sync: SyncMode = Self.defaultSync, selfHeal: Bool = Self.defaultSelfHeal,
                 prune: Bool = Self.defaultPrune, interval: Double = Self.defaultInterval, promotionFrom: String? = nil, windows: [Window] = [],
                 registry: Backend = .local, jobs: Backend = .local, serving: Backend = .local, data: Backend = .local,
-                artifacts: Artifacts? = nil, variables: [String: String] = [:]) {
+                artifacts: Artifacts? = nil, variables: [String: String] = [:], notify: [NotifyReceiver] = []) {
         self.name = name
         self.extends = extends
         self.sync = sync
@@ -85,6 +87,7 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
         self.data = data
         self.artifacts = artifacts
         self.variables = variables
+        self.notify = notify
     }
 
     /// Decodes the `spec` of environment `name` (schema-checked), applying the defaults and
@@ -138,6 +141,7 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
         if let artifacts = spec["artifacts"] {
             settings.artifacts = decodeArtifacts(artifacts, fail: fail)
         }
+        settings.notify = NotifyReceiver.decodeAll(spec["notify"], fail: fail)
         // A Ray worker has its own disk: what the local store keeps on trueup's never reaches it.
         let store = settings.artifacts?.type ?? (settings.registry.type == .mlflow ? .mlflow : .local)
         for (role, chosen) in [("jobs", settings.jobs), ("serving", settings.serving)] where chosen.type == .ray && store == .local {
