@@ -22,13 +22,13 @@ final class RecordingReceiver {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
-    init(_ options: [String] = []) throws {
+    init(_ options: [String] = [], port wanted: Int? = nil) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("trueup-receiver-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         record = folder + "/requests.jsonl"
         let portFile = folder + "/port"
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script, "--record", record, "--port-file", portFile] + options
+        process.arguments = ["python3", Self.script, "--record", record, "--port-file", portFile] + options + (wanted.map { ["--port", String($0)] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(30)
@@ -45,9 +45,15 @@ final class RecordingReceiver {
     }
 
     deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// Stops the receiver (its pid only); what it recorded stays readable.
+    func stop() {
+        guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: folder)
     }
 
     var requests: [Request] {

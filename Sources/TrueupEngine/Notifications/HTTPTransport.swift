@@ -65,6 +65,9 @@ struct HTTPTransport: Sendable {
                     return .success(ReceivedAnswer(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView)))
                 } catch is CancellationError {
                     return nil
+                } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+                    // AsyncHTTPClient's own timeout can fire a moment before the race's.
+                    return .failure(.transient("\(target) did not answer within \(String(format: "%g", seconds))s", retryAfter: nil))
                 } catch {
                     return .failure(.transient("\(target) could not be reached: \(Self.describe(error))", retryAfter: nil))
                 }

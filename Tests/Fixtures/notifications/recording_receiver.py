@@ -5,6 +5,7 @@ to --record, and answers like GitHub, GitLab, Slack or a webhook would:
 
   POST .../deployments -> 201 {"id": n}; other POSTs -> 201 {}; GETs -> 200 {}.
 
+--port binds a given port (a receiver restarted where the last one was).
 --fail-first N answers the first N requests with --fail-status (503 by default, with Retry-After
 when --retry-after is given); --hang accepts requests and never answers.
 """
@@ -18,6 +19,7 @@ parser.add_argument("--fail-first", type=int, default=0)
 parser.add_argument("--fail-status", type=int, default=503)
 parser.add_argument("--retry-after")
 parser.add_argument("--hang", action="store_true")
+parser.add_argument("--port", type=int, default=0, help="the port to bind (default: a free one)")
 args = parser.parse_args()
 
 lock = threading.Lock()
@@ -67,7 +69,7 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = handle_any
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
 server.daemon_threads = True
 with open(args.port_file + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
