@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TrueupCore
 import TrueupStore
 
@@ -81,11 +82,17 @@ public final class NotificationSender: Sendable {
         return all
     }
 
-    /// Delivers until cancelled (the controller), looking for due events every `interval` seconds.
-    public func run(interval: Double = 1) async {
-        while !Task.isCancelled {
-            await deliverDue()
-            try? await Task.sleep(for: .seconds(interval))
+    /// Delivers until cancelled or `keepGoing` says stop, looking for due events every
+    /// `interval` seconds; each request takes at most `timeout` (default: the policy's). A pass
+    /// under way is finished, not cut off: a cancelled request would look like a dead receiver.
+    public func run(interval: Double = 1, timeout: Double? = nil, while keepGoing: @escaping @Sendable () -> Bool = { true }) async {
+        while !Task.isCancelled && keepGoing() {
+            await deliverDue(timeout: timeout)
+            var waited = 0.0
+            while waited < interval && keepGoing() && !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(50))
+                waited += 0.05
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TrueupCore
 import TrueupEngine
 import TrueupStore
@@ -41,13 +42,22 @@ struct ApplyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try await reportingErrors { try repository.workspace() }
+        // Events go out while the apply runs (`started` when it starts), beside it, never inside it.
+        let applying = StillRunning()
+        let sending = noNotify ? nil : Task { [notifyWait] in
+            await notificationSender(workspace.store).run(interval: 0.5, timeout: notifyWait, while: { applying.isSet })
+        }
         let result: ApplyResult
         do {
-            result = try await applying(workspace)
+            result = try await self.applying(workspace)
         } catch {
+            applying.clear()
+            await sending?.value
             await flushNotifications(workspace.store)
             throw error
         }
+        applying.clear()
+        await sending?.value
         if result.runID != 0 {
             if result.succeeded {
                 note(Terminal.color("Applied \(result.plan.environment) at \(result.plan.commit.prefix(12)): \(PlanRenderer.summary(result.plan)) (run \(result.runID))", "32"))
@@ -98,12 +108,15 @@ struct ApplyCommand: AsyncParsableCommand {
     /// `--notify-wait` seconds: a dead receiver delays the exit by that much, never more.
     func flushNotifications(_ store: StateStore) async {
         guard !noNotify, notifyWait > 0 else { return }
-        let sender = NotificationSender(store: store, onAttempt: { attempt in
+        _ = await notificationSender(store).flush(within: notifyWait)
+    }
+
+    func notificationSender(_ store: StateStore) -> NotificationSender {
+        NotificationSender(store: store, onAttempt: { attempt in
             if attempt.result != .delivered, let error = attempt.error {
                 note("  notification \(attempt.event) to \(attempt.receiver) of \(attempt.environment) \(attempt.result == .failed ? "failed" : "will be retried"): \(error)")
             }
         })
-        _ = await sender.flush(within: notifyWait)
     }
 
     @Sendable static func printProgress(_ event: ApplyEvent) {
@@ -120,4 +133,11 @@ struct ApplyCommand: AsyncParsableCommand {
             note("  \(text)")
         }
     }
+}
+
+/// Whether the apply still runs: cleared by the command, read by the sender beside it.
+final class StillRunning: Sendable {
+    private let value = Mutex(true)
+    var isSet: Bool { value.withLock { $0 } }
+    func clear() { value.withLock { $0 = false } }
 }
