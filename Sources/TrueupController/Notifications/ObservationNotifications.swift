@@ -35,10 +35,10 @@ extension EnvironmentReconciliation {
             // A commit that changes nothing here still gets its status, once.
             let entries = recorder.entries(.init(event: .succeeded, revision: revision, summary: "\(name) is in sync with \(short): nothing to change"),
                                            settings: settings, at: time)
-            try store.recordNotifications(entries, environment: name, topic: "commit", value: revision.commit, at: time)
+            try store.recordNotifications(entries, environment: name, topic: NotificationRecorder.commitTopic, value: revision.commit, at: time)
         case .applied, .applyFailed:
             // The apply told it already (Reconciler): only remember the commit.
-            try store.recordNotifications([], environment: name, topic: "commit", value: revision.commit, at: time)
+            try store.recordNotifications([], environment: name, topic: NotificationRecorder.commitTopic, value: revision.commit, at: time)
         default:
             break
         }

@@ -202,7 +202,17 @@ public final class Reconciler: Sendable {
             ? notifications.finished(planned, revision: revisionInfo, runID: runID, actions: try store.actions(runID: runID),
                                      gates: executor.failedGates.all, ok: ok, at: finished)
             : []
-        try store.finishRun(runID, outcome: ok ? "succeeded" : "failed", at: finished, notifications: outcomeNotifications)
+        let telling = notifications.enabled && !planned.environment.settings.notify.isEmpty
+        if !telling {
+            try store.finishRun(runID, outcome: ok ? "succeeded" : "failed", at: finished)
+        } else if ok && !plan.hasChanges {
+            // Nothing to change: the commit's status is told once, not at every re-apply.
+            try store.finishRun(runID, outcome: "succeeded", at: finished)
+            try store.recordNotifications(outcomeNotifications, environment: name, topic: NotificationRecorder.commitTopic, value: plan.commit, at: finished)
+        } else {
+            try store.finishRun(runID, outcome: ok ? "succeeded" : "failed", at: finished, notifications: outcomeNotifications)
+            try store.recordNotifications([], environment: name, topic: NotificationRecorder.commitTopic, value: plan.commit, at: finished)
+        }
         let remaining = after.plan.changes.filter { $0.action != .noop }
         let conditions = [
             Condition(type: "Ready", status: ok && remaining.isEmpty, reason: ok ? (remaining.isEmpty ? "Applied" : "Pending") : "ApplyFailed",

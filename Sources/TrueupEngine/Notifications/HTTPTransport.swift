@@ -67,14 +67,14 @@ struct HTTPTransport: Sendable {
                     return nil
                 } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
                     // AsyncHTTPClient's own timeout can fire a moment before the race's.
-                    return .failure(.transient("\(target) did not answer within \(String(format: "%g", seconds))s", retryAfter: nil))
+                    return .failure(.transient("\(target) did not answer within \(String(format: "%.1f", seconds))s", retryAfter: nil))
                 } catch {
                     return .failure(.transient("\(target) could not be reached: \(Self.describe(error))", retryAfter: nil))
                 }
             }
             group.addTask {
                 try? await Task.sleep(for: .nanoseconds(limit.nanoseconds))
-                return .failure(.transient("\(target) did not answer within \(String(format: "%g", seconds))s", retryAfter: nil))
+                return .failure(.transient("\(target) did not answer within \(String(format: "%.1f", seconds))s", retryAfter: nil))
             }
             let first = await group.next() ?? nil
             group.cancelAll()

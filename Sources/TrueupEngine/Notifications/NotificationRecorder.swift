@@ -25,6 +25,9 @@ public struct NotificationRecorder: Sendable {
         self.warn = warn
     }
 
+    /// The mark (in the outbox's marks) of the commit whose status was last told.
+    public static let commitTopic = "commit"
+
     public static let disabled = NotificationRecorder(enabled: false, environmentVariables: [:], warn: { _ in })
 
     /// What an event says, before it is addressed to a receiver.
