@@ -59,7 +59,17 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
     /// Variables as text, ready to substitute.
     public var variables: [String: String]
     /// `spec.notify`: where this environment's events go (none by default).
-    public var notify: [NotifyReceiver]
+    public var notify: [NotifyReceiver] {
+        get { notifyReceivers ?? [] }
+        set { notifyReceivers = newValue }
+    }
+    /// Optional in coding, so settings encoded before `spec.notify` existed still decode.
+    private var notifyReceivers: [NotifyReceiver]?
+
+    private enum CodingKeys: String, CodingKey {
+        case name, extends, sync, selfHeal, prune, interval, promotionFrom, windows, registry, jobs, serving, data, artifacts, variables
+        case notifyReceivers = "notify"
+    }
 
     public static let defaultSync = SyncMode.manual
     /// Ten minutes.
@@ -87,7 +97,7 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
         self.data = data
         self.artifacts = artifacts
         self.variables = variables
-        self.notify = notify
+        self.notifyReceivers = notify
     }
 
     /// Decodes the `spec` of environment `name` (schema-checked), applying the defaults and
