@@ -28,7 +28,7 @@ public struct Controller: Sendable {
         let workspace = Workspace(repositoryRoot: mirror, specRoot: configuration.specRoot, stateDirectory: state, store: store)
         let display = RepositoryMirror.redacted(configuration.repository)
         context = ControllerContext(
-            configuration: configuration, workspace: workspace, reconciler: Reconciler(workspace: workspace, notifications: NotificationRecorder(warn: { logger.warning("\($0)") })),
+            configuration: configuration, workspace: workspace, reconciler: Reconciler(workspace: workspace, notifications: NotificationRecorder(publicURL: configuration.publicURL, warn: { logger.warning("\($0)") })),
             status: ControllerStatus(holder: configuration.holder, url: display, branch: configuration.branch),
             metrics: ControllerMetrics(), inbox: LoopInbox(), logger: logger, repositoryDisplay: display)
     }

@@ -32,7 +32,8 @@ struct ControllerNotificationTests {
         try fixture.write("environments/qa/environment.yaml", ControllerFixture.environment("qa", sync: "auto", interval: "1s")
             .replacingOccurrences(of: "selfHeal: true", with: "selfHeal: false") + Self.notify(receiver))
         let head = try await fixture.commitAndPush("environments report to GitHub and a webhook")
-        let controller = try fixture.startController(arguments: ["--poll", "1s"], environment: ["GITHUB_TOKEN": Self.token, "TRUEUP_NOTIFY_RETRY_DELAY": "0.2"])
+        let controller = try fixture.startController(arguments: ["--poll", "1s", "--public-url", "https://trueup.example.com"],
+                                                     environment: ["GITHUB_TOKEN": Self.token, "TRUEUP_NOTIFY_RETRY_DELAY": "0.2"])
         try await controller.waitUntilApplied("dev", head)
         try await controller.waitUntilApplied("qa", head)
 
@@ -41,6 +42,10 @@ struct ControllerNotificationTests {
         #expect(devStatuses().map { $0.json["state"] as? String } == ["pending", "success"])
         let deployments = receiver.requests.filter { $0.path == "/repos/acme/ml-platform/deployments" && $0.json["environment"] as? String == "dev" }
         #expect(deployments.count == 1 && deployments.first?.json["ref"] as? String == head)
+        // Links lead to the dashboard given by --public-url.
+        #expect(devStatuses().allSatisfy { $0.json["target_url"] as? String == "https://trueup.example.com/#dev" }, "\(devStatuses().map(\.body))")
+        let deploymentStatuses = receiver.requests.filter { $0.path.hasPrefix("/repos/acme/ml-platform/deployments/") && $0.json["environment"] as? String == "dev" }
+        #expect(!deploymentStatuses.isEmpty && deploymentStatuses.allSatisfy { $0.json["log_url"] as? String == "https://trueup.example.com/#dev" && $0.json["environment_url"] as? String == "https://trueup.example.com/#dev" })
 
         // Someone edits qa's stored dataset by hand: drift, reported (selfHeal is off) on every reconcile.
         let store = try StateStore(readOnlyStateDirectory: fixture.stateDirectory)

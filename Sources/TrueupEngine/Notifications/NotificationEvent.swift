@@ -63,7 +63,7 @@ public struct NotificationEvent: Codable, Sendable, Hashable {
     public var gates: [GateResult]
     /// The command that shows the run's logs, when there is a run.
     public var logsCommand: String?
-    /// The environment's page on the dashboard, when trueup knows its public URL.
+    /// The environment on the dashboard (`--public-url` + `/#<env>`), when trueup knows its public URL.
     public var url: String?
     /// When the event happened, ISO 8601 UTC.
     public var timestamp: String

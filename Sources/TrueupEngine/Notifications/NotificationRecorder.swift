@@ -62,7 +62,7 @@ public struct NotificationRecorder: Sendable {
                 revision: .init(commit: draft.revision.commit, author: draft.revision.author, message: draft.revision.message),
                 summary: draft.summary, run: draft.runID, actions: draft.actions, gates: draft.gates,
                 logsCommand: draft.runID.map { "trueup logs \($0)" },
-                url: publicURL.map { "\($0.hasSuffix("/") ? String($0.dropLast()) : $0)/environments/\(settings.name)" },
+                url: publicURL.map { "\($0.hasSuffix("/") ? String($0.dropLast()) : $0)/#\(settings.name)" },
                 timestamp: NotificationEvent.timestamp(time))
             guard let payload = try? event.json(), let receiverJSON = try? StoredJSON.encode(receiver) else { continue }
             entries.append(OutboxEntry(deliveryID: deliveryID, environment: settings.name, receiver: receiver.name, receiverType: receiver.type.rawValue,
