@@ -57,6 +57,8 @@ let package = Package(
             dependencies: [
                 "TrueupCore", "TrueupYAML", "TrueupGit", "TrueupStore", "TrueupBackends",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Webhook notifications are signed with HMAC-SHA256.
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The long-running controller: scheduler, git mirror, loop, webhooks, HTTP API, metrics, dashboard.

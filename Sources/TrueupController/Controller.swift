@@ -28,7 +28,7 @@ public struct Controller: Sendable {
         let workspace = Workspace(repositoryRoot: mirror, specRoot: configuration.specRoot, stateDirectory: state, store: store)
         let display = RepositoryMirror.redacted(configuration.repository)
         context = ControllerContext(
-            configuration: configuration, workspace: workspace, reconciler: Reconciler(workspace: workspace),
+            configuration: configuration, workspace: workspace, reconciler: Reconciler(workspace: workspace, notifications: NotificationRecorder(publicURL: configuration.publicURL, warn: { logger.warning("\($0)") })),
             status: ControllerStatus(holder: configuration.holder, url: display, branch: configuration.branch),
             metrics: ControllerMetrics(), inbox: LoopInbox(), logger: logger, repositoryDisplay: display)
     }
@@ -75,6 +75,7 @@ public struct Controller: Sendable {
                 services: [
                     .init(service: app),
                     .init(service: ControllerLoop(context: context)),
+                    .init(service: NotificationDelivery(context: context)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

@@ -33,6 +33,8 @@ public struct ControllerConfiguration: Sendable {
     public var maxConcurrentReconciles: Int
     /// Who this controller is in the lease table and in logs.
     public var holder: String
+    /// The dashboard's address as people reach it (`--public-url`): notifications link there.
+    public var publicURL: String?
 
     public init(
         repository: String, branch: String = "main", host: String = "127.0.0.1", port: Int = 8080, stateDirectory: String,

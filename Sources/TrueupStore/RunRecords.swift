@@ -38,19 +38,26 @@ public struct ActionRecord: Codable, Sendable, Hashable {
 }
 
 extension StateStore {
-    public func startRun(environment: String, trigger: String, revision: RevisionInfo, planJSON: String, logDirectory: String, at time: Double) throws -> Int64 {
+    /// Starts a run; `notifications(runID)` are the events announcing it, recorded in the same transaction.
+    public func startRun(environment: String, trigger: String, revision: RevisionInfo, planJSON: String, logDirectory: String, at time: Double,
+                         notifications: (Int64) -> [OutboxEntry] = { _ in [] }) throws -> Int64 {
         try write { db in
             try db.execute(sql: """
                 INSERT INTO reconcile_runs(environment, trigger, commit_sha, author, message, started_at, plan_json, log_dir)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [environment, trigger, revision.commit, revision.author, revision.message, time, planJSON, logDirectory])
-            return db.lastInsertedRowID
+            let id = db.lastInsertedRowID
+            try Self.enqueue(notifications(id), at: time, db)
+            return id
         }
     }
 
-    public func finishRun(_ id: Int64, outcome: String, at time: Double) throws {
+    /// Closes a run with its outcome and records the events reporting it in the same transaction:
+    /// the outcome is never known without its notifications being owed.
+    public func finishRun(_ id: Int64, outcome: String, at time: Double, notifications: [OutboxEntry] = []) throws {
         try write { db in
             try db.execute(sql: "UPDATE reconcile_runs SET outcome = ?, finished_at = ? WHERE id = ?", arguments: [outcome, time, id])
+            try Self.enqueue(notifications, at: time, db)
         }
     }
 

@@ -149,6 +149,7 @@ public final class StateStore: Sendable {
                 """)
         }
         AppliedRecords.registerMigrations(&migrator)
+        registerOutboxMigration(&migrator)
         return migrator
     }
 }

@@ -13,7 +13,7 @@ struct Trueup: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, DiffCommand.self,
             StatusCommand.self,
-            HistoryCommand.self, LogsCommand.self, PromoteCommand.self, ControllerCommand.self, SchemaInstanceCommand.self,
+            HistoryCommand.self, LogsCommand.self, PromoteCommand.self, NotifyCommand.self, ControllerCommand.self, SchemaInstanceCommand.self,
         ]
     )
 }

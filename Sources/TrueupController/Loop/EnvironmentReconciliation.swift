@@ -156,6 +156,7 @@ struct EnvironmentReconciliation: Sendable {
         // The loop may have fetched since this reconcile began: say what is true now.
         conditions.append(sourceCondition(context.status.snapshot.environments[name]?.tracked ?? environment, at: time))
         try ConditionBook(store: store).merge(environment: name, conditions)
+        try recordNotifications(outcome, at: time)
 
         var byKind: [ResourceKind: Int] = [:]
         for entry in outcome.drift { byKind[entry.resource.kind, default: 0] += 1 }

@@ -13,6 +13,7 @@ import TrueupCore
 /// - `trueup_desired_state_ok{environment}`: 0 while the environment is kept at its last good revision
 /// - `trueup_source_fetches_total{result}`, `trueup_source_reachable`, `trueup_leader`
 /// - `trueup_webhooks_total{provider,result}`
+/// - `trueup_notifications_total{receiver,result}`: delivery attempts (delivered, retried, failed)
 public final class ControllerMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let revisionGauges = Mutex<[String: (commit: String, gauge: Gauge)]>([:])
@@ -72,6 +73,10 @@ public final class ControllerMetrics: Sendable {
         registry.makeCounter(descriptor: Self.webhooks, labels: [("provider", provider), ("result", result)]).increment()
     }
 
+    public func notification(receiver: String, result: String) {
+        registry.makeCounter(descriptor: Self.notifications, labels: [("receiver", receiver), ("result", result)]).increment()
+    }
+
     public func leader(_ leading: Bool) {
         registry.makeGauge(descriptor: Self.leaderGauge).set(to: leading ? 1 : 0)
     }
@@ -101,5 +106,6 @@ public final class ControllerMetrics: Sendable {
     static var leaderGauge: MetricNameDescriptor { name("leader", "", "1 while this controller holds the leader lease.") }
     static var healthGauge: MetricNameDescriptor { name("health", "", "1 for each environment's observed health (Healthy, Progressing, Missing, Degraded, Unknown).") }
     static var webhooks: MetricNameDescriptor { name("webhooks", "total", "Webhook deliveries by provider and result.") }
+    static var notifications: MetricNameDescriptor { name("notifications", "total", "Notification delivery attempts by receiver and result (delivered, retried, failed).") }
     static let durationBuckets: [Duration] = [.milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(1800)]
 }

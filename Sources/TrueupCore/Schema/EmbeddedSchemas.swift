@@ -402,7 +402,7 @@ public enum EmbeddedSchemas {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://trueup.dev/schemas/v1/environment.schema.json",
   "title": "trueup Environment",
-  "description": "An environment: environments/<name>/environment.yaml. Its settings (sync, pruning, windows, backends, variables) are never inherited.",
+  "description": "An environment: environments/<name>/environment.yaml. Its settings (sync, pruning, windows, backends, variables, notifications) are never inherited.",
   "type": "object",
   "required": [
     "apiVersion",
@@ -681,6 +681,114 @@ public enum EmbeddedSchemas {
             ],
             "description": "The variable's value: a string, a number or a boolean."
           }
+        },
+        "notify": {
+          "type": "array",
+          "description": "Receivers of this environment's events: commit statuses, deployments, webhooks, chat. Delivered at least once from an outbox in the state store.",
+          "items": {
+            "$ref": "#/$defs/receiver",
+            "description": "One receiver."
+          }
+        }
+      },
+      "additionalProperties": false
+    },
+    "receiver": {
+      "type": "object",
+      "description": "Where this environment's events go: a GitHub or GitLab repository (commit statuses, deployments), a webhook or a Slack incoming webhook. Tokens, secrets and Slack URLs are named by environment variable, never written here.",
+      "required": [
+        "name",
+        "type"
+      ],
+      "properties": {
+        "name": {
+          "$ref": "#/$defs/name",
+          "description": "Name of the receiver, unique in the environment; shown in status, logs and metrics."
+        },
+        "type": {
+          "type": "string",
+          "description": "github: commit status trueup/<env> and a deployment per apply. gitlab: commit status trueup/<env>. webhook: the JSON event, signed with HMAC-SHA256 when secretFromEnv is set. slack: an incoming-webhook message (Mattermost accepts the same).",
+          "enum": [
+            "github",
+            "gitlab",
+            "webhook",
+            "slack"
+          ]
+        },
+        "url": {
+          "type": "string",
+          "description": "github: the API root (default https://api.github.com; GitHub Enterprise: https://HOST/api/v3). gitlab: the server (default https://gitlab.com). webhook: the URL events are posted to. Not for slack: its URL is a secret, use urlFromEnv.",
+          "pattern": "^https?://",
+          "examples": [
+            "https://api.github.com",
+            "https://alerts.example.com/trueup"
+          ]
+        },
+        "urlFromEnv": {
+          "type": "string",
+          "description": "slack (or webhook): name of the environment variable holding the URL, which is a secret. Read at run time, never printed, logged or stored.",
+          "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+          "examples": [
+            "SLACK_WEBHOOK_URL"
+          ]
+        },
+        "repository": {
+          "type": "string",
+          "description": "github: the repository, owner/name.",
+          "pattern": "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+          "examples": [
+            "acme/ml-platform"
+          ]
+        },
+        "project": {
+          "type": "string",
+          "description": "gitlab: the project, its path (group/name) or numeric id.",
+          "minLength": 1,
+          "examples": [
+            "acme/ml-platform"
+          ]
+        },
+        "tokenFromEnv": {
+          "type": "string",
+          "description": "github, gitlab: name of the environment variable holding the access token. Read at run time, never printed, logged or stored; when it is unset trueup warns once and sends nothing to this receiver.",
+          "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+          "examples": [
+            "GITHUB_TOKEN"
+          ]
+        },
+        "secretFromEnv": {
+          "type": "string",
+          "description": "webhook: name of the environment variable holding the secret that signs each body (X-Trueup-Signature-256).",
+          "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+          "examples": [
+            "ALERT_SECRET"
+          ]
+        },
+        "events": {
+          "type": "array",
+          "description": "Events sent to this receiver. Default: all.",
+          "uniqueItems": true,
+          "minItems": 1,
+          "items": {
+            "type": "string",
+            "description": "started, succeeded, failed, pending (changes wait on a manual environment), drift (new or changed), degraded, recovered, gate-failed.",
+            "enum": [
+              "started",
+              "succeeded",
+              "failed",
+              "pending",
+              "drift",
+              "degraded",
+              "recovered",
+              "gate-failed"
+            ]
+          }
+        },
+        "token": {
+          "description": "Not allowed: a token written here is in git for everyone to read. Put it in an environment variable and name that variable in tokenFromEnv."
+        },
+        "secret": {
+          "description": "Not allowed: a secret written here is in git for everyone to read. Put it in an environment variable and name that variable in secretFromEnv."
         }
       },
       "additionalProperties": false

@@ -12,6 +12,8 @@ struct Executor: Sendable {
     let progress: @Sendable (ApplyEvent) -> Void
     /// Runs finished during this apply, by identity: later steps read their outputs from here.
     let finishedRuns = FinishedRuns()
+    /// Gates that did not pass during this apply, for the `gate-failed` notification.
+    let failedGates = FailedGates()
 
     struct Outcome: Sendable {
         var failures: [ResourceID: String] = [:]
@@ -317,6 +319,7 @@ struct Executor: Sendable {
             do {
                 done = try await runJob(job, resolved, candidate: candidate)
             } catch let error as ActionError {
+                failedGates.add(NotificationEvent.GateResult(asset: asset.description, job: jobName, candidate: candidate.key, metrics: [], error: error.message))
                 tags["trueup.gates.\(environment.name)"] = "failed"
                 tags["trueup.gates.\(environment.name).reason"] = "gate job \(jobName) failed"
                 try await tag(tags)
@@ -327,14 +330,17 @@ struct Executor: Sendable {
             var unmet: [String] = []
             // Each metric against its threshold, as the apply's progress shows it: `auc 0.81 >= 0.75 ✓`.
             var verdicts: [String] = []
+            var measured: [NotificationEvent.GateResult.Metric] = []
             for (metric, threshold) in gate.metrics.compactMap({ m in m.threshold.map { (m.name, $0) } }) {
                 guard let value = metrics[metric] else {
+                    measured.append(.init(name: metric, value: nil, threshold: "\(threshold)", met: false))
                     unmet.append("\(metric) is missing from the gate job's metrics.json")
                     verdicts.append("\(metric) missing \(threshold) ✗")
                     continue
                 }
                 tags["trueup.gate.\(environment.name).\(jobName).\(metric)"] = String(value)
                 let met = threshold.isMet(by: value)
+                measured.append(.init(name: metric, value: value, threshold: "\(threshold)", met: met))
                 if !met { unmet.append("\(metric) \(value) does not meet \(threshold)") }
                 verdicts.append("\(metric) \(String(format: "%g", value)) \(threshold) \(met ? "✓" : "✗")")
             }
@@ -343,6 +349,7 @@ struct Executor: Sendable {
             progress(.note("gate Job/\(jobName) of \(asset) (run \(done.resolution.version?.prefix(12) ?? "?")): "
                 + (verdicts + others).joined(separator: ", ").ifEmpty("exit 0, no metrics")))
             if !unmet.isEmpty {
+                failedGates.add(NotificationEvent.GateResult(asset: asset.description, job: jobName, candidate: candidate.key, metrics: measured, error: nil))
                 tags["trueup.gates.\(environment.name)"] = "failed"
                 tags["trueup.gates.\(environment.name).reason"] = unmet.joined(separator: "; ")
                 try await tag(tags)
@@ -440,6 +447,13 @@ struct Executor: Sendable {
         try template.write(toFile: (scratch as NSString).appendingPathComponent(Self.promptFile), atomically: true, encoding: .utf8)
         return try await planned.backends.artifacts.put(folder: scratch, lineage: nil)
     }
+}
+
+/// The gates that did not pass in one apply (collected from parallel actions).
+final class FailedGates: Sendable {
+    private let results = Mutex<[NotificationEvent.GateResult]>([])
+    func add(_ result: NotificationEvent.GateResult) { results.withLock { $0.append(result) } }
+    var all: [NotificationEvent.GateResult] { results.withLock { $0 } }
 }
 
 /// Job runs that finished during one apply, shared by its concurrent actions.

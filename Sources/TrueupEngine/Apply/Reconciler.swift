@@ -17,9 +17,13 @@ public final class Reconciler: Sendable {
     /// (the controller) re-parses only the spec files whose blob changed.
     private let loader = SharedSpecLoader()
 
-    public init(workspace: Workspace, maxParallel: Int = 4) {
+    /// Turns run outcomes into notifications, recorded with them (DESIGN §6).
+    public let notifications: NotificationRecorder
+
+    public init(workspace: Workspace, maxParallel: Int = 4, notifications: NotificationRecorder = .disabled) {
         self.workspace = workspace
         self.maxParallel = maxParallel
+        self.notifications = notifications
     }
 
     /// Loads the desired state of a snapshot through this reconciler's cache.
@@ -183,7 +187,9 @@ public final class Reconciler: Sendable {
         let now = Date().timeIntervalSince1970
         try store.recordAttempt(environment: name, commit: plan.commit, at: now)
         let runID = try store.startRun(environment: name, trigger: trigger, revision: revisionInfo, planJSON: try PlanJSON.encode(plan),
-                                       logDirectory: workspace.paths.logs, at: now)
+                                       logDirectory: workspace.paths.logs, at: now) { runID in
+            notifications.started(planned, revision: revisionInfo, runID: runID, at: now)
+        }
 
         let executor = Executor(
             workspace: workspace, planned: planned, runID: runID, progress: progress)
@@ -200,7 +206,21 @@ public final class Reconciler: Sendable {
         }
         for id in outcome.deleted { try store.forgetApplied(environment: name, id: id) }
         let ok = outcome.failures.isEmpty && outcome.skipped.isEmpty
-        try store.finishRun(runID, outcome: ok ? "succeeded" : "failed", at: finished)
+        let outcomeNotifications = notifications.enabled
+            ? notifications.finished(planned, revision: revisionInfo, runID: runID, actions: try store.actions(runID: runID),
+                                     gates: executor.failedGates.all, ok: ok, at: finished)
+            : []
+        let telling = notifications.enabled && !planned.environment.settings.notify.isEmpty
+        if !telling {
+            try store.finishRun(runID, outcome: ok ? "succeeded" : "failed", at: finished)
+        } else if ok && !plan.hasChanges {
+            // Nothing to change: the commit's status is told once, not at every re-apply.
+            try store.finishRun(runID, outcome: "succeeded", at: finished)
+            try store.recordNotifications(outcomeNotifications, environment: name, topic: NotificationRecorder.commitTopic, value: plan.commit, at: finished)
+        } else {
+            try store.finishRun(runID, outcome: ok ? "succeeded" : "failed", at: finished, notifications: outcomeNotifications)
+            try store.recordNotifications([], environment: name, topic: NotificationRecorder.commitTopic, value: plan.commit, at: finished)
+        }
         let remaining = after.plan.changes.filter { $0.action != .noop }
         let conditions = [
             Condition(type: "Ready", status: ok && remaining.isEmpty, reason: ok ? (remaining.isEmpty ? "Applied" : "Pending") : "ApplyFailed",

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TrueupCore
 import TrueupEngine
+import TrueupStore
 
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,15 +29,49 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(name: .customLong("lock-timeout"), help: "Seconds to wait when another apply holds the environment.")
     var lockTimeout: Double = 0
 
+    @Flag(name: .customLong("no-notify"), help: "Record and send no notifications (spec.notify) for this apply.")
+    var noNotify = false
+
+    @Option(name: .customLong("notify-wait"), help: "Seconds to spend delivering notifications before exiting; what is left is sent by the next trueup process.")
+    var notifyWait: Double = 5
+
     func validate() throws {
         if planFile == nil && env == nil { throw ValidationError("say what to apply: --env ENV, or a saved plan file") }
         if planFile != nil && env != nil { throw ValidationError("give either --env or a plan file, not both: a saved plan names its environment") }
     }
 
     func run() async throws {
-        let result = try await reportingErrors { () -> ApplyResult in
-            let workspace = try repository.workspace()
-            let reconciler = Reconciler(workspace: workspace)
+        let workspace = try await reportingErrors { try repository.workspace() }
+        // Events go out while the apply runs (`started` when it starts), beside it, never inside it.
+        let applying = StillRunning()
+        let sending = noNotify ? nil : Task { [notifyWait] in
+            await notificationSender(workspace.store).run(interval: 0.5, timeout: notifyWait, while: { applying.isSet })
+        }
+        let result: ApplyResult
+        do {
+            result = try await self.applying(workspace)
+        } catch {
+            applying.clear()
+            await sending?.value
+            await flushNotifications(workspace.store)
+            throw error
+        }
+        applying.clear()
+        await sending?.value
+        if result.runID != 0 {
+            if result.succeeded {
+                note(Terminal.color("Applied \(result.plan.environment) at \(result.plan.commit.prefix(12)): \(PlanRenderer.summary(result.plan)) (run \(result.runID))", "32"))
+            } else {
+                note(Terminal.color("Apply of \(result.plan.environment) finished with \(result.failures.count) failed and \(result.skipped.count) not applied (run \(result.runID)): `trueup logs \(result.runID)\(repository.hintFlags)` shows why", "31"))
+            }
+        }
+        await flushNotifications(workspace.store)
+        if result.runID != 0 && !result.succeeded { throw ExitCode(1) }
+    }
+
+    func applying(_ workspace: Workspace) async throws -> ApplyResult {
+        try await reportingErrors { () -> ApplyResult in
+            let reconciler = Reconciler(workspace: workspace, notifications: noNotify ? .disabled : NotificationRecorder())
             var saved: Plan?
             var name = env ?? ""
             if let planFile {
@@ -66,14 +102,21 @@ struct ApplyCommand: AsyncParsableCommand {
             }
             return try await reconciler.apply(environment: name, revision: rev, saved: saved, lockWait: lockTimeout, progress: Self.printProgress)
         }
-        if result.runID == 0 { return }
-        let failed = result.failures.count + result.skipped.count
-        if failed == 0 {
-            note(Terminal.color("Applied \(result.plan.environment) at \(result.plan.commit.prefix(12)): \(PlanRenderer.summary(result.plan)) (run \(result.runID))", "32"))
-        } else {
-            note(Terminal.color("Apply of \(result.plan.environment) finished with \(result.failures.count) failed and \(result.skipped.count) not applied (run \(result.runID)): `trueup logs \(result.runID)\(repository.hintFlags)` shows why", "31"))
-            throw ExitCode(1)
-        }
+    }
+
+    /// Sends what this apply (and any earlier process) left in the outbox, for at most
+    /// `--notify-wait` seconds: a dead receiver delays the exit by that much, never more.
+    func flushNotifications(_ store: StateStore) async {
+        guard !noNotify, notifyWait > 0 else { return }
+        _ = await notificationSender(store).flush(within: notifyWait)
+    }
+
+    func notificationSender(_ store: StateStore) -> NotificationSender {
+        NotificationSender(store: store, onAttempt: { attempt in
+            if attempt.result != .delivered, let error = attempt.error {
+                note("  notification \(attempt.event) to \(attempt.receiver) of \(attempt.environment) \(attempt.result == .failed ? "failed" : "will be retried"): \(error)")
+            }
+        })
     }
 
     @Sendable static func printProgress(_ event: ApplyEvent) {
@@ -90,4 +133,11 @@ struct ApplyCommand: AsyncParsableCommand {
             note("  \(text)")
         }
     }
+}
+
+/// Whether the apply still runs: cleared by the command, read by the sender beside it.
+final class StillRunning: Sendable {
+    private let value = Mutex(true)
+    var isSet: Bool { value.withLock { $0 } }
+    func clear() { value.withLock { $0 = false } }
 }

@@ -59,9 +59,15 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(name: .customLong("lease-duration"), help: "How long the leader lease lasts unrenewed; a standby takes over this long after a leader dies.")
     var leaseDuration: String = "15s"
 
+    @Option(name: .customLong("public-url"), help: "The dashboard's address as people reach it, e.g. https://trueup.example.com: commit statuses, deployments and events link there.")
+    var publicURL: String?
+
     func validate() throws {
         guard (try? listenAddress()) != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080") }
         guard (DurationSyntax.seconds(poll) ?? 0) >= 1 else { throw ValidationError("--poll must be a duration of at least 1s, e.g. 60s or 5m") }
+        if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
+            throw ValidationError("--public-url must start with http:// or https://, e.g. https://trueup.example.com")
+        }
         guard (DurationSyntax.seconds(leaseDuration) ?? 0) >= 1 else { throw ValidationError("--lease-duration must be a duration of at least 1s, e.g. 15s") }
         for (option, name) in [("--webhook-secret-env", webhookSecretEnv), ("--api-token-env", apiTokenEnv)] {
             guard let name else { continue }
@@ -80,12 +86,13 @@ struct ControllerCommand: AsyncParsableCommand {
         let logger = Logger(label: "trueup.controller")
         let (host, port) = try listenAddress()
         let environment = ProcessInfo.processInfo.environment
-        let configuration = ControllerConfiguration(
+        var configuration = ControllerConfiguration(
             repository: repositoryLocation(), branch: branch, host: host, port: port, stateDirectory: stateDirectory(),
             specRoot: path, pollInterval: DurationSyntax.seconds(poll) ?? 60,
             webhookSecret: webhookSecretEnv.flatMap { environment[$0] }, apiToken: apiTokenEnv.flatMap { environment[$0] },
             metricsNeedToken: metricsNeedToken,
             leaseDuration: DurationSyntax.seconds(leaseDuration) ?? 15)
+        configuration.publicURL = publicURL
         try await reportingErrors {
             try await Controller(configuration, logger: logger).run()
         }

@@ -64,6 +64,8 @@ struct StatusReport {
             for condition in status.conditions {
                 text += "  \(condition.type): \(condition.status ? "True" : "False") (\(condition.reason)) \(condition.message)\n"
             }
+            let notifications = try store.notificationBacklog(environment: status.name)
+            text += NotificationBacklogLines.text(notifications)
             var resources: [JSONValue] = []
             for (id, resource) in applied.sorted(by: { $0.key < $1.key }) {
                 let summary = resource.summary ?? .null
@@ -100,6 +102,7 @@ struct StatusReport {
                 "lastAttemptedCommit": status.lastAttemptedCommit.map(JSONValue.string) ?? .null,
                 "conditions": .array(status.conditions.map { .object(["type": .string($0.type), "status": .bool($0.status), "reason": .string($0.reason), "message": .string($0.message)]) }),
                 "resources": .array(resources),
+                "notifications": NotificationBacklogLines.json(notifications),
             ]))
         }
         return StatusReport(json: .object(["environments": .array(environments)]), text: text)

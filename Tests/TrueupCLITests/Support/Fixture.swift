@@ -184,8 +184,11 @@ final class Fixture {
         return url.path
     }()
 
+    /// Variables added to trueup's environment (tokens for notification receivers, say).
+    var environmentOverrides: [String: String] = [:]
+
     var trueupEnvironment: [String: String] {
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(environmentOverrides) { $1 }
         environment["NO_COLOR"] = "1"
         environment["TERM"] = "dumb"
         environment["GIT_CONFIG_NOSYSTEM"] = "1"

@@ -64,6 +64,18 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
     public var artifacts: Artifacts?
     /// Variables as text, ready to substitute.
     public var variables: [String: String]
+    /// `spec.notify`: where this environment's events go (none by default).
+    public var notify: [NotifyReceiver] {
+        get { notifyReceivers ?? [] }
+        set { notifyReceivers = newValue }
+    }
+    /// Optional in coding, so settings encoded before `spec.notify` existed still decode.
+    private var notifyReceivers: [NotifyReceiver]?
+
+    private enum CodingKeys: String, CodingKey {
+        case name, extends, sync, selfHeal, prune, interval, promotionFrom, windows, registry, jobs, serving, data, artifacts, variables
+        case notifyReceivers = "notify"
+    }
 
     public static let defaultSync = SyncMode.manual
     /// Ten minutes.
@@ -78,7 +90,7 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
     public init(name: String, extends: [String] = [], sync: SyncMode = Self.defaultSync, selfHeal: Bool = Self.defaultSelfHeal,
                 prune: Bool = Self.defaultPrune, interval: Double = Self.defaultInterval, promotionFrom: String? = nil, windows: [Window] = [],
                 registry: Backend = .local, jobs: Backend = .local, serving: Backend = .local, data: Backend = .local,
-                artifacts: Artifacts? = nil, variables: [String: String] = [:]) {
+                artifacts: Artifacts? = nil, variables: [String: String] = [:], notify: [NotifyReceiver] = []) {
         self.name = name
         self.extends = extends
         self.sync = sync
@@ -93,6 +105,7 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
         self.data = data
         self.artifacts = artifacts
         self.variables = variables
+        self.notifyReceivers = notify
     }
 
     /// Decodes the `spec` of environment `name` (schema-checked), applying the defaults and
@@ -151,6 +164,7 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
         if let artifacts = spec["artifacts"] {
             settings.artifacts = decodeArtifacts(artifacts, fail: fail)
         }
+        settings.notify = NotifyReceiver.decodeAll(spec["notify"], fail: fail)
         // A Ray worker has its own disk: what the local store keeps on trueup's never reaches it.
         let store = settings.artifacts?.type ?? (settings.registry.type == .mlflow ? .mlflow : .local)
         for (role, chosen) in [("jobs", settings.jobs), ("serving", settings.serving)] where chosen.type == .ray && store == .local {
