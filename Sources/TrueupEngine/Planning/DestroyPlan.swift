@@ -2,9 +2,11 @@ import Foundation
 import TrueupCore
 
 // `trueup destroy`: the plan that removes what an environment manages. Deployments are stopped
-// and removed, the environment's model and prompt aliases removed, its current dataset versions
-// forgotten; registry versions, job runs with their outputs, and the run history stay, so an
-// apply afterwards creates the environment again without retraining. A plan like any other, so
+// and removed, the environment's model and prompt aliases removed; registry versions, datasets
+// and their versions, job runs with their outputs, and the run history stay, so an apply
+// afterwards creates the environment again without running a job. (Forgetting a dataset's
+// current version would make every job reading it look unknown until apply, and gain nothing:
+// no process runs for it and its data is never deleted.) A plan like any other, so
 // it is shown, confirmed and applied through the same approved-plan path (and refused when the
 // actual state moved since it was shown).
 extension Planner {
@@ -14,7 +16,6 @@ extension Planner {
         // What runs or is current in the backends for this environment though no record says so
         // (an apply interrupted before it recorded it) is the environment's too.
         ids.formUnion(observed.deployments.keys.map { ResourceID(.deployment, $0) })
-        ids.formUnion(observed.datasets.keys.map { ResourceID(.dataset, $0) })
         // Dependents go first: a deployment is stopped before the alias it serves is removed.
         var dependents: [ResourceID: [ResourceID]] = [:]
         for resource in environment.resources.values {
@@ -55,9 +56,8 @@ extension Planner {
             return remove(.object(["alias": .string(alias), "version": .string(version)]),
                           "destroy: alias '\(alias)' of \(what) \(registryName) is removed; version \(version) and every other version stay in the registry")
         case .dataset:
-            guard let seen = observed.datasets[id.name] else { return absent }
-            return remove(.object(["version": .string(seen.current.version)]),
-                          "destroy: \(name) no longer has a current version of it; the data and its versions are kept")
+            return PlannedChange(resource: id, action: .noop, before: last?.summary, after: last?.summary,
+                                 reasons: ["destroy keeps datasets: their data and versions are never deleted"])
         case .job, .environment:
             return PlannedChange(resource: id, action: .noop, before: last?.summary, after: last?.summary,
                                  reasons: ["destroy keeps its runs, their outputs and logs (`trueup history --env \(name)`)"])

@@ -39,7 +39,7 @@ struct DestroyCommand: AsyncParsableCommand {
                 print("  \(PlanRenderer.symbol(change.action)) \(change.resource)  \(change.action.rawValue)")
                 for reason in change.reasons { print("      because \(reason)") }
             }
-            print("Kept: model and prompt versions in the registry, job runs with their outputs and logs, the run history.")
+            print("Kept: model and prompt versions in the registry, datasets and their versions, job runs with their outputs and logs, the run history.")
             guard !removals.isEmpty else { return nil }
             if !yes {
                 try Confirmation.ask("Destroy \(env)?",
