@@ -20,7 +20,7 @@ extension PlanApplyTests {
         #expect(destroy.stdout.contains("- Deployment/churn-api  delete"), "\(destroy)")
         #expect(destroy.stdout.contains("alias 'dev' of model churn-classifier is removed; version 1 and every other version stay in the registry"), "\(destroy)")
         #expect(destroy.stdout.contains("Kept: model and prompt versions in the registry, datasets and their versions, job runs with their outputs and logs, the run history."), "\(destroy)")
-        #expect(destroy.stderr.contains("Destroyed dev: 4 to delete"), "\(destroy)")
+        #expect(destroy.stderr.contains("Destroyed dev: 4 removed (run 2); `trueup apply --env dev"), "\(destroy)")
 
         for name in Self.servers {
             #expect(fixture.serverProcesses(name).isEmpty, "\(name) still runs after destroy")

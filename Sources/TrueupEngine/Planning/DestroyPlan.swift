@@ -46,7 +46,8 @@ extension Planner {
         case .deployment:
             guard let seen = observed.deployments[id.name] else { return absent }
             let before: JSONValue = .object(["serves": .string(seen.assetVersion), "state": .string(seen.problem == nil ? "serving" : "down"), "endpoint": .string(seen.endpoint)])
-            return remove(before, "destroy: its server at \(seen.endpoint) is stopped and removed")
+            return remove(before, seen.problem == nil ? "destroy: its server at \(seen.endpoint) is stopped and removed"
+                                                      : "destroy: its record is removed (its server is already down: \(seen.problem!))")
         case .model, .prompt:
             let registryName = last?.registryName ?? resource?.registryName ?? id.name
             let alias = last?.alias ?? resource?.alias ?? name

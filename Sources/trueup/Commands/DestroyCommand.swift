@@ -50,7 +50,7 @@ struct DestroyCommand: AsyncParsableCommand {
         }
         guard let result else { return }
         if result.failures.isEmpty && result.skipped.isEmpty {
-            note(Terminal.color("Destroyed \(env): \(PlanRenderer.summary(of: result.plan.changes.filter { $0.action == .delete })) (run \(result.runID)); `trueup apply --env \(env)\(repository.hintFlags)` creates it again", "32"))
+            note(Terminal.color("Destroyed \(env): \(result.plan.count(.delete)) removed (run \(result.runID)); `trueup apply --env \(env)\(repository.hintFlags)` creates it again", "32"))
         } else {
             note(Terminal.color("Destroy of \(env) finished with \(result.failures.count) failed and \(result.skipped.count) not removed (run \(result.runID)): `trueup logs \(result.runID)\(repository.hintFlags)` shows why", "31"))
             throw ExitCode(1)
