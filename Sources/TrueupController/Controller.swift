@@ -70,6 +70,9 @@ public struct Controller: Sendable {
             "webhooks": "\(configuration.webhookSecret == nil ? "refused (no secret)" : "on")", "api": "\(Self.tokenSource(configuration))",
             "metrics": "\(configuration.metricsNeedToken ? "bearer token" : "open")",
         ])
+        // A choice, not an accident: a restart, an upgrade or a leader change must not take
+        // every local deployment down with it. So the servers are left running on exit, and said so.
+        logger.info("local servers outlive the controller: deployments on the local backend keep serving after it stops; stop them with `trueup stop --env ENV --state-dir \(configuration.stateDirectory)`, or remove them with `trueup destroy --env ENV --state-dir \(configuration.stateDirectory)` from a clone of the repository")
         let group = ServiceGroup(
             configuration: .init(
                 services: [

@@ -11,7 +11,8 @@ struct Trueup: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            InitCommand.self, ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, DiffCommand.self,
+            InitCommand.self, ValidateCommand.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, StopCommand.self,
+            DriftCommand.self, DiffCommand.self,
             StatusCommand.self,
             HistoryCommand.self, LogsCommand.self, PromoteCommand.self, NotifyCommand.self, ControllerCommand.self, SchemaInstanceCommand.self,
         ]

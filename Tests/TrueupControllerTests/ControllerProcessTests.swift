@@ -200,6 +200,8 @@ struct ControllerProcessTests {
         #expect(try await controller.waitForExit() == 0, "exit 0 after SIGTERM: \(controller.log)")
         #expect(fixture.executions.contains { $0.hasPrefix("dev finished ") }, "the running apply finished before the exit: \(fixture.executions)")
         #expect(controller.log.contains("released the leader lease"))
+        #expect(controller.log.contains("local servers outlive the controller: deployments on the local backend keep serving after it stops; stop them with `trueup stop --env ENV --state-dir \(fixture.stateDirectory)`"),
+                "the start says what keeps running: \(controller.log)")
         let store = try StateStore(readOnlyStateDirectory: fixture.stateDirectory)
         let runs = try store.runs(environment: "dev")
         #expect(runs.count == 1 && runs.first?.outcome == "succeeded", "the apply reached a recorded state: \(runs.map(\.outcome))")

@@ -116,6 +116,27 @@ public struct LocalServing: ServingBackend {
         try store.deleteDeployment(environment: environment, name: name)
     }
 
+    /// A server `stopServers` stopped.
+    public struct StoppedServer: Sendable, Hashable {
+        public var name: String
+        public var pid: Int32
+        public var endpoint: String
+    }
+
+    /// Stops the processes serving `environment`'s deployments and keeps their records, so that
+    /// the next observation finds them down (drift) and an apply starts them again, on the same
+    /// port when it is free. Nothing else is touched. Returns the servers that were running.
+    public func stopServers(environment: String) async throws -> [StoppedServer] {
+        var stopped: [StoppedServer] = []
+        for (name, existing) in try store.deployments(environment: environment).sorted(by: { $0.key < $1.key }) {
+            guard let pid = existing.pid, let start = existing.pidStartTime else { continue }
+            if try await supervisor.stop(pid: pid, startTime: start, graceSeconds: 10) == .stopped {
+                stopped.append(StoppedServer(name: name, pid: pid, endpoint: existing.record.endpoint))
+            }
+        }
+        return stopped
+    }
+
     struct Instance: Codable {
         var pid: Int32
         var startTime: UInt64

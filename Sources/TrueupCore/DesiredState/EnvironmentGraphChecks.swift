@@ -12,7 +12,7 @@ struct EnvironmentGraphChecks {
         let edges = resources.mapValues(\.dependencies)
         // Almost always every reference resolves: find that out before sorting for messages.
         if edges.values.contains(where: { $0.contains { edges[$0] == nil } }) {
-            checkReferences(resources, environment: name)
+            checkReferences(resources, environment: name, excluded: Set(environment.settings.exclude))
         }
         diagnostics += ServingCapabilities.check(resources, serving: environment.settings.serving.type, environment: name)
         guard diagnostics.isEmpty else { return nil }
@@ -29,11 +29,15 @@ struct EnvironmentGraphChecks {
     }
 
     /// Dangling references: every edge must name a resource of the environment.
-    private mutating func checkReferences(_ resources: [ResourceID: Resource], environment: String) {
+    private mutating func checkReferences(_ resources: [ResourceID: Resource], environment: String, excluded: Set<ResourceID>) {
         for id in resources.keys.sorted() {
             let resource = resources[id]!
             for dep in resource.dependencies where resources[dep] == nil {
                 let field = referenceField(of: resource, to: dep)
+                if excluded.contains(dep) {
+                    fail(resource, field, "refers to \(dep), which spec.exclude leaves out of this environment: exclude \(resource.id) too, or remove \(dep) from spec.exclude")
+                    continue
+                }
                 let candidates = resources.keys.filter { $0.kind == dep.kind }.map(\.name).sorted()
                 let hint = SchemaValidator.closest(to: dep.name, in: candidates).map { "did you mean '\($0)'?" }
                     ?? "define \(dep) in this environment or its bases, or fix the name"

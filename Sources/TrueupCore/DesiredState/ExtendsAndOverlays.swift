@@ -48,6 +48,9 @@ extension BuildRun {
             guard let inherited = inheritedResources(of: folder, visiting: &visiting, extendsFrom: envNode) else { return nil }
             resources = .toMerge(inherited: inherited, own: folder.resources)
         }
+        if !settings.exclude.isEmpty {
+            checkExcluded(settings, folder: folder, environmentNode: envNode, inherited: Self.inheritedIdentities(resources, own: folder.resources))
+        }
         guard errorCount == errorsBefore else { return nil }
         let variables = Variables(values: settings.variables, environment: name, commit: builder.snapshot.revision.commit)
         return Plan(name: name, settings: settings, definedAt: envNode.location, variables: variables, resources: resources)
@@ -70,7 +73,12 @@ extension BuildRun {
             case .merged(let merged): effective = merged
             case .toMerge(let inherited, let own): effective = merging(inherited, own: own)
             }
-            return Prepared(name: plan.name, settings: plan.settings, definedAt: plan.definedAt, declared: effective.declared, variables: plan.variables)
+            var declared = effective.declared
+            if !plan.settings.exclude.isEmpty {
+                let excluded = Set(plan.settings.exclude)
+                declared.removeAll { excluded.contains($0.id) }
+            }
+            return Prepared(name: plan.name, settings: plan.settings, definedAt: plan.definedAt, declared: declared, variables: plan.variables)
         }
         let declarations = plans.reduce(0) { total, plan in
             guard case .toMerge(let inherited, let own) = plan.resources else { return total }

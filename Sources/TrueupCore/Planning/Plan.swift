@@ -24,6 +24,7 @@ public struct Plan: Codable, Sendable, Hashable {
     /// Anything to do (blocked changes count: the environment has not converged).
     public var hasChanges: Bool { changes.contains { $0.action != .noop } }
     public var drifted: [PlannedChange] { changes.filter(\.drift) }
+    public var warnings: [PlannedChange] { changes.filter { $0.warning != nil } }
 
     public func count(_ action: PlannedChange.Action) -> Int { changes.filter { $0.action == action }.count }
 }
@@ -43,9 +44,12 @@ public struct PlannedChange: Codable, Sendable, Hashable {
     public var after: JSONValue?
     public var fields: [FieldChange]
     public var reasons: [String]
+    /// Something the user likely does not want, though the change is what the specs ask for
+    /// (a job whose outputs nothing uses). Absent from a plan's JSON when there is none.
+    public var warning: String?
     public var dependsOn: [ResourceID]
 
-    public init(resource: ResourceID, action: Action, drift: Bool = false, before: JSONValue?, after: JSONValue?, fields: [FieldChange] = [], reasons: [String] = [], dependsOn: [ResourceID] = []) {
+    public init(resource: ResourceID, action: Action, drift: Bool = false, before: JSONValue?, after: JSONValue?, fields: [FieldChange] = [], reasons: [String] = [], warning: String? = nil, dependsOn: [ResourceID] = []) {
         self.resource = resource
         self.action = action
         self.drift = drift
@@ -53,6 +57,7 @@ public struct PlannedChange: Codable, Sendable, Hashable {
         self.after = after
         self.fields = fields
         self.reasons = reasons
+        self.warning = warning
         self.dependsOn = dependsOn
     }
 

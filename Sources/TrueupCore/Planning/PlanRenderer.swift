@@ -49,6 +49,9 @@ public enum PlanRenderer {
             for reason in change.reasons {
                 out += "      because \(reason)\n"
             }
+            if let warning = change.warning {
+                out += "      warning: \(warning)\n"
+            }
         }
         return out
     }
@@ -61,6 +64,7 @@ public enum PlanRenderer {
         for change in changes {
             var details = change.fields.map { "`\($0.path)`: \(escape(value($0.before))) → \(escape(value($0.after)))" }
             details += change.reasons.map(escape)
+            if let warning = change.warning { details.append("⚠️ " + escape(warning)) }
             out += "| \(symbol(change.action)) | `\(change.resource)` | \(change.action.rawValue)\(change.drift ? " (drift)" : "") | \(details.joined(separator: "<br>")) |\n"
         }
         return out

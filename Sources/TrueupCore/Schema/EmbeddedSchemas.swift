@@ -543,6 +543,24 @@ public enum EmbeddedSchemas {
             ]
           ]
         },
+        "exclude": {
+          "type": "array",
+          "description": "Inherited resources this environment leaves out, written Kind/name: they are neither planned nor applied here (for example the training jobs of an environment that serves a promoted version). Each entry must name a resource inherited through extends; a resource left in that refers to an excluded one is an error.",
+          "uniqueItems": true,
+          "items": {
+            "type": "string",
+            "description": "An inherited resource, Kind/name, for example Job/train-churn.",
+            "pattern": "^(Dataset|Job|Model|Prompt|Deployment)/[a-z]([a-z0-9-]{0,61}[a-z0-9])?$",
+            "examples": [
+              "Job/train-churn"
+            ]
+          },
+          "examples": [
+            [
+              "Job/train-churn"
+            ]
+          ]
+        },
         "sync": {
           "type": "string",
           "description": "auto: the controller applies new commits; manual: it plans and reports only.",

@@ -393,9 +393,12 @@ struct Executor: Sendable {
     // MARK: - Prune
 
     func delete(_ change: PlannedChange) async throws {
+        // What was applied names the alias that exists; a resource never recorded (a destroy
+        // after the state was lost) is found by its spec.
         let last = planned.applied[change.resource]
-        let name = last?.registryName ?? change.resource.name
-        let alias = last?.alias ?? environment.name
+        let declared = environment.resources[change.resource]
+        let name = last?.registryName ?? declared?.registryName ?? change.resource.name
+        let alias = last?.alias ?? declared?.alias ?? environment.name
         switch change.resource.kind {
         case .deployment: try await planned.backends.serving.remove(environment: environment.name, name: change.resource.name)
         case .model: try await planned.backends.registry.deleteModelAlias(model: name, alias: alias)

@@ -41,6 +41,26 @@ public final class Reconciler: Sendable {
         public var plan: Plan
         public var resolutions: [ResourceID: Resolution]
         public var backends: Backends
+        /// What the plan is for: making the environment match git, or destroying it.
+        public var purpose: Purpose = .converge
+    }
+
+    public enum Purpose: Sendable {
+        /// Make the actual state match the desired state.
+        case converge
+        /// Remove what the environment manages (`trueup destroy`; see `Planner.destroyPlanWithResolutions`).
+        case destroy
+    }
+
+    /// The destroy plan of `environment` at `revision`: shown, confirmed, then applied with
+    /// `apply(_:)` like any approved plan.
+    public func planDestroy(environment name: String, revision: String) async throws -> Planned {
+        var planned = try await plan(environment: name, revision: revision)
+        planned.purpose = .destroy
+        let planner = Planner(environment: planned.environment, all: planned.desired.environments, inputs: planned.inputs,
+                              observed: planned.observed, applied: planned.applied, commit: planned.plan.commit)
+        (planned.plan, planned.resolutions) = planner.destroyPlanWithResolutions()
+        return planned
     }
 
     /// Loads the desired state at `revision` and plans `environment` against what is observed.
@@ -158,7 +178,7 @@ public final class Reconciler: Sendable {
         let observed = try await Observer(backends: planned.backends).observe(planned.environment, applied: applied)
         let planner = Planner(environment: planned.environment, all: planned.desired.environments, inputs: planned.inputs,
                               observed: observed, applied: applied, commit: planned.plan.commit)
-        let (plan, resolutions) = planner.planWithResolutions()
+        let (plan, resolutions) = planned.purpose == .destroy ? planner.destroyPlanWithResolutions() : planner.planWithResolutions()
         var result = planned
         result.observed = observed
         result.applied = applied
@@ -194,6 +214,9 @@ public final class Reconciler: Sendable {
         let executor = Executor(
             workspace: workspace, planned: planned, runID: runID, progress: progress)
         let outcome = await executor.run(maxParallel: maxParallel)
+        if planned.purpose == .destroy {
+            return try finishDestroy(planned, runID: runID, outcome: outcome)
+        }
 
         // Level-based bookkeeping: observe once more and record as applied whatever now matches
         // (planned in memory from the same desired state: nothing is read from git again).
@@ -232,6 +255,25 @@ public final class Reconciler: Sendable {
         } else {
             try store.setConditions(environment: name, conditions)
         }
+        return ApplyResult(runID: runID, plan: plan, failures: outcome.failures, skipped: outcome.skipped)
+    }
+
+    /// After a destroy, the environment manages nothing: its inventory is forgotten (all of it
+    /// once every removal succeeded, else what was removed), so the next plan creates everything
+    /// again, and its conditions say it was destroyed.
+    private func finishDestroy(_ planned: Planned, runID: Int64, outcome: Executor.Outcome) throws -> ApplyResult {
+        let store = workspace.store
+        let name = planned.environment.name
+        let plan = planned.plan
+        let finished = Date().timeIntervalSince1970
+        let ok = outcome.failures.isEmpty && outcome.skipped.isEmpty
+        let forgotten = ok ? Array(try store.appliedResources(environment: name).keys) : outcome.deleted
+        for id in forgotten { try store.forgetApplied(environment: name, id: id) }
+        try store.finishRun(runID, outcome: ok ? "succeeded" : "failed", at: finished)
+        let message = ok
+            ? "destroyed at \(plan.commit.prefix(12)): `trueup apply --env \(name)` creates it again"
+            : outcome.failures.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+        try store.setConditions(environment: name, [Condition(type: "Ready", status: false, reason: ok ? "Destroyed" : "DestroyFailed", message: message, since: finished)])
         return ApplyResult(runID: runID, plan: plan, failures: outcome.failures, skipped: outcome.skipped)
     }
 

@@ -14,6 +14,8 @@ public struct Planner {
     let applied: [ResourceID: AppliedResource]
     let commit: String
     let resolver: Resolver
+    /// Jobs something in the environment uses (see `unusedJobWarning`).
+    let usedJobs: Set<String>
 
     public init(environment: DesiredEnvironment, all: [String: DesiredEnvironment], inputs: PlanningInputs,
                 observed: ObservedState, applied: [ResourceID: AppliedResource], commit: String) {
@@ -24,6 +26,7 @@ public struct Planner {
         self.applied = applied
         self.commit = commit
         self.resolver = Resolver(environment: environment, inputs: inputs, commit: commit)
+        self.usedJobs = Self.usedJobs(in: environment)
     }
 
     static let kaa = JSONValue.string(PlannedChange.knownAfterApply)
@@ -159,6 +162,7 @@ public struct Planner {
         }
         var change = change(r, before: lastIdentity, after: after, matches: false, extraReasons: reasons, action: .run)
         change.drift = false
+        change.warning = unusedJobWarning(r)
         return (change, resolution)
     }
 

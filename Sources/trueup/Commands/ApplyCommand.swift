@@ -90,14 +90,9 @@ struct ApplyCommand: AsyncParsableCommand {
                 let preview = try await reconciler.plan(environment: name, revision: rev)
                 print(PlanRenderer.text(preview.plan), terminator: "")
                 guard preview.plan.hasChanges else { return ApplyResult(runID: 0, plan: preview.plan, failures: [:], skipped: [:]) }
-                guard isatty(STDIN_FILENO) != 0 else {
-                    throw EngineError("refusing to apply without confirmation: pass --yes, or apply a saved plan")
-                }
-                // The plan must be on screen before the question, even when stdout is a pipe
-                // (fflush(nil) flushes every stream; naming `stdout` is not concurrency-safe).
-                fflush(nil)
-                FileHandle.standardError.write(Data("Apply these changes to \(name) at \(preview.plan.commit.prefix(12))? Only 'yes' is accepted: ".utf8))
-                guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else { throw EngineError("apply cancelled") }
+                try Confirmation.ask("Apply these changes to \(name) at \(preview.plan.commit.prefix(12))?",
+                                     withoutTerminal: "refusing to apply without confirmation: pass --yes, or apply a saved plan",
+                                     cancelled: "apply cancelled")
                 return try await reconciler.apply(preview, lockWait: lockTimeout, progress: Self.printProgress)
             }
             return try await reconciler.apply(environment: name, revision: rev, saved: saved, lockWait: lockTimeout, progress: Self.printProgress)

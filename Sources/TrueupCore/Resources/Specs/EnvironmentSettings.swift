@@ -43,6 +43,9 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
 
     public var name: String
     public var extends: [String]
+    /// `spec.exclude`: inherited resources this environment leaves out (each one checked to be
+    /// inherited when the environment is built).
+    public var exclude: [ResourceID]
     public var sync: SyncMode
     public var selfHeal: Bool
     public var prune: Bool
@@ -87,12 +90,13 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
     public static let defaultSelfHeal = false
     public static let defaultPrune = false
 
-    public init(name: String, extends: [String] = [], sync: SyncMode = Self.defaultSync, selfHeal: Bool = Self.defaultSelfHeal,
+    public init(name: String, extends: [String] = [], exclude: [ResourceID] = [], sync: SyncMode = Self.defaultSync, selfHeal: Bool = Self.defaultSelfHeal,
                 prune: Bool = Self.defaultPrune, interval: Double = Self.defaultInterval, promotionFrom: String? = nil, windows: [Window] = [],
                 registry: Backend = .local, jobs: Backend = .local, serving: Backend = .local, data: Backend = .local,
                 artifacts: Artifacts? = nil, variables: [String: String] = [:], notify: [NotifyReceiver] = []) {
         self.name = name
         self.extends = extends
+        self.exclude = exclude
         self.sync = sync
         self.selfHeal = selfHeal
         self.prune = prune
@@ -116,6 +120,8 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
                        fail: (_ path: String, _ message: String) -> Void) -> EnvironmentSettings {
         var settings = EnvironmentSettings(name: name, variables: variables)
         settings.extends = spec["extends"]?.strings ?? []
+        // The schema's pattern admits only Kind/name of a managed kind.
+        settings.exclude = (spec["exclude"]?.strings ?? []).compactMap(ResourceID.init(parsing:))
         settings.sync = spec["sync"]?.stringValue.flatMap(SyncMode.init(rawValue:)) ?? Self.defaultSync
         settings.selfHeal = spec["selfHeal"]?.boolValue ?? Self.defaultSelfHeal
         settings.prune = spec["prune"]?.boolValue ?? Self.defaultPrune

@@ -1,0 +1,24 @@
+import TrueupCore
+
+// A job whose outputs nothing in the environment uses, and that is no gate, still runs whenever
+// its identity changes: what it computes is thrown away (in a deploy-model environment that
+// serves a promoted version, hours of training). The plan says so, and how to stop it.
+extension Planner {
+    /// The warning for running job `job`, or nil when something in the environment uses it.
+    func unusedJobWarning(_ job: Resource) -> String? {
+        guard !usedJobs.contains(job.id.name) else { return nil }
+        let file = environment.definedAt.file
+        return "nothing in \(environment.name) uses what it produces (no Dataset or Model takes it as fromJob, no gate runs it, nothing depends on it), yet it runs because every job an environment declares or inherits runs when its code, spec or inputs change: leave it out of \(environment.name) with spec.exclude: [\(job.id)] in \(file), or set trigger: manual on it"
+    }
+
+    /// Jobs something in the environment uses: whose output a resource claims (`fromJob`), that
+    /// run as a gate, or that a resource depends on (`dependsOn`).
+    static func usedJobs(in environment: DesiredEnvironment) -> Set<String> {
+        var used = Set<String>()
+        for resource in environment.resources.values {
+            for dependency in resource.dependencies where dependency.kind == .job && dependency != resource.id { used.insert(dependency.name) }
+            for gate in resource.model?.gates ?? resource.prompt?.gates ?? [] { used.insert(gate.job) }
+        }
+        return used
+    }
+}
