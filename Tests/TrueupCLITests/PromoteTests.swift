@@ -26,7 +26,7 @@ struct PromoteTests {
         let head = try await fixture.git("rev-parse", "HEAD")
         let dryRun = try await fixture.trueup("promote", "--from", "staging", "--to", "prod", "--dry-run")
         #expect(dryRun.status == 0, "\(dryRun)")
-        #expect(dryRun.stdout.contains("Model/churn-classifier: version 3 -> \(staging), live in staging (environments/prod/environment.yaml:26:24, spec.variables.churnModelVersion)"), "\(dryRun)")
+        #expect(dryRun.stdout.contains("Model/churn-classifier: version 3 -> \(staging), live in staging (environments/prod/environment.yaml:29:24, spec.variables.churnModelVersion)"), "\(dryRun)")
         #expect(try await fixture.git("rev-parse", "HEAD") == head)
         #expect(try fixture.read("environments/prod/environment.yaml").contains(Self.pinnedLine))
 

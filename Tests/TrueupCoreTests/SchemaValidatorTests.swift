@@ -131,7 +131,7 @@ struct SchemaStructureTests {
     @Test(arguments: [
         ("Prune: false", "unknown field 'Prune': did you mean 'prune'?"),
         ("selfheal: true", "unknown field 'selfheal': did you mean 'selfHeal'?"),
-        ("pruning: false", "unknown field 'pruning': remove it; the fields allowed here are artifacts, backends, extends, healthInterval, interval, notify, promotion, prune, selfHeal, sync, variables, windows"),
+        ("pruning: false", "unknown field 'pruning': remove it; the fields allowed here are artifacts, backends, exclude, extends, healthInterval, interval, notify, promotion, prune, selfHeal, sync, variables, windows"),
     ])
     func unknownFieldMessages(_ line: String, _ message: String) throws {
         let (_, diagnostics) = try check(.environment, environment(line))

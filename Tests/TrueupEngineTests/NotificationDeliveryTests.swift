@@ -51,7 +51,7 @@ struct NotificationDeliveryTests {
     func recoversAfter503s() async throws {
         let receiver = try RecordingReceiver(["--fail-first", "3"])
         let entries = try record(.failed, [webhook(receiver)])
-        let attempts = await sender(DeliveryPolicy(sendTimeout: 5, baseDelay: 0.05, maxDelay: 0.2, maxAge: 60)).flush(within: 20)
+        let attempts = await sender(DeliveryPolicy(sendTimeout: 5, baseDelay: 0.05, maxDelay: 0.2, maxAge: 120)).flush(within: 90)
 
         #expect(attempts.map(\.result) == [.retried, .retried, .retried, .delivered], "\(attempts)")
         let requests = receiver.requests
@@ -123,7 +123,7 @@ struct NotificationDeliveryTests {
         let receiver = try RecordingReceiver()
         _ = try record(.started, [github(receiver)], summary: "applying staging at 0123456789ab: 2 to create")
         _ = try record(.succeeded, [github(receiver)], summary: String(repeating: "a long summary ", count: 30))
-        let attempts = await sender(DeliveryPolicy(sendTimeout: 5, baseDelay: 0.05, maxDelay: 0.2, maxAge: 60)).flush(within: 20)
+        let attempts = await sender(DeliveryPolicy(sendTimeout: 5, baseDelay: 0.05, maxDelay: 0.2, maxAge: 120)).flush(within: 90)
         #expect(attempts.map(\.result) == [.delivered, .delivered], "\(attempts)")
 
         let requests = receiver.requests

@@ -45,7 +45,12 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
     public var extends: [String]
     /// `spec.exclude`: inherited resources this environment leaves out (each one checked to be
     /// inherited when the environment is built).
-    public var exclude: [ResourceID]
+    public var exclude: [ResourceID] {
+        get { excluded ?? [] }
+        set { excluded = newValue }
+    }
+    /// Optional in coding, so settings encoded before `spec.exclude` existed still decode.
+    private var excluded: [ResourceID]?
     public var sync: SyncMode
     public var selfHeal: Bool
     public var prune: Bool
@@ -78,6 +83,8 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
     private enum CodingKeys: String, CodingKey {
         case name, extends, sync, selfHeal, prune, interval, promotionFrom, windows, registry, jobs, serving, data, artifacts, variables
         case notifyReceivers = "notify"
+        case excluded = "exclude"
+        case healthIntervalGiven = "healthInterval"
     }
 
     public static let defaultSync = SyncMode.manual
@@ -96,7 +103,7 @@ public struct EnvironmentSettings: Sendable, Hashable, Codable {
                 artifacts: Artifacts? = nil, variables: [String: String] = [:], notify: [NotifyReceiver] = []) {
         self.name = name
         self.extends = extends
-        self.exclude = exclude
+        self.excluded = exclude
         self.sync = sync
         self.selfHeal = selfHeal
         self.prune = prune
