@@ -102,7 +102,8 @@ struct NotificationDeliveryTests {
         let started = Date()
         let attempts = await sender(DeliveryPolicy(sendTimeout: 0.5, baseDelay: 30, maxDelay: 60, maxAge: 3600)).deliverDue()
         let seconds = Date().timeIntervalSince(started)
-        #expect(seconds < 3, "took \(seconds)s")
+        // Far below forever (the receiver never answers), with room for a loaded machine.
+        #expect(seconds < 15, "took \(seconds)s")
         #expect(attempts.map(\.result) == [.retried] && attempts[0].error?.contains("did not answer within 0.5s") == true, "\(attempts)")
         let backlog = try store.notificationBacklog()
         #expect(backlog.count == 1 && backlog[0].pending == 1 && backlog[0].receiver == "oncall", "\(backlog)")

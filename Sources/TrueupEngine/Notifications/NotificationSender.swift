@@ -75,7 +75,17 @@ public final class NotificationSender: Sendable {
         var all: [Attempt] = []
         while true {
             let now = Date().timeIntervalSince1970
-            guard now < deadline, let pending = try? store.pendingNotifications(), let next = pending.map(\.nextAttemptAt).min(), next < deadline else { break }
+            guard now < deadline else { break }
+            let pending: [OutboxRow]
+            do {
+                pending = try store.pendingNotifications()
+            } catch {
+                // The store busy with another writer for longer than its timeout: a moment later
+                // it answers; the flush still ends at its deadline.
+                try? await Task.sleep(for: .milliseconds(200))
+                continue
+            }
+            guard let next = pending.map(\.nextAttemptAt).min(), next < deadline else { break }
             if next > now { try? await Task.sleep(for: .seconds(next - now)) }
             all += await deliverDue(timeout: max(0.1, deadline - Date().timeIntervalSince1970))
         }
