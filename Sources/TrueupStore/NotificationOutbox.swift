@@ -99,6 +99,13 @@ extension StateStore {
         try write { db in try Self.enqueue(entries, at: time, db) }
     }
 
+    /// What `topic` of `environment` last reported; nil when nothing is remembered.
+    public func notificationMark(environment: String, topic: String) throws -> String? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM notification_marks WHERE environment = ? AND topic = ?", arguments: [environment, topic])
+        }
+    }
+
     /// Records `entries` only when `topic` of `environment` last reported something other than
     /// `value`, and remembers `value`, in one transaction: news is sent once, and a crash between
     /// the two cannot lose or repeat it. Returns whether anything was recorded. A nil `value`

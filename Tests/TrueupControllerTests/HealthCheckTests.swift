@@ -44,7 +44,9 @@ struct HealthCheckTests {
         // dev heals itself (selfHeal, auto); staging is manual: Degraded is shown, nothing is started.
         // Reconcile intervals of an hour: only the health check can notice anything in this test.
         try fixture.write("environments/dev/environment.yaml", ControllerFixture.environment("dev", sync: "auto") + "\n  healthInterval: 1s")
-        try fixture.write("environments/staging/environment.yaml", ControllerFixture.environment("staging", sync: "auto").replacingOccurrences(of: "selfHeal: true", with: "selfHeal: false") + "\n  healthInterval: 1s")
+        // staging tells an on-call webhook (nothing listens there: the outbox keeps what is due).
+        try fixture.write("environments/staging/environment.yaml", ControllerFixture.environment("staging", sync: "auto").replacingOccurrences(of: "selfHeal: true", with: "selfHeal: false")
+                          + "\n  healthInterval: 1s\n  notify:\n    - {name: oncall, type: webhook, url: \"http://127.0.0.1:\(try freePort())/hook\", events: [degraded, recovered]}")
         let head = try await fixture.commitAndPush("a greeter in every environment, health checked every second")
         let controller = try fixture.startController(arguments: ["--poll", "1h"])
         try await controller.waitUntilApplied("dev", head)
@@ -79,6 +81,9 @@ struct HealthCheckTests {
         try await Task.sleep(for: .seconds(2))
         let stillDegraded = await health("staging")
         #expect(stillDegraded == "Degraded", "nothing heals an environment without selfHeal")
+        // Degraded is news once, not once per check.
+        let degradedEvents = try store.notifications(environment: "staging").filter { $0.entry.event == "degraded" }
+        #expect(degradedEvents.count == 1, "\(degradedEvents.map(\.entry.event))")
         let metrics = try await controller.get("/metrics")
         #expect(metrics.text.contains(#"trueup_health{environment="staging",status="Degraded"} 1"#), "\(metrics.text)")
     }

@@ -267,6 +267,7 @@ struct LeaderTerm {
         let before = context.status.snapshot.environments[name]?.health?.status
         context.status.environment(name) { $0.health = health }
         context.metrics.health(environment: name, health.status.rawValue)
+        if let tracked = tracker.environments[name] { recordHealthNotification(health, tracked) }
         guard health.status != before else { return [] }
         if health.status == .healthy {
             if before != nil { context.logger.info("healthy again", metadata: ["environment": "\(name)"]) }
@@ -277,6 +278,37 @@ struct LeaderTerm {
               let settings = tracker.environments[name]?.settings, settings.selfHeal, settings.sync == .auto, running[name] == nil else { return [] }
         context.logger.info("reconciling now to heal it (selfHeal)", metadata: ["environment": "\(name)"])
         return [.healthDegraded(name)]
+    }
+
+    /// `degraded` when a deployment goes Degraded or Missing, `recovered` when all are Healthy
+    /// again: sent once per change (the store remembers what was last told), never per check.
+    private func recordHealthNotification(_ health: EnvironmentHealth, _ tracked: TrackedEnvironment) {
+        let recorder = context.reconciler.notifications
+        guard recorder.enabled, !tracked.settings.notify.isEmpty else { return }
+        let down = health.status == .degraded || health.status == .missing
+        guard down || health.status == .healthy else { return }
+        let now = Date().timeIntervalSince1970
+        do {
+            if down {
+                let unwell = health.deployments.filter { $0.status != .healthy }
+                let entries = recorder.entries(.init(
+                    event: .degraded, revision: tracked.revision,
+                    summary: "\(health.summary); `trueup status --env \(health.environment)` shows it\(tracked.settings.selfHeal && tracked.settings.sync == .auto ? ", and selfHeal is reconciling it" : ", and `trueup apply --env \(health.environment)` starts it again")",
+                    actions: unwell.map { .init(resource: $0.resource, action: "observe", status: $0.status.rawValue, error: $0.message, logs: nil) }),
+                    settings: tracked.settings, at: now)
+                try context.workspace.store.recordNotifications(entries, environment: health.environment, topic: "health",
+                                                                value: unwell.map { "\($0.resource) \($0.status.rawValue)" }.joined(separator: ","), at: now)
+            } else if try context.workspace.store.notificationMark(environment: health.environment, topic: "health") != nil {
+                let entries = recorder.entries(.init(event: .recovered, revision: tracked.revision, summary: "every deployment of \(health.environment) is healthy again"),
+                                               settings: tracked.settings, at: now)
+                try context.workspace.store.recordNotifications(entries, at: now)
+                try context.workspace.store.recordNotifications([], environment: health.environment, topic: "health", value: nil, at: now)
+            }
+        } catch let fenced as FencedOut {
+            context.inbox.send(.leaseLost(fenced.description))
+        } catch {
+            context.logger.error("cannot record the health notification of \(health.environment): \(error)")
+        }
     }
 
     private func publishSchedule() {
