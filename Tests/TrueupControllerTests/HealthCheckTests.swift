@@ -84,6 +84,9 @@ struct HealthCheckTests {
         // Degraded is news once, not once per check.
         let degradedEvents = try store.notifications(environment: "staging").filter { $0.entry.event == "degraded" }
         #expect(degradedEvents.count == 1, "\(degradedEvents.map(\.entry.event))")
+        // Nobody listens at the webhook: the API (and the dashboard, which renders the same view) says so.
+        let backlog = (await controller.environment("staging"))?["notifications"] as? [[String: Any]] ?? []
+        #expect(backlog.contains { $0["receiver"] as? String == "oncall" && ((($0["pending"] as? Int) ?? 0) + (($0["failed"] as? Int) ?? 0)) >= 1 }, "\(backlog)")
         let metrics = try await controller.get("/metrics")
         #expect(metrics.text.contains(#"trueup_health{environment="staging",status="Degraded"} 1"#), "\(metrics.text)")
     }

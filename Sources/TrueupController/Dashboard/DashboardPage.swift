@@ -113,6 +113,11 @@ struct DashboardPage {
                     health += "<div class=\"small\" title=\"\(escape(deployment.message ?? ""))\">\(escape("\(deployment.resource): \(deployment.status.rawValue) \(Self.brief(deployment.message ?? ""))"))</div>"
                 }
             }
+            // Notifications that have not gone out: a receiver down or refusing is a problem to fix.
+            for backlog in environment.notifications {
+                let what = [backlog.pending > 0 ? "\(backlog.pending) undelivered" : nil, backlog.failed > 0 ? "\(backlog.failed) failed" : nil].compactMap { $0 }.joined(separator: ", ")
+                state += "<div class=\"small alert\" data-notifications=\"\(escape(backlog.receiver))\" title=\"\(escape(backlog.lastError ?? ""))\">notifications to \(escape(backlog.receiver)): \(escape(what))</div>"
+            }
             html += "<tr data-environment=\"\(escape(environment.name))\" data-state=\"\(escape(environment.state))\" data-health=\"\(escape(environment.health?.status ?? "Unknown"))\"><th>\(escape(environment.name))</th><td>\(state)</td><td>\(health)</td><td>\(escape(sync))</td><td>\(applied)</td><td>\(drift)</td><td>\(last)</td><td>\(escape(next))</td>\(syncCell(environment.name))</tr>\n"
         }
         return html + "</tbody></table></section>\n"

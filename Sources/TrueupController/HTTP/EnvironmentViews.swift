@@ -54,6 +54,15 @@ struct EnvironmentView: Encodable, Sendable {
     var state: String
     /// What the serving backends reported at the latest health check; nil before the first.
     var health: Health?
+    /// Notifications not delivered yet, or given up on, per receiver (none when all went out).
+    var notifications: [Notifications] = []
+
+    struct Notifications: Encodable, Sendable {
+        var receiver: String
+        var pending: Int
+        var failed: Int
+        var lastError: String?
+    }
     var message: String?
     var sync: String?
     var selfHeal: Bool?
@@ -120,6 +129,9 @@ enum EnvironmentViews {
             lastReconcile: report.map { .init(finishedAt: Timestamp($0.finishedAt), reason: $0.reason.rawValue, outcome: $0.outcome.rawValue, message: $0.message, revision: $0.revision, runID: $0.runID) },
             pendingPlan: detailed ? pending : nil)
         view.state = state(live: live, stored: stored)
+        view.notifications = ((try? context.workspace.store.notificationBacklog(environment: name)) ?? []).map {
+            EnvironmentView.Notifications(receiver: $0.receiver, pending: $0.pending, failed: $0.failed, lastError: $0.lastError)
+        }
         view.health = live?.health.map { EnvironmentView.Health(status: $0.status.rawValue, summary: $0.summary, observedAt: Timestamp($0.observedAt), deployments: $0.deployments) }
         if view.message == nil { view.message = live?.problem ?? stored?.conditions.first { $0.type == "Ready" }?.message }
         if detailed { view.assets = try assets(name, live: live, context: context) }
