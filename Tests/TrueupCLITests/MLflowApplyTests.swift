@@ -31,6 +31,10 @@ struct MLflowApplyTests {
         #expect(plan.status == 0, "a second plan has nothing to do: \(plan)")
         print("end-to-end apply of dev into MLflow: \(applySeconds); no-op plan against MLflow: \(planSeconds)")
 
+        // status reads the lineage from MLflow: the version's run, its job and commit.
+        let status = try await fixture.trueup("status", "--env", "dev")
+        #expect(status.stdout.contains("produced by Job/train-churn run") && status.stdout.contains("at commit \(commit.prefix(12))"), "\(status)")
+
         let out = try await MLflowServer.python("""
             import json, mlflow, os
             c = mlflow.MlflowClient()

@@ -108,9 +108,7 @@ public enum ServingHealth {
             let deployments = applied.keys.filter { $0.kind == .deployment }.map(\.name)
             guard let commit = try workspace.store.environmentStatus(name)?.lastAppliedCommit ?? workspace.store.environmentStatus(name)?.lastAttemptedCommit else { return nil }
             if deployments.isEmpty { return EnvironmentHealth(environment: name, status: .healthy, deployments: [], observedAt: now) }
-            let snapshot = try GitRepository(path: workspace.repositoryRoot).snapshot(at: commit)
-            let desired = try Reconciler(workspace: workspace).loadDesiredState(snapshot)
-            guard let settings = desired.environments[name]?.settings else {
+            guard let settings = try AppliedSettings.of(environment: name, workspace: workspace) else {
                 return EnvironmentHealth(environment: name, status: .unknown, deployments: [], observedAt: now,
                                          message: "its settings at the last applied commit \(commit.prefix(12)) cannot be read")
             }
@@ -118,5 +116,16 @@ public enum ServingHealth {
         } catch {
             return EnvironmentHealth(environment: name, status: .unknown, deployments: [], observedAt: now, message: "\(error)")
         }
+    }
+}
+
+/// The settings an environment was last applied with (its backends), read from git at that commit.
+public enum AppliedSettings {
+    /// Nil when nothing was applied, or the commit no longer holds a valid environment of that name.
+    public static func of(environment name: String, workspace: Workspace) throws -> EnvironmentSettings? {
+        let status = try workspace.store.environmentStatus(name)
+        guard let commit = status?.lastAppliedCommit ?? status?.lastAttemptedCommit else { return nil }
+        let snapshot = try GitRepository(path: workspace.repositoryRoot).snapshot(at: commit)
+        return try Reconciler(workspace: workspace).loadDesiredState(snapshot).environments[name]?.settings
     }
 }

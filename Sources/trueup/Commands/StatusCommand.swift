@@ -24,10 +24,16 @@ struct StatusCommand: AsyncParsableCommand {
         let report = try await reportingErrors { () -> StatusReport in
             let workspace = try repository.workspace()
             var health: [String: EnvironmentHealth] = [:]
+            var registries: [String: RegistryState] = [:]
             for status in try workspace.store.allEnvironmentStatuses() where env == nil || status.name == env {
                 health[status.name] = await ServingHealth.check(environment: status.name, workspace: workspace)
+                // Lineage of a registry that is not the local one (MLflow) is read from it.
+                if let settings = try? AppliedSettings.of(environment: status.name, workspace: workspace), settings.registry.type != .local {
+                    let models = Set(try workspace.store.appliedResources(environment: status.name).filter { $0.key.kind == .model }.compactMap { $0.value.registryName })
+                    registries[status.name] = try? await workspace.backends(for: settings).registry.observe(models: models, prompts: [])
+                }
             }
-            return try StatusReport.gather(workspace: workspace, only: env, health: health, hintFlags: repository.hintFlags)
+            return try StatusReport.gather(workspace: workspace, only: env, health: health, registries: registries, hintFlags: repository.hintFlags)
         }
         if format == .json {
             print(report.json.prettyJSON)
@@ -43,7 +49,8 @@ struct StatusReport {
     var json: JSONValue
     var text: String
 
-    static func gather(workspace: Workspace, only: String?, health: [String: EnvironmentHealth] = [:], hintFlags: String = "") throws -> StatusReport {
+    static func gather(workspace: Workspace, only: String?, health: [String: EnvironmentHealth] = [:], registries: [String: RegistryState] = [:],
+                       hintFlags: String = "") throws -> StatusReport {
         let store = workspace.store
         // Deployments, versions and runs as the local backend recorded them.
         let local = try LocalBackendStore(store: store)
@@ -88,7 +95,7 @@ struct StatusReport {
                     text += "      applied at \(running.record.endpoint) (health not observed)\n"
                 }
                 if id.kind == .model, let name = resource.registryName, let version = summary["version"]?.stringValue,
-                   let info = try local.registryState(models: [name], prompts: []).models[name]?.versions[version] {
+                   let info = try (registries[status.name] ?? local.registryState(models: [name], prompts: [])).models[name]?.versions[version] {
                     let lineage = Self.lineage(info, store: local)
                     text += lineage.text
                     entry["lineage"] = lineage.json
