@@ -133,6 +133,40 @@ struct MLflowApplyTests {
         #expect(plan.stdout.contains("version: (none) -> \(staging)"), "\(plan)")
     }
 
+    @Test("a gate that fails on MLflow leaves the alias where it was; the version and its failed gate run are recorded")
+    func aFailedGateLeavesTheAlias() async throws {
+        let url = try await MLflowServer.shared.url()
+        let fixture = try await Fixture()
+        defer { fixture.stopEverything() }
+        try Self.useMLflow(fixture, url: url)
+        _ = try await fixture.commit("dev's registry is MLflow")
+        let first = try await fixture.trueup("apply", "--env", "dev", "--yes")
+        #expect(first.status == 0, "\(first)")
+        let read = """
+            import mlflow
+            c = mlflow.MlflowClient()
+            print(c.get_model_version_by_alias("churn-classifier", "dev").version)
+            """
+        let before = try await MLflowServer.python(read, url: url, in: fixture.base).split(separator: "\n").last.map(String.init)
+
+        // A retrained candidate held to a bar no model here reaches.
+        try fixture.edit("environments/base/churn/model.yaml") { $0.replacingOccurrences(of: "auc: \">= 0.75\"", with: "auc: \">= 0.999\"") }
+        try fixture.edit("environments/dev/environment.yaml") { $0.replacingOccurrences(of: "epochs: 50", with: "epochs: 61") }
+        _ = try await fixture.commit("a stricter gate and a retrain")
+        let failed = try await fixture.trueup("apply", "--env", "dev", "--yes")
+        #expect(failed.status == 1, "\(failed)")
+        #expect(failed.output.contains("gate Job/evaluate-churn did not pass"), "\(failed)")
+        let after = try await MLflowServer.python(read + """
+
+            gates = c.search_runs([e.experiment_id for e in c.search_experiments(filter_string="name = 'trueup/dev'")],
+                                  "tags.`trueup.gate.verdict` = 'failed'")
+            print(len(gates), gates[0].info.status if gates else "none")
+            """, url: url, in: fixture.base)
+        let lines = after.split(separator: "\n").map(String.init)
+        #expect(lines.dropLast().last == before, "the alias stays on \(before ?? "?"): \(after)")
+        #expect(lines.last?.hasSuffix(" FAILED") == true && lines.last?.hasPrefix("0") == false, "the failed gate is a FAILED run: \(after)")
+    }
+
     @Test("with the MLflow server down, plan exits 1 naming the URL and nothing is applied")
     func serverDown() async throws {
         let fixture = try await Fixture()
