@@ -98,3 +98,19 @@ final class LoopInbox: Sendable {
         continuation.yield(message)
     }
 }
+
+/// Printed (say in an error from the service group that names the service holding it), the
+/// configuration shows where things are, never the API token or the webhook secret.
+extension ControllerConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "ControllerConfiguration(repository: \(repository), branch: \(branch), listen: \(host):\(port), stateDirectory: \(stateDirectory), "
+            + "apiToken: \(apiToken == nil ? "none" : "set, hidden"), webhookSecret: \(webhookSecret == nil ? "none" : "set, hidden"))"
+    }
+
+    public var debugDescription: String { description }
+
+    /// What `dump` and default struct printing of anything holding it show.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["summary": description], displayStyle: .struct)
+    }
+}
