@@ -82,13 +82,15 @@ let package = Package(
             ]
         ),
 
+        // Helpers that several test targets share (a recording HTTP receiver); used by tests only.
+        .target(name: "TrueupTestSupport", path: "Tests/TrueupTestSupport"),
         .testTarget(name: "TrueupCoreTests", dependencies: ["TrueupCore", "TrueupYAML"]),
         .testTarget(name: "TrueupYAMLTests", dependencies: ["TrueupYAML", "TrueupCore"]),
         .testTarget(name: "TrueupGitTests", dependencies: ["TrueupGit"]),
         .testTarget(name: "TrueupStoreTests", dependencies: ["TrueupStore"]),
         .testTarget(name: "TrueupBackendsTests", dependencies: ["TrueupBackends", "TrueupStore"]),
         // Corpus/ holds golden spec repositories read from the source tree (#filePath), not resources.
-        .testTarget(name: "TrueupEngineTests", dependencies: ["TrueupEngine", "TrueupCore"], exclude: ["Corpus"]),
+        .testTarget(name: "TrueupEngineTests", dependencies: ["TrueupEngine", "TrueupCore", "TrueupTestSupport"], exclude: ["Corpus"]),
         // `trueup diff` end to end through the built binary (depending on the executable target builds it).
         // Golden/ and Fixtures/ are read from the source tree; the Python files are run by `make test`.
         .testTarget(
@@ -99,12 +101,12 @@ let package = Package(
         .testTarget(
             name: "TrueupControllerTests",
             dependencies: [
-                "TrueupController", "trueup", "TrueupStore", "TrueupEngine", "TrueupGit", "TrueupCore",
+                "TrueupController", "trueup", "TrueupStore", "TrueupEngine", "TrueupGit", "TrueupCore", "TrueupTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         // End to end: the built `trueup` binary against real git repositories, SQLite files and processes.
-        .testTarget(name: "TrueupCLITests", dependencies: ["trueup", "TrueupStore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "TrueupCLITests", dependencies: ["trueup", "TrueupStore", "TrueupTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

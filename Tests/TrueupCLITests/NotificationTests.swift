@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TrueupTestSupport
 
 /// `spec.notify` end to end: the example applied through the real binary, its events received by
 /// a recording HTTP receiver on 127.0.0.1 standing in for GitHub, a webhook and Slack.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrueupTestSupport
 import TrueupBackends
 import TrueupStore
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrueupTestSupport
 import TrueupCore
 @testable import TrueupEngine
 import TrueupStore

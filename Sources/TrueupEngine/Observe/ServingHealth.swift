@@ -101,14 +101,16 @@ public enum ServingHealth {
 
     /// The health of what trueup applied to `environment`, its backends chosen from the desired
     /// state at the last applied commit (the settings that deployed them). Nil when nothing was applied.
-    public static func check(environment name: String, workspace: Workspace) async -> EnvironmentHealth? {
+    /// `settings`: those `AppliedSettings.of` gives, when the caller has read them already.
+    public static func check(environment name: String, workspace: Workspace, settings known: EnvironmentSettings? = nil) async -> EnvironmentHealth? {
         let now = Date().timeIntervalSince1970
         do {
             let applied = try workspace.store.appliedResources(environment: name)
             let deployments = applied.keys.filter { $0.kind == .deployment }.map(\.name)
-            guard let commit = try workspace.store.environmentStatus(name)?.lastAppliedCommit ?? workspace.store.environmentStatus(name)?.lastAttemptedCommit else { return nil }
+            let status = try workspace.store.environmentStatus(name)
+            guard let commit = status?.lastAppliedCommit ?? status?.lastAttemptedCommit else { return nil }
             if deployments.isEmpty { return EnvironmentHealth(environment: name, status: .healthy, deployments: [], observedAt: now) }
-            guard let settings = try AppliedSettings.of(environment: name, workspace: workspace) else {
+            guard let settings = try known ?? AppliedSettings.of(environment: name, workspace: workspace) else {
                 return EnvironmentHealth(environment: name, status: .unknown, deployments: [], observedAt: now,
                                          message: "its settings at the last applied commit \(commit.prefix(12)) cannot be read")
             }

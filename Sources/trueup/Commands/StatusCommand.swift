@@ -26,9 +26,12 @@ struct StatusCommand: AsyncParsableCommand {
             var health: [String: EnvironmentHealth] = [:]
             var registries: [String: RegistryState] = [:]
             for status in try workspace.store.allEnvironmentStatuses() where env == nil || status.name == env {
-                health[status.name] = await ServingHealth.check(environment: status.name, workspace: workspace)
+                // The settings it was applied with, read from git once: they choose the serving
+                // backend to ask for health and the registry to read lineage from.
+                let settings = try? AppliedSettings.of(environment: status.name, workspace: workspace)
+                health[status.name] = await ServingHealth.check(environment: status.name, workspace: workspace, settings: settings)
                 // Lineage of a registry that is not the local one (MLflow) is read from it.
-                if let settings = try? AppliedSettings.of(environment: status.name, workspace: workspace), settings.registry.type != .local {
+                if let settings, settings.registry.type != .local {
                     let models = Set(try workspace.store.appliedResources(environment: status.name).filter { $0.key.kind == .model }.compactMap { $0.value.registryName })
                     registries[status.name] = try? await workspace.backends(for: settings).registry.observe(models: models, prompts: [])
                 }

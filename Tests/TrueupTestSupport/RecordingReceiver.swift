@@ -1,28 +1,31 @@
 import Foundation
 
 /// Tests/Fixtures/notifications/recording_receiver.py running on 127.0.0.1: every request it
-/// gets, as it got it. Stopped (by its pid) when released.
-final class RecordingReceiver {
-    struct Request {
-        var method: String
-        var path: String
-        var headers: [String: String]
-        var body: String
-        var time: Double
+/// gets, as it got it. Stopped (by its pid) when released. Shared by the engine, CLI and controller
+/// tests (this target is theirs only; nothing of trueup depends on it).
+public final class RecordingReceiver {
+    public struct Request {
+        public var method: String
+        public var path: String
+        public var headers: [String: String]
+        public var body: String
+        public var time: Double
 
-        func header(_ name: String) -> String? { headers.first { $0.key.lowercased() == name.lowercased() }?.value }
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
+        public func header(_ name: String) -> String? { headers.first { $0.key.lowercased() == name.lowercased() }?.value }
+        public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
     }
 
-    static let script = SourceTree.root.appendingPathComponent("Tests/Fixtures/notifications/recording_receiver.py").path
-    let folder: String
-    let record: String
-    let port: Int
+    /// Tests/TrueupTestSupport/RecordingReceiver.swift -> Tests/Fixtures/notifications/.
+    public static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/notifications/recording_receiver.py").path
+    public let folder: String
+    public let record: String
+    public let port: Int
     private let process = Process()
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://127.0.0.1:\(port)" }
 
-    init(_ options: [String] = [], port wanted: Int? = nil) throws {
+    public init(_ options: [String] = [], port wanted: Int? = nil) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("trueup-receiver-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         record = folder + "/requests.jsonl"
@@ -50,13 +53,13 @@ final class RecordingReceiver {
     }
 
     /// Stops the receiver (its pid only); what it recorded stays readable.
-    func stop() {
+    public func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
-    var requests: [Request] {
+    public var requests: [Request] {
         guard let text = try? String(contentsOfFile: record, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
@@ -67,7 +70,7 @@ final class RecordingReceiver {
     }
 }
 
-struct ReceiverError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct ReceiverError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
