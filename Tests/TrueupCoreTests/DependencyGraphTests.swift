@@ -70,6 +70,34 @@ struct DependencyGraphTests {
         #expect(g.cycles().isEmpty)
     }
 
+    @Test func acyclicCheckAgreesWithTheCyclesFound() {
+        // Random graphs of 40 jobs, some with self references, edges to missing resources and
+        // cycles, the same every run (a fixed linear congruential sequence).
+        var seed: UInt64 = 42
+        func next(_ bound: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(bound))
+        }
+        var acyclic = 0
+        for round in 0..<200 {
+            var edges: [ResourceID: [ResourceID]] = [:]
+            for i in 0..<40 {
+                var deps: [ResourceID] = []
+                for _ in 0..<next(3) {
+                    // Mostly to earlier jobs (no cycle); now and then to a later one or a missing one.
+                    let target = next(10) == 0 ? i + next(40 - i) : (i == 0 ? 0 : next(i))
+                    deps.append(ResourceID(.job, next(25) == 0 ? "missing\(target)" : "j\(target)"))
+                }
+                edges[ResourceID(.job, "j\(i)")] = deps
+            }
+            let expected = DependencyGraph(edges: edges).cycles().isEmpty
+            #expect(DependencyGraph.isAcyclic(edges) == expected, "round \(round)")
+            if expected { acyclic += 1 }
+        }
+        // Both answers were asked for.
+        #expect(acyclic > 20 && acyclic < 180)
+    }
+
     @Test func dependentsAreFoundTransitively() {
         let g = graph(["Model/m": ["Job/t"], "Deployment/d": ["Model/m"], "Job/t": ["Dataset/x"], "Job/other": []])
         let found = g.dependents(of: [ResourceID(.dataset, "x")])

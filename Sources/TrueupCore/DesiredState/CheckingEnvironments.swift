@@ -52,10 +52,16 @@ extension DesiredStateBuilder {
                 usesLeft[group] -= 1
                 if usesLeft[group] == 0 { carried[group] = nil }
             }
-            let (checked, diagnostics) = Self.finish(environment, results: consume results, lookups: run.lookups)
+            let (checked, diagnostics) = Self.finish(environment, results: consume results, lookups: run.lookups, ordering: false)
             run.diagnostics += diagnostics
             if var checked {
-                checked.resources = [:]
+                // Freed on every core (see `EveryCore.release`): the dictionary is emptied before,
+                // so that the array holds the only references.
+                var taken: [ResourceID: Resource] = [:]
+                swap(&taken, &checked.resources)
+                let resources = Array(taken.values)
+                taken = [:]
+                EveryCore.release(consume resources)
                 checked.order = []
                 environments[environment.name] = checked
             }
@@ -69,17 +75,23 @@ extension DesiredStateBuilder {
         let workers = min(SnapshotWork.availableCores, 8, indices.count / Self.resourcesPerWorker)
         guard workers > 1, let opener = snapshot.opener else {
             var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
-            return indices.map { Self.validate($0, of: environment, with: &run) }
+            return indices.map { Self.checkOnly($0, of: environment, with: &run) }
         }
         let folders = collected.folders, root = self.root, schemas = self.schemas, lookups = collected.lookups
         var done = SnapshotWork.map(count: indices.count, workers: workers, batch: Self.batch, opener: opener, state: { own in
             BuildRun(builder: DesiredStateBuilder(snapshot: own, root: root, schemas: schemas), folders: folders, lookups: lookups)
-        }) { run, position in Self.validate(indices[position], of: environment, with: &run) }
+        }) { run, position in Self.checkOnly(indices[position], of: environment, with: &run) }
         // A position no thread could take (its snapshot failed to open) is validated here.
         var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
         for position in done.indices where done[position] == nil {
-            done[position] = Self.validate(indices[position], of: environment, with: &run)
+            done[position] = Self.checkOnly(indices[position], of: environment, with: &run)
         }
         return done
+    }
+
+    /// Declaration `index` validated, keeping only what the environment's checks read.
+    private static func checkOnly(_ index: Int, of environment: BuildRun.Prepared, with run: inout BuildRun) -> (Validated, substituted: Bool) {
+        let (validated, substituted) = validate(index, of: environment, with: &run)
+        return (validated.keepingChecksOnly(), substituted)
     }
 }

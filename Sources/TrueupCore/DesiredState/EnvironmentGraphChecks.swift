@@ -6,7 +6,9 @@ struct EnvironmentGraphChecks {
     private(set) var diagnostics: [Diagnostic] = []
 
     /// References and the dependency graph, once every resource of the environment is valid.
-    mutating func finish(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource], lookups: RevisionLookups) -> DesiredEnvironment? {
+    /// Without `ordering`, the environment comes back without its order (`validate` needs only to
+    /// know that there is no cycle).
+    mutating func finish(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource], lookups: RevisionLookups, ordering: Bool = true) -> DesiredEnvironment? {
         let name = environment.name
         // The edges alone: going over the resources themselves copies every field of each.
         let edges = resources.mapValues(\.dependencies)
@@ -17,6 +19,10 @@ struct EnvironmentGraphChecks {
         diagnostics += ServingCapabilities.check(resources, serving: environment.settings.serving.type, environment: name)
         guard diagnostics.isEmpty else { return nil }
 
+        // Without an order to give, the graph is built (sorted) only to name the cycles there are.
+        if !ordering, DependencyGraph.isAcyclic(edges) {
+            return DesiredEnvironment(settings: environment.settings, resources: resources, order: [], definedAt: environment.definedAt, lookups: lookups)
+        }
         let graph = DependencyGraph(edges: edges)
         for cycle in graph.cycles() {
             // Point at the reference that leaves the cycle's first member, where a fix can start.
@@ -25,7 +31,7 @@ struct EnvironmentGraphChecks {
             diagnostics.append(Diagnostic(at: first.location(of: FieldPath.parse(field)), "dependency cycle: \(cycle.map(\.description).joined(separator: " -> ")): break it by removing one of these references", field: field, environment: name))
         }
         guard diagnostics.isEmpty else { return nil }
-        return DesiredEnvironment(settings: environment.settings, resources: resources, order: graph.topologicalOrder(), definedAt: environment.definedAt, lookups: lookups)
+        return DesiredEnvironment(settings: environment.settings, resources: resources, order: ordering ? graph.topologicalOrder() : [], definedAt: environment.definedAt, lookups: lookups)
     }
 
     /// Dangling references: every edge must name a resource of the environment.

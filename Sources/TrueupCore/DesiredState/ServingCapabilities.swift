@@ -16,17 +16,17 @@ enum ServingCapabilities {
         let deployments = resources.keys.filter { $0.kind == .deployment }.sorted()
         for id in deployments {
             let resource = resources[id]!
-            let spec = resource.spec
+            guard case .deployment(let spec) = resource.typed else { continue }
             switch serving {
             case .ray:
-                if spec["port"] != nil {
+                if spec.port != nil {
                     fail(resource, "spec.port", "serving runs on ray in this environment, whose HTTP proxy chooses the port: remove spec.port (it pins a port on the local backend only)")
                 }
             default:
-                if let replicas = spec["replicas"]?.intValue, replicas > 1 {
-                    fail(resource, "spec.replicas", "replicas is \(replicas), but serving runs locally in this environment, one process per deployment: set replicas to 1 (or leave it out), or serve on ray (spec.backends.serving)")
+                if spec.replicas > 1 {
+                    fail(resource, "spec.replicas", "replicas is \(spec.replicas), but serving runs locally in this environment, one process per deployment: set replicas to 1 (or leave it out), or serve on ray (spec.backends.serving)")
                 }
-                if let port = spec["port"]?.intValue {
+                if let port = spec.port {
                     if let other = pinned[port] {
                         fail(resource, "spec.port", "port \(port) is already pinned by \(other) in this environment: give each deployment its own port")
                     } else {

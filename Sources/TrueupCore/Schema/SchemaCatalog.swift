@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// The schemas of every kind, compiled once from the copies built into the binary.
@@ -15,6 +16,14 @@ public struct SchemaCatalog: Sendable {
             fatalError("built-in schema is invalid: \(error)")
         }
     }()
+
+    /// Starts compiling `shared` on another core, for a caller about to do slow work that does
+    /// not need it yet (opening a repository starts libgit2, which reads the system's
+    /// certificates; then the files are read and parsed): whoever reads `shared` first waits
+    /// only for what is left of compiling. Compiling takes a few milliseconds, once a process.
+    public static func compileAhead() {
+        DispatchQueue.global().async { _ = shared }
+    }
 
     public init(sources: [String: String]) throws {
         var schemas: [ResourceKind: Schema] = [:]

@@ -386,7 +386,7 @@ struct Executor: Sendable {
             command: spec.command ?? [], importPath: spec.importPath,
             environmentVariables: variables, healthPath: spec.health.path,
             healthTimeoutSeconds: spec.health.timeoutSeconds,
-            replicas: spec.replicas, port: r.spec["port"]?.intValue, resources: JobResources(spec: r.spec["resources"])))
+            replicas: spec.replicas, port: spec.port, resources: JobResources(spec: r.spec["resources"])))
         return Done(resolution: Resolution(version: hash, location: record.endpoint), detail: "serving \(asset) version \(version) at \(record.endpoint)")
     }
 

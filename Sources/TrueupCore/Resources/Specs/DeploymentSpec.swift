@@ -29,6 +29,8 @@ public struct DeploymentSpec: Sendable, Hashable {
     /// Ray serving: the application, `module:attribute`.
     public var importPath: String?
     public var replicas: Int
+    /// Local serving: the port its process must listen on (otherwise one is chosen).
+    public var port: Int?
     /// Free-form configuration for the server (an object).
     public var config: JSONValue
     public var env: [String: String]
@@ -39,7 +41,7 @@ public struct DeploymentSpec: Sendable, Hashable {
     public static let defaultReplicas = 1
 
     public init(model: String? = nil, prompt: String? = nil, code: String? = nil, command: [String]? = nil, importPath: String? = nil,
-                replicas: Int = Self.defaultReplicas, config: JSONValue = .object([:]), env: [String: String] = [:], health: Health = Health(),
+                replicas: Int = Self.defaultReplicas, port: Int? = nil, config: JSONValue = .object([:]), env: [String: String] = [:], health: Health = Health(),
                 resources: ComputeResources? = nil, dependsOn: [String] = []) {
         self.model = model
         self.prompt = prompt
@@ -47,6 +49,7 @@ public struct DeploymentSpec: Sendable, Hashable {
         self.command = command
         self.importPath = importPath
         self.replicas = replicas
+        self.port = port
         self.config = config
         self.env = env
         self.health = health
@@ -58,7 +61,7 @@ public struct DeploymentSpec: Sendable, Hashable {
         let health = spec["health"]
         self.init(model: spec["model"]?.stringValue, prompt: spec["prompt"]?.stringValue, code: spec["code"]?.stringValue,
                   command: spec["command"]?.arrayValue.map { $0.compactMap(\.stringValue) }, importPath: spec["importPath"]?.stringValue,
-                  replicas: spec["replicas"]?.intValue ?? Self.defaultReplicas, config: spec["config"] ?? .object([:]),
+                  replicas: spec["replicas"]?.intValue ?? Self.defaultReplicas, port: spec["port"]?.intValue, config: spec["config"] ?? .object([:]),
                   env: spec["env"]?.stringMap ?? [:],
                   health: Health(path: health?["path"]?.stringValue ?? Health.defaultPath, timeout: health?["timeout"]?.stringValue),
                   resources: ComputeResources(spec["resources"]), dependsOn: spec["dependsOn"]?.strings ?? [])
