@@ -227,6 +227,26 @@ public struct LocalBackendStore: Sendable {
         }
     }
 
+    /// The latest finished run of each of `jobs` in `environment` (a job never finished is
+    /// absent). One indexed query per job: the dashboard asks on every page view, and reading all
+    /// of an environment's runs grew with its history.
+    public func latestFinishedJobRuns(environment: String, jobs: Set<String>) throws -> [String: JobRunRecord] {
+        try read(empty: [:]) { db in
+            var latest: [String: JobRunRecord] = [:]
+            for job in jobs.sorted() {
+                let row = try Row.fetchOne(db, sql: """
+                    SELECT record_json FROM job_runs
+                    WHERE environment = ? AND job = ? AND json_extract(record_json, '$.finishedAt') IS NOT NULL
+                    ORDER BY updated_at DESC LIMIT 1
+                    """, arguments: [environment, job])
+                if let row {
+                    latest[job] = try row.withUnsafeData(atIndex: 0) { try StoredJSON.decode(JobRunRecord.self, from: $0 ?? Data(), record: "job run") }
+                }
+            }
+            return latest
+        }
+    }
+
     public func saveJobRun(_ record: JobRunRecord, at time: Double) throws {
         let json = try StoredJSON.encode(record)
         try write { db in

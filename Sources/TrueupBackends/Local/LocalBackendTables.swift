@@ -59,6 +59,10 @@ enum LocalBackendTables {
                 PRIMARY KEY (environment, name)
             );
             """),
+        // The latest run of a job, asked by the dashboard's gate view on every page view.
+        ("local-v2", """
+            CREATE INDEX IF NOT EXISTS job_runs_by_job ON job_runs(environment, job, updated_at);
+            """),
     ]
 
     /// Creates or migrates the tables; returns whether they exist. A read-only state (`trueup

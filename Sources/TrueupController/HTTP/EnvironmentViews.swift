@@ -203,11 +203,8 @@ enum EnvironmentViews {
             }
         }
         guard !gated.isEmpty else { return [:] }
-        // Oldest first: the last one of a job is its latest run.
-        var latest: [String: JobRunRecord] = [:]
-        for run in try LocalBackendStore(store: context.workspace.store).allJobRuns(environment: name) where run.finishedAt != nil {
-            latest[run.job] = run
-        }
+        let jobs = Set(gated.values.flatMap { $0.map(\.job) })
+        let latest = try LocalBackendStore(store: context.workspace.store).latestFinishedJobRuns(environment: name, jobs: jobs)
         return gated.mapValues { gates in
             gates.map { gate in
                 guard let run = latest[gate.job] else { return "\(gate.job): not run yet" }

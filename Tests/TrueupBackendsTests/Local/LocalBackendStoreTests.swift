@@ -20,12 +20,32 @@ import TrueupStore
         }
     }
 
+    @Test func theLatestFinishedRunOfEachJobIsFound() async throws {
+        try await LocalState.with { state in
+            let local = try state.openStore()
+            func run(_ identity: String, _ job: String, _ status: JobRunRecord.Status, environment: String = "dev", finished: Bool = true) -> JobRunRecord {
+                JobRunRecord(identity: identity, environment: environment, job: job, status: status, outputLocation: "/out", logPath: "/log",
+                             commit: "c", codeTree: "t", startedAt: 1, finishedAt: finished ? 2 : nil)
+            }
+            try local.saveJobRun(run("a1", "evaluate", .succeeded), at: 1)
+            try local.saveJobRun(run("a2", "evaluate", .failed), at: 2)
+            try local.saveJobRun(run("a3", "evaluate", .running, finished: false), at: 3)
+            try local.saveJobRun(run("a4", "evaluate", .succeeded, environment: "staging"), at: 4)
+            try local.saveJobRun(run("b1", "check", .running, finished: false), at: 5)
+            try local.saveJobRun(run("c1", "train", .succeeded), at: 6)
+            let latest = try local.latestFinishedJobRuns(environment: "dev", jobs: ["evaluate", "check"])
+            // The failed run is the latest finished one of evaluate in dev; check never finished;
+            // train was not asked for; staging's run is another environment's.
+            #expect(latest.mapValues(\.identity) == ["evaluate": "a2"])
+        }
+    }
+
     @Test func itsTablesAreMigratedOnceAndRecorded() async throws {
         try await LocalState.with { state in
             let local = try state.openStore()
             _ = try state.openStore()
             let migrations = try local.store.read { db in try String.fetchAll(db, sql: "SELECT id FROM local_backend_migrations") }
-            #expect(migrations == ["local-v1"])
+            #expect(migrations == ["local-v1", "local-v2"])
             let engine = try local.store.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
             #expect(!engine.contains("local-v1"), "the engine's migrations know nothing of them")
         }
