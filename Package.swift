@@ -82,13 +82,13 @@ let package = Package(
             ]
         ),
 
-        // Helpers that several test targets share (a recording HTTP receiver); used by tests only.
+        // Helpers that several test targets share (a recording HTTP receiver, the MLflow test server); used by tests only.
         .target(name: "TrueupTestSupport", path: "Tests/TrueupTestSupport"),
         .testTarget(name: "TrueupCoreTests", dependencies: ["TrueupCore", "TrueupYAML"]),
         .testTarget(name: "TrueupYAMLTests", dependencies: ["TrueupYAML", "TrueupCore"]),
         .testTarget(name: "TrueupGitTests", dependencies: ["TrueupGit"]),
         .testTarget(name: "TrueupStoreTests", dependencies: ["TrueupStore"]),
-        .testTarget(name: "TrueupBackendsTests", dependencies: ["TrueupBackends", "TrueupStore"]),
+        .testTarget(name: "TrueupBackendsTests", dependencies: ["TrueupBackends", "TrueupStore", "TrueupTestSupport"]),
         // Corpus/ holds golden spec repositories read from the source tree (#filePath), not resources.
         .testTarget(name: "TrueupEngineTests", dependencies: ["TrueupEngine", "TrueupCore", "TrueupTestSupport"], exclude: ["Corpus"]),
         // `trueup diff` end to end through the built binary (depending on the executable target builds it).

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrueupTestSupport
 
 /// The example's dev environment applied with `registry: {type: mlflow}` against a real MLflow
 /// server, then checked with MLflow's own Python client.
@@ -14,7 +15,7 @@ struct MLflowApplyTests {
 
     @Test("apply registers the model, its run and the prompt in MLflow; a second plan is a no-op")
     func applyDevIntoMLflow() async throws {
-        let url = try await MLflowServer.shared.url()
+        let url = try await MLflowTestServer.shared.start().url
         let fixture = try await Fixture()
         defer { fixture.stopEverything() }
         try Self.useMLflow(fixture, url: url)
@@ -35,7 +36,7 @@ struct MLflowApplyTests {
         let status = try await fixture.trueup("status", "--env", "dev")
         #expect(status.stdout.contains("produced by Job/train-churn run") && status.stdout.contains("at commit \(commit.prefix(12))"), "\(status)")
 
-        let out = try await MLflowServer.python("""
+        let out = try await MLflowTestServer.python("""
             import json, mlflow, os
             c = mlflow.MlflowClient()
             v = c.get_model_version_by_alias("churn-classifier", "dev")
@@ -82,7 +83,7 @@ struct MLflowApplyTests {
         #expect((seen["prompt_config"] as? [String: Any])?["model"] as? String == "gpt-4o-mini")
 
         // Drift: someone registers a version by hand and moves the alias to it with MLflow's client.
-        _ = try await MLflowServer.python("""
+        _ = try await MLflowTestServer.python("""
             import mlflow
             c = mlflow.MlflowClient()
             v = c.create_model_version("churn-classifier", "s3://elsewhere/churn")
@@ -93,7 +94,7 @@ struct MLflowApplyTests {
         #expect(drift.stdout.contains("Model/churn-classifier"), "\(drift)")
         let heal = try await fixture.trueup("apply", "--env", "dev", "--yes")
         #expect(heal.status == 0, "\(heal)")
-        let after = try await MLflowServer.python("""
+        let after = try await MLflowTestServer.python("""
             import mlflow
             c = mlflow.MlflowClient()
             print(c.get_model_version_by_alias("churn-classifier", "dev").version, len(c.search_model_versions("name='churn-classifier'")))
@@ -103,7 +104,7 @@ struct MLflowApplyTests {
 
     @Test("promote from staging to prod, both on MLflow: one version line changes, validate and prod's plan succeed")
     func promoteBetweenEnvironmentsOnMLflow() async throws {
-        let url = try await MLflowServer.shared.url()
+        let url = try await MLflowTestServer.shared.start().url
         let fixture = try await Fixture()
         defer { fixture.stopEverything() }
         for environment in ["staging", "prod"] {
@@ -116,7 +117,7 @@ struct MLflowApplyTests {
         _ = try await fixture.commit("staging and prod keep their models in MLflow")
         try await fixture.apply("staging")
         // What staging serves, as MLflow's own client sees it.
-        let live = try await MLflowServer.python("""
+        let live = try await MLflowTestServer.python("""
             import mlflow
             print(mlflow.MlflowClient().get_model_version_by_alias("churn-classifier", "staging").version)
             """, url: url, in: fixture.base)
@@ -135,7 +136,7 @@ struct MLflowApplyTests {
 
     @Test("a gate that fails on MLflow leaves the alias where it was; the version and its failed gate run are recorded")
     func aFailedGateLeavesTheAlias() async throws {
-        let url = try await MLflowServer.shared.url()
+        let url = try await MLflowTestServer.shared.start().url
         let fixture = try await Fixture()
         defer { fixture.stopEverything() }
         try Self.useMLflow(fixture, url: url)
@@ -147,7 +148,7 @@ struct MLflowApplyTests {
             c = mlflow.MlflowClient()
             print(c.get_model_version_by_alias("churn-classifier", "dev").version)
             """
-        let before = try await MLflowServer.python(read, url: url, in: fixture.base).split(separator: "\n").last.map(String.init)
+        let before = try await MLflowTestServer.python(read, url: url, in: fixture.base).split(separator: "\n").last.map(String.init)
 
         // A retrained candidate held to a bar no model here reaches.
         try fixture.edit("environments/base/churn/model.yaml") { $0.replacingOccurrences(of: "auc: \">= 0.75\"", with: "auc: \">= 0.999\"") }
@@ -156,7 +157,7 @@ struct MLflowApplyTests {
         let failed = try await fixture.trueup("apply", "--env", "dev", "--yes")
         #expect(failed.status == 1, "\(failed)")
         #expect(failed.output.contains("gate Job/evaluate-churn did not pass"), "\(failed)")
-        let after = try await MLflowServer.python(read + """
+        let after = try await MLflowTestServer.python(read + """
 
             gates = c.search_runs([e.experiment_id for e in c.search_experiments(filter_string="name = 'trueup/dev'")],
                                   "tags.`trueup.gate.verdict` = 'failed'")

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TrueupTestSupport
 
 /// An HTTP proxy on 127.0.0.1 between trueup and the real MLflow server: it counts and records
 /// every request, and can answer some with a fault instead of forwarding them. Plain blocking
@@ -37,10 +38,10 @@ final class LoopbackProxy: Sendable {
         self.upstreamPort = upstreamPort
         self.plan = plan
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ServerError("proxy: socket() failed: errno \(errno)") }
+        guard fd >= 0 else { throw TestSupportError("proxy: socket() failed: errno \(errno)") }
         var address = Self.loopback(port: 0)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(fd, 64) == 0 else { close(fd); throw ServerError("proxy: bind/listen failed: errno \(errno)") }
+        guard bound == 0, listen(fd, 64) == 0 else { close(fd); throw TestSupportError("proxy: bind/listen failed: errno \(errno)") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         listener = fd

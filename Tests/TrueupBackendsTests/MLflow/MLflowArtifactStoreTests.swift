@@ -6,6 +6,7 @@ import Testing
 import TrueupBackends
 import TrueupCore
 import TrueupStore
+import TrueupTestSupport
 
 /// The `mlflow` artifact store against a real MLflow server's artifact proxy: the shared
 /// conformance suite, and what MLflow's own client sees of it.

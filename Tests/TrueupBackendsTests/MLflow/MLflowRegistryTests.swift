@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 @testable import TrueupBackends
 import TrueupCore
+import TrueupTestSupport
 
 /// The mlflow registry backend against a real MLflow server (`MLflowTestServer`).
 @Suite("MLflow registry against a real server", .serialized)

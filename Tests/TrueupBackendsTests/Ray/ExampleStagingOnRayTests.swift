@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrueupBackends
 import TrueupCore
+import TrueupTestSupport
 
 /// The repository's own example, unchanged but for staging's backends: jobs and serving on the test
 /// head node, models and prompts in the real MLflow server (artifacts there too, the default). The

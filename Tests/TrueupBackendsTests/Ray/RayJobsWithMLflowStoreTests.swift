@@ -3,6 +3,7 @@ import Testing
 import TrueupBackends
 import TrueupCore
 import TrueupStore
+import TrueupTestSupport
 
 /// Ray jobs whose inputs and outputs live in MLflow's artifact proxy (`spec.artifacts: {type:
 /// mlflow}`, the default with an MLflow registry): the runner on the node talks to the real

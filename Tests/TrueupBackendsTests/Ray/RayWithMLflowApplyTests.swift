@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrueupBackends
 import TrueupCore
+import TrueupTestSupport
 
 /// `trueup apply` of a staging-like environment with all three real systems: jobs and serving on
 /// the test head node, models in the real MLflow server, artifacts in MLflow's artifact proxy (the
