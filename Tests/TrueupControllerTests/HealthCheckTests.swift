@@ -69,8 +69,14 @@ struct HealthCheckTests {
         let degraded = try await eventuallyAsync(timeout: 30) { await health("staging") == "Degraded" }
         let stagingView = await controller.environment("staging") ?? [:]
         #expect(degraded, "\(stagingView)")
-        let staging = (await controller.environment("staging"))?["health"] as? [String: Any]
-        #expect((staging?["summary"] as? String)?.contains("Deployment/greeter its process \(stagingServer) is not running") == true, "\(staging ?? [:])")
+        // With the reason: the process is gone (a check that ran while it died may first have
+        // found only its port closed; the next one, a second later, finds the process gone).
+        let reasoned = try await eventuallyAsync(timeout: 30) {
+            let staging = (await controller.environment("staging"))?["health"] as? [String: Any]
+            return (staging?["summary"] as? String)?.contains("Deployment/greeter its process \(stagingServer) is not running") == true
+        }
+        let stagingHealth = (await controller.environment("staging"))?["health"] as? [String: Any]
+        #expect(reasoned, "\(stagingHealth ?? [:])")
         // dev: healed by a reconcile the health check started, long before its interval.
         let healed = try await eventuallyAsync(timeout: ControllerFixture.timeout) {
             guard let pid = try local.deployments(environment: "dev")["greeter"]?.pid, pid != devServer else { return false }

@@ -34,13 +34,17 @@ public struct LocalServing: ServingBackend {
     }
 
     static func problem(_ stored: LocalBackendStore.StoredDeployment) async -> String? {
+        let notRunning = "its process \(stored.pid.map(String.init) ?? "?") is not running"
         guard let pid = stored.pid, let start = stored.pidStartTime, ServiceSupervisor.isAlive(pid: pid, startTime: start) else {
-            return "its process \(stored.pid.map(String.init) ?? "?") is not running"
+            return notRunning
         }
         let path = stored.record.healthPath
         if let port = stored.port, let response = await HTTPProbe.get(port: port, path: path, timeoutSeconds: 2), (200..<300).contains(response.status) {
             return nil
         }
+        // A server that died while it was probed fails the probe too: the reason then is that it
+        // is gone, which says what to do (start it again), not that it answers badly.
+        if !ServiceSupervisor.isAlive(pid: pid, startTime: start) { return notRunning }
         return "its health check GET \(path) on port \(stored.port.map(String.init) ?? "?") is failing"
     }
 
