@@ -28,23 +28,21 @@ public enum EveryCore {
         let parts = min(SnapshotWork.availableCores, 8)
         guard parts > 1, values.count >= parts * 64 else { return }
         let size = (values.count + parts - 1) / parts
-        var chunks: [[Element]] = []
-        chunks.reserveCapacity(parts)
+        // One slot per part, each initialized here and emptied by exactly one iteration below:
+        // no two threads touch the same slot, so no lock is needed.
+        let slots = UnsafeMutableBufferPointer<[Element]>.allocate(capacity: parts)
+        defer { slots.deallocate() }
+        var count = 0
         while !values.isEmpty {
             var chunk: [Element] = []
             chunk.reserveCapacity(size)
             while chunk.count < size, let last = values.popLast() { chunk.append(last) }
-            chunks.append(chunk)
+            slots.initializeElement(at: count, to: chunk)
+            count += 1
         }
-        let count = chunks.count
-        let slots = Mutex(consume chunks)
+        nonisolated(unsafe) let shared = slots
         DispatchQueue.concurrentPerform(iterations: count) { index in
-            // Taken out under the lock, freed outside it, by this thread.
-            var chunk = slots.withLock { slots in
-                defer { slots[index] = [] }
-                return slots[index]
-            }
-            chunk.removeAll()
+            _ = (shared.baseAddress! + index).move()
         }
     }
 }
