@@ -70,8 +70,25 @@ final class ControllerFixture: @unchecked Sendable {
 
     deinit {
         for process in processes { process.killHard() }
+        // The servers a controller started run in process groups of their own and outlive it, as
+        // they do for users; those running in this fixture's folders go with the fixture.
+        for pid in Self.processes(workingUnder: base) {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
         if ProcessInfo.processInfo.environment["TRUEUP_KEEP_FIXTURES"] == nil {
             try? FileManager.default.removeItem(atPath: base)
+        }
+    }
+
+    /// Every process whose working directory is `folder` or below it.
+    static func processes(workingUnder folder: String) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = pid_t(entry), pid != getpid(),
+                  let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/cwd"),
+                  cwd == folder || cwd.hasPrefix(folder + "/") else { return nil }
+            return pid
         }
     }
 
