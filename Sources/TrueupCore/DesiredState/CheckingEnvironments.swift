@@ -55,13 +55,7 @@ extension DesiredStateBuilder {
             let (checked, diagnostics) = Self.finish(environment, results: consume results, lookups: run.lookups, ordering: false)
             run.diagnostics += diagnostics
             if var checked {
-                // Freed on every core (see `EveryCore.release`): the dictionary is emptied before,
-                // so that the array holds the only references.
-                var taken: [ResourceID: Resource] = [:]
-                swap(&taken, &checked.resources)
-                let resources = Array(taken.values)
-                taken = [:]
-                EveryCore.release(consume resources)
+                checked.resources = [:]
                 checked.order = []
                 environments[environment.name] = checked
             }

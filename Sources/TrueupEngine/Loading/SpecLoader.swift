@@ -37,15 +37,6 @@ public final class SpecLoader {
         self.shared = shared
     }
 
-    /// The parsed files are freed on every core: a large repository's trees are millions of
-    /// nodes, which one core took 150 ms to free at the end of every `validate`.
-    deinit {
-        // The cache is emptied first, so that the array holds the only reference to each file.
-        let files = Array(parsed.values)
-        parsed = [:]
-        EveryCore.release(consume files)
-    }
-
     /// Reads and parses every spec file of `snapshot` into the cache (and the shared one), on
     /// every core, so that loaders that share it find them parsed.
     public func parseAll(_ snapshot: SourceSnapshot, specRoot: String = "environments") throws {
