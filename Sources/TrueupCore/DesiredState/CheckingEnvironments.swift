@@ -1,56 +1,47 @@
 // `validate` keeps no resource (`Keeping.checksOnly`), so environments are checked one after the
 // other and each one's resources are released before the next is validated: peak memory holds
-// one environment's resources, not every environment's. A declaration shared by several
-// environments is still validated once (see `SharedValidation`): its result is carried to the
-// next environments that have it and dropped after the last. What is reported is what
-// `buildEach` reports, in the same order.
+// one environment's resources, not every environment's. An environment folder that no other
+// environment extends is read only when its environment is checked, and its parsed files are
+// released with its resources (see `DesiredStateBuilder.LaterFolders`): what stays is what
+// several environments share, the bases. A declaration shared by several environments is still
+// validated once (see `SharedValidation`): its result is carried to the next environments that
+// have it. What is reported is what `buildEach` reports, in the same order.
 
 extension DesiredStateBuilder {
     /// Every environment named checked as `buildEach` checks it; the valid ones come back with
-    /// their settings only (no resources, no order).
-    func checkEach(_ names: [String], run: inout BuildRun, all: Set<String>) -> [String: DesiredEnvironment] {
-        var plans: [BuildRun.Plan] = []
-        for name in names {
-            if let plan = run.planEnvironment(name, all: all) { plans.append(plan) }
-        }
-        let prepared = BuildRun.merge(plans)
-        // Each declaration's group (declarations that validate alike, see `SharedValidation`) as
-        // a number, so that the loop below indexes arrays instead of hashing keys.
-        var groupOf: [SharedValidation: Int] = [:]
-        var usesLeft: [Int] = []
-        let groups = prepared.map { environment in
-            environment.declared.map { declared in
-                let key = SharedValidation(declaredAt: declared.declaredAt, serving: declared.id.kind == .deployment ? environment.settings.serving.type : nil)
-                if let group = groupOf[key] {
-                    usesLeft[group] += 1
-                    return group
-                }
-                groupOf[key] = usesLeft.count
-                usesLeft.append(1)
-                return usesLeft.count - 1
-            }
-        }
-        groupOf = [:]
-        var carried = [(result: Validated, environment: String)?](repeating: nil, count: usesLeft.count)
+    /// their settings only (no resources, no order). `waiting` are folders of `later` not read
+    /// yet: each is read when its environment's turn comes (or at the end, for its diagnostics).
+    func checkEach(_ names: [String], run: inout BuildRun, all: Set<String>, waiting: Set<String>, later: LaterFolders?) -> [String: DesiredEnvironment] {
+        var waiting = waiting
+        // Results that other environments may have too, by what makes them alike. A result is
+        // not carried when a document of a folder read late went into it: no other environment
+        // has that folder.
+        var carried: [SharedValidation: (result: Validated, environment: String)] = [:]
         var environments: [String: DesiredEnvironment] = [:]
-        for e in prepared.indices {
-            let environment = prepared[e]
-            let fresh = environment.declared.indices.filter { carried[groups[e][$0]] == nil }
+        for name in names {
+            var ownFiles = Set<SourceFileID>()
+            let readLate = waiting.remove(name) != nil
+            if readLate, let later { ownFiles = run.collectLater(name, from: later) }
+            defer { if readLate { run.folders[name]?.resources = [:] } }
+            guard let plan = run.planEnvironment(name, all: all) else { continue }
+            let environment = BuildRun.merge([plan])[0]
+            let keys = environment.declared.map { declared in
+                SharedValidation(declaredAt: declared.declaredAt, serving: declared.id.kind == .deployment ? environment.settings.serving.type : nil)
+            }
+            let fresh = environment.declared.indices.filter { carried[keys[$0]] == nil }
             var validated = validate(fresh, of: environment, collected: run)
             var results = [Validated?](repeating: nil, count: environment.declared.count)
             for index in fresh.reversed() {
                 guard let (result, substituted) = validated.popLast()! else { preconditionFailure("a resource of \(environment.name) was never validated") }
-                // Carried when a later environment declares it too (usesLeft counts this one).
-                if !substituted, usesLeft[groups[e][index]] > 1 { carried[groups[e][index]] = (result, environment.name) }
+                // A folder's own declarations are merged last, so the last document tells.
+                if !substituted, !ownFiles.contains(environment.declared[index].declaredAt[environment.declared[index].declaredAt.count - 1].fileID) {
+                    carried[keys[index]] = (result, environment.name)
+                }
                 results[index] = result
             }
             for index in environment.declared.indices where results[index] == nil {
-                guard let (result, from) = carried[groups[e][index]] else { continue }
+                guard let (result, from) = carried[keys[index]] else { continue }
                 results[index] = result.moved(from: from, to: environment.name)
-            }
-            for group in groups[e] {
-                usesLeft[group] -= 1
-                if usesLeft[group] == 0 { carried[group] = nil }
             }
             let (checked, diagnostics) = Self.finish(environment, results: consume results, lookups: run.lookups, ordering: false)
             run.diagnostics += diagnostics
@@ -59,6 +50,12 @@ extension DesiredStateBuilder {
                 checked.order = []
                 environments[environment.name] = checked
             }
+        }
+        // Folders of environments not checked (not chosen, or found invalid before their turn)
+        // are still read: what is wrong in their files is reported as a whole build reports it.
+        for name in waiting.sorted() {
+            if let later { run.collectLater(name, from: later) }
+            run.folders[name]?.resources = [:]
         }
         return environments
     }

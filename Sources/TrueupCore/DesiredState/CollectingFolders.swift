@@ -48,6 +48,28 @@ extension BuildRun {
         }
     }
 
+    /// Reads a folder `build` was handed in `later` and collects its documents as `collect`
+    /// would have: its `environment.yaml` is collected already. Returns the files' ids, which
+    /// tell the folder's own declarations from inherited ones.
+    @discardableResult
+    mutating func collectLater(_ name: String, from later: DesiredStateBuilder.LaterFolders) -> Set<SourceFileID> {
+        let read = later.read(name)
+        diagnostics += read.diagnostics
+        var folder = folders[name] ?? .init(name: name)
+        if !read.brokenFiles.isEmpty { folder.broken = true }
+        var fileIDs = Set<SourceFileID>()
+        folder.resources.reserveCapacity(folder.resources.count + read.files.reduce(0) { $0 + $1.documents.count })
+        for file in read.files {
+            let isEnvironmentFile = SpecTreePath(file.path, root: root).isEnvironmentFile
+            for document in file.documents {
+                fileIDs.insert(document.root.location.fileID)
+                Self.collect(document, file: file.path, isEnvironmentFile: isEnvironmentFile, specRoot: root, into: &folder, diagnostics: &diagnostics)
+            }
+        }
+        folders[name] = folder
+        return fileIDs
+    }
+
     /// Each folder's documents (`groups[i]` indexes the files of folder `names[i]`), with the
     /// problems found and whether the folder has an environment file. Folders are independent,
     /// so a large repository's are collected on every core: this runs between parsing and

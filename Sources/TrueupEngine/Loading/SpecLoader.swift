@@ -90,6 +90,11 @@ public final class SpecLoader {
             diagnostics.append(Diagnostic(at: nil, "no spec files under '\(root)/' at \(snapshot.revision.commit == "worktree" ? "the working tree" : "commit " + snapshot.revision.shortCommit): run `trueup init` or pass --path"))
         }
         var seen = Set<String>()
+        var specEntries = specEntries
+        var later: DesiredStateBuilder.LaterFolders?
+        if keeping == .checksOnly, environment == nil {
+            (specEntries, later) = readingLater(specEntries, snapshot: snapshot, root: root)
+        }
         parseAhead(specEntries.filter { $0.kind == .file && Self.isYAML($0.path) }, snapshot)
         for entry in specEntries where entry.kind == .file && Self.isYAML(entry.path) {
             seen.insert(entry.objectID)
@@ -105,9 +110,77 @@ public final class SpecLoader {
         // Forget blobs no longer in the tree so the cache stays as large as one revision (every
         // cached blob was seen when there are no more of them than were seen).
         if parsed.count > seen.count { parsed = parsed.filter { seen.contains($0.key) } }
-        var state = DesiredStateBuilder(snapshot: snapshot, root: root).build(files: files, entries: entries, brokenFiles: broken, only: environment, keeping: keeping)
+        var state = DesiredStateBuilder(snapshot: snapshot, root: root).build(files: files, entries: entries, brokenFiles: broken, only: environment, keeping: keeping, later: later)
         state.diagnostics = (state.diagnostics + diagnostics).sorted()
         return state
+    }
+
+    /// `entries` without the files of environment folders that no environment file names in
+    /// `spec.extends`, and those folders for the builder to read when it checks their environment
+    /// (see `DesiredStateBuilder.LaterFolders`). Their files are parsed then, on every core, and
+    /// not cached: they are released once their environment is checked.
+    private func readingLater(_ entries: [SourceEntry], snapshot: SourceSnapshot, root: String)
+        -> ([SourceEntry], DesiredStateBuilder.LaterFolders?) {
+        var environmentFiles: [String: SourceEntry] = [:]
+        for entry in entries where entry.kind == .file && Self.isEnvironmentFile(entry.path, root: root) {
+            if let folder = Self.folder(of: entry.path, root: root) { environmentFiles[folder] = entry }
+        }
+        var extended = Set<String>()
+        var readable = Set<String>()
+        for (folder, file) in environmentFiles {
+            // An environment file that does not parse leaves its folder to be read with the rest.
+            guard case .success(let documents) = parse(file, snapshot) else { continue }
+            readable.insert(folder)
+            for document in documents {
+                for item in document.root["spec"]?["extends"]?.items ?? [] {
+                    if let parent = item.scalarText { extended.insert(parent) }
+                }
+            }
+        }
+        let late = readable.subtracting(extended)
+        guard !late.isEmpty else { return (entries, nil) }
+        var now: [SourceEntry] = []
+        var filesOf: [String: [SourceEntry]] = [:]
+        for entry in entries {
+            if entry.kind == .file, Self.isYAML(entry.path), !Self.isEnvironmentFile(entry.path, root: root),
+               let folder = Self.folder(of: entry.path, root: root), late.contains(folder) {
+                filesOf[folder, default: []].append(entry)
+            } else {
+                now.append(entry)
+            }
+        }
+        let yaml = self.yaml
+        let later = DesiredStateBuilder.LaterFolders(names: late.sorted()) { folder in
+            Self.read(filesOf[folder] ?? [], snapshot, yaml)
+        }
+        return (now, later)
+    }
+
+    /// Files read and parsed without the cache, on every core when there are many.
+    private static func read(_ entries: [SourceEntry], _ snapshot: SourceSnapshot, _ yaml: YAMLLoader) -> DesiredStateBuilder.FolderFiles {
+        let workers = min(SnapshotWork.availableCores, 8, entries.count / Self.filesPerWorker)
+        var results: [Result<[Document], Diagnostic>?]
+        if workers > 1, let opener = snapshot.opener {
+            results = SnapshotWork.map(count: entries.count, workers: workers, opener: opener, state: { $0 }) { snapshot, index in
+                Self.parse(entries[index], yaml) { try snapshot.contents(of: $0) }
+            }
+        } else {
+            results = Array(repeating: nil, count: entries.count)
+        }
+        var folder = DesiredStateBuilder.FolderFiles(files: [], brokenFiles: [], diagnostics: [])
+        folder.files.reserveCapacity(entries.count)
+        for index in entries.indices {
+            // A file no thread could read is read here, on the loader's own snapshot.
+            switch results[index].take() ?? Self.parse(entries[index], yaml, read: { try snapshot.contents(of: $0) }) {
+            case .success(let documents):
+                folder.files.append(SpecFile(path: entries[index].path, objectID: entries[index].objectID, documents: documents))
+            case .failure(var error):
+                error.location?.file = entries[index].path
+                folder.diagnostics.append(error)
+                folder.brokenFiles.insert(entries[index].path)
+            }
+        }
+        return folder
     }
 
     /// A file's documents, parsed once per blob id.
