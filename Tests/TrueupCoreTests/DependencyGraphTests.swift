@@ -98,6 +98,16 @@ struct DependencyGraphTests {
         #expect(acyclic > 20 && acyclic < 180)
     }
 
+    @Test func aLongChainIsWalkedWithoutRecursion() {
+        // 200,000 resources each depending on the next: a recursive walk would overflow the stack.
+        var chain = DependencyGraph.DenseEdges()
+        for node in 0..<200_000 { chain.addNode(dependencies: node + 1 < 200_000 ? [node + 1] : []) }
+        #expect(chain.isAcyclic)
+        var closed = DependencyGraph.DenseEdges()
+        for node in 0..<200_000 { closed.addNode(dependencies: [(node + 1) % 200_000]) }
+        #expect(!closed.isAcyclic)
+    }
+
     @Test func dependentsAreFoundTransitively() {
         let g = graph(["Model/m": ["Job/t"], "Deployment/d": ["Model/m"], "Job/t": ["Dataset/x"], "Job/other": []])
         let found = g.dependents(of: [ResourceID(.dataset, "x")])

@@ -31,24 +31,63 @@ public struct DependencyGraph: Sendable {
     public static func isAcyclic(_ edges: [ResourceID: [ResourceID]]) -> Bool {
         var index: [ResourceID: Int] = [:]
         index.reserveCapacity(edges.count)
-        var dependencies: [[Int]] = []
-        dependencies.reserveCapacity(edges.count)
         for id in edges.keys { index[id] = index.count }
-        for deps in edges.values { dependencies.append(deps.compactMap { index[$0] }) }
-        // Kahn: a graph is acyclic when every node can be taken once its dependencies are taken.
-        var remaining = dependencies.map(\.count)
-        var dependents = [[Int]](repeating: [], count: dependencies.count)
-        for (node, deps) in dependencies.enumerated() { for dep in deps { dependents[dep].append(node) } }
-        var ready = remaining.indices.filter { remaining[$0] == 0 }
-        var taken = 0
-        while let node = ready.popLast() {
-            taken += 1
-            for dependent in dependents[node] {
-                remaining[dependent] -= 1
-                if remaining[dependent] == 0 { ready.append(dependent) }
-            }
+        var dense = DenseEdges()
+        dense.reserveCapacity(nodes: edges.count, edges: edges.count)
+        for deps in edges.values { dense.addNode(dependencies: deps.lazy.compactMap { index[$0] }) }
+        return dense.isAcyclic
+    }
+
+    /// Edges over nodes numbered 0..<count, every node's list one after the other in one array:
+    /// 33,000 nodes make two arrays, not 33,000.
+    public struct DenseEdges: Sendable {
+        /// Node i's dependencies are `targets[starts[i]..<starts[i + 1]]`.
+        private var starts: [Int] = [0]
+        private var targets: [Int] = []
+
+        public init() {}
+
+        public var count: Int { starts.count - 1 }
+
+        public mutating func reserveCapacity(nodes: Int, edges: Int) {
+            starts.reserveCapacity(nodes + 1)
+            targets.reserveCapacity(edges)
         }
-        return taken == dependencies.count
+
+        /// Adds the next node, with the nodes it depends on (numbered below `count` or not yet).
+        public mutating func addNode(dependencies: some Sequence<Int>) {
+            targets.append(contentsOf: dependencies)
+            starts.append(targets.count)
+        }
+
+        /// Whether no cycle runs through the edges: a depth-first walk that meets no node it is
+        /// still inside of. Iterative, so that a long chain cannot overflow the stack.
+        public var isAcyclic: Bool {
+            // 0: not visited, 1: on the current path, 2: done.
+            var state = [UInt8](repeating: 0, count: count)
+            var path: [(node: Int, next: Int)] = []
+            for root in 0..<count where state[root] == 0 {
+                state[root] = 1
+                path.append((root, starts[root]))
+                while let (node, next) = path.last {
+                    if next == starts[node + 1] {
+                        state[node] = 2
+                        path.removeLast()
+                        continue
+                    }
+                    path[path.count - 1].next = next + 1
+                    let target = targets[next]
+                    switch state[target] {
+                    case 1: return false
+                    case 0:
+                        state[target] = 1
+                        path.append((target, starts[target]))
+                    default: break
+                    }
+                }
+            }
+            return true
+        }
     }
 
     /// Dependencies first; among resources whose dependencies are met, by identity. Nodes on a
