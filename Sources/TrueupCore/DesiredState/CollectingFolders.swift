@@ -58,12 +58,28 @@ extension BuildRun {
         var folder = folders[name] ?? .init(name: name)
         if !read.brokenFiles.isEmpty { folder.broken = true }
         var fileIDs = Set<SourceFileID>()
-        folder.resources.reserveCapacity(folder.resources.count + read.files.reduce(0) { $0 + $1.documents.count })
-        for file in read.files {
-            let isEnvironmentFile = SpecTreePath(file.path, root: root).isEnvironmentFile
-            for document in file.documents {
-                fileIDs.insert(document.root.location.fileID)
-                Self.collect(document, file: file.path, isEnvironmentFile: isEnvironmentFile, specRoot: root, into: &folder, diagnostics: &diagnostics)
+        let documents = read.files.reduce(0) { $0 + $1.documents.count }
+        folder.resources.reserveCapacity(folder.resources.count + documents)
+        // Each file's documents are classified on every core; only adding them to the folder,
+        // in file order (which decides what a duplicate's message calls first), is done here.
+        let files = read.files, root = self.root
+        @Sendable func classify(_ range: Range<Int>) -> [[Classified]] {
+            files[range].map { file in
+                let isEnvironmentFile = SpecTreePath(file.path, root: root).isEnvironmentFile
+                return file.documents.map { Self.classify($0, file: file.path, isEnvironmentFile: isEnvironmentFile, specRoot: root, folder: name) }
+            }
+        }
+        let chunks = documents >= Self.documentsForParallelCollect ? Self.chunks(of: files.count, into: SnapshotWork.availableCores) : [0..<files.count]
+        let classified = chunks.count > 1 ? EveryCore.map(chunks.count) { classify(chunks[$0]) } : chunks.map(classify)
+        var index = 0
+        for chunk in classified {
+            for documentsOfFile in chunk {
+                let file = files[index]
+                index += 1
+                for document in documentsOfFile {
+                    if case .resource(_, let node, _) = document { fileIDs.insert(node.location.fileID) }
+                    Self.insert(document, file: file.path, specRoot: root, into: &folder, diagnostics: &diagnostics)
+                }
             }
         }
         folders[name] = folder
@@ -96,51 +112,69 @@ extension BuildRun {
         return EveryCore.map(groups.count, collectOne)
     }
 
+    /// `0..<count` cut into `parts` ranges of nearly equal length, in order.
+    static func chunks(of count: Int, into parts: Int) -> [Range<Int>] {
+        let parts = max(1, min(parts, count))
+        return (0..<parts).map { part in (part * count / parts)..<((part + 1) * count / parts) }
+    }
+
     /// Below this many documents, collecting on one thread is quicker than starting others.
     static let documentsForParallelCollect = 256
 
     static func collect(_ document: Document, file: String, isEnvironmentFile: Bool, specRoot: String,
                                 into folder: inout DesiredStateBuilder.Folder, diagnostics: inout [Diagnostic]) {
+        insert(classify(document, file: file, isEnvironmentFile: isEnvironmentFile, specRoot: specRoot, folder: folder.name),
+               file: file, specRoot: specRoot, into: &folder, diagnostics: &diagnostics)
+    }
+
+    /// What a document is, told from the document alone (so on any thread).
+    enum Classified: Sendable {
+        /// Not usable: the folder cannot be trusted.
+        case refused(Diagnostic)
+        case environment(Node)
+        case resource(ResourceID, Node, nameAt: SourceLocation)
+    }
+
+    static func classify(_ document: Document, file: String, isEnvironmentFile: Bool, specRoot: String, folder: String) -> Classified {
         let root = document.root
         guard case .mapping = root.value else {
-            diagnostics.append(Diagnostic(at: root.location, "a document must be a mapping with apiVersion, kind, metadata and spec, not a \(root.kindName)"))
-            folder.broken = true
-            return
+            return .refused(Diagnostic(at: root.location, "a document must be a mapping with apiVersion, kind, metadata and spec, not a \(root.kindName)"))
         }
         guard let apiVersion = root["apiVersion"] else {
-            diagnostics.append(Diagnostic(at: root.location, "missing required field 'apiVersion': add apiVersion: trueup/v1", field: "apiVersion"))
-            folder.broken = true
-            return
+            return .refused(Diagnostic(at: root.location, "missing required field 'apiVersion': add apiVersion: trueup/v1", field: "apiVersion"))
         }
         guard apiVersion.scalarText == "trueup/v1" else {
-            diagnostics.append(Diagnostic(at: apiVersion.location, "unknown apiVersion '\(apiVersion.scalarText ?? apiVersion.kindName)': use trueup/v1", field: "apiVersion"))
-            folder.broken = true
-            return
+            return .refused(Diagnostic(at: apiVersion.location, "unknown apiVersion '\(apiVersion.scalarText ?? apiVersion.kindName)': use trueup/v1", field: "apiVersion"))
         }
         guard let kindNode = root["kind"] else {
-            diagnostics.append(Diagnostic(at: root.location, "missing required field 'kind': use one of \(ResourceKind.allCases.map(\.rawValue).joined(separator: ", "))", field: "kind"))
-            folder.broken = true
-            return
+            return .refused(Diagnostic(at: root.location, "missing required field 'kind': use one of \(ResourceKind.allCases.map(\.rawValue).joined(separator: ", "))", field: "kind"))
         }
         guard let kindText = kindNode.scalarText, let kind = ResourceKind(rawValue: kindText) else {
             let text = kindNode.scalarText ?? kindNode.kindName
             let names = ResourceKind.allCases.map(\.rawValue)
             let hint = SchemaValidator.closest(to: text, in: names).map { "did you mean '\($0)'?" } ?? "use one of \(names.joined(separator: ", "))"
-            diagnostics.append(Diagnostic(at: kindNode.location, "unknown kind '\(text)': \(hint)", field: "kind"))
-            folder.broken = true
-            return
+            return .refused(Diagnostic(at: kindNode.location, "unknown kind '\(text)': \(hint)", field: "kind"))
         }
         guard let nameNode = root["metadata"]?["name"], let name = nameNode.scalarText, !nameNode.isNull else {
-            diagnostics.append(Diagnostic(at: root["metadata"]?.location ?? root.location, "missing required field 'name': every resource needs metadata.name", field: "metadata.name"))
-            folder.broken = true
-            return
+            return .refused(Diagnostic(at: root["metadata"]?.location ?? root.location, "missing required field 'name': every resource needs metadata.name", field: "metadata.name"))
         }
         if kind == .environment {
             guard isEnvironmentFile else {
-                diagnostics.append(Diagnostic(at: kindNode.location, "an Environment must be in \(specRoot)/\(folder.name)/environment.yaml, not in \(file): move it"))
-                folder.broken = true
-                return
+                return .refused(Diagnostic(at: kindNode.location, "an Environment must be in \(specRoot)/\(folder)/environment.yaml, not in \(file): move it"))
             }
+            return .environment(root)
+        }
+        return .resource(ResourceID(kind, name), root, nameAt: nameNode.location)
+    }
+
+    /// A classified document added to its folder: what only the folder can tell (a second
+    /// Environment, an identity declared twice) is found here.
+    static func insert(_ classified: Classified, file: String, specRoot: String, into folder: inout DesiredStateBuilder.Folder, diagnostics: inout [Diagnostic]) {
+        switch classified {
+        case .refused(let diagnostic):
+            diagnostics.append(diagnostic)
+            folder.broken = true
+        case .environment(let root):
             if let existing = folder.environment {
                 diagnostics.append(Diagnostic(at: root.location, "a second Environment in environment.yaml (the first is at line \(existing.location.line)): keep one"))
                 folder.broken = true
@@ -148,16 +182,15 @@ extension BuildRun {
             }
             folder.environment = root
             folder.environmentFile = file
-            return
+        case .resource(let id, let root, let nameAt):
+            if let first = folder.resources[id] {
+                diagnostics.append(Diagnostic(at: nameAt,
+                    "\(id) is declared twice in \(specRoot)/\(folder.name)/ (first at \(first.declaredAt[0])): remove one or rename it",
+                    field: "metadata.name"))
+                folder.broken = true
+                return
+            }
+            folder.resources[id] = .init(id: id, node: root, declaredAt: [root.location])
         }
-        let id = ResourceID(kind, name)
-        if let first = folder.resources[id] {
-            diagnostics.append(Diagnostic(at: nameNode.location,
-                "\(id) is declared twice in \(specRoot)/\(folder.name)/ (first at \(first.declaredAt[0])): remove one or rename it",
-                field: "metadata.name"))
-            folder.broken = true
-            return
-        }
-        folder.resources[id] = .init(id: id, node: root, declaredAt: [root.location])
     }
 }
