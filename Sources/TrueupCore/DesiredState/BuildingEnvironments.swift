@@ -29,9 +29,7 @@ extension DesiredStateBuilder {
         func moved(from environment: String, to other: String) -> Validated {
             var copy = self
             copy.resource?.environment = other
-            for i in copy.diagnostics.indices where copy.diagnostics[i].environment == environment {
-                copy.diagnostics[i].environment = other
-            }
+            copy.diagnostics = diagnostics.moved(from: environment, to: other)
             return copy
         }
     }
@@ -186,4 +184,14 @@ extension DesiredStateBuilder {
     /// Below this many resources per core, starting threads costs more than it saves.
     static let resourcesPerWorker = 64
     static let batch = 16
+}
+
+extension [Diagnostic] {
+    /// What the same declaration reports in another environment: its own diagnostics name the
+    /// environment they were found in.
+    func moved(from environment: String, to other: String) -> [Diagnostic] {
+        var moved = self
+        for i in moved.indices where moved[i].environment == environment { moved[i].environment = other }
+        return moved
+    }
 }

@@ -80,9 +80,7 @@ extension DesiredStateBuilder {
         func moved(from environment: String, to other: String) -> Checked {
             var copy = self
             copy.deployment?.environment = other
-            for i in copy.diagnostics.indices where copy.diagnostics[i].environment == environment {
-                copy.diagnostics[i].environment = other
-            }
+            copy.diagnostics = diagnostics.moved(from: environment, to: other)
             return copy
         }
     }
