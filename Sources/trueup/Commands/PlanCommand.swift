@@ -33,17 +33,14 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let planned = try await reportingErrors {
+        let plan = try await reportingErrors {
             let workspace = try repository.workspace()
             let reconciler = Reconciler(workspace: workspace)
-            guard worktree else { return try await reconciler.plan(environment: env, revision: rev) }
+            guard worktree else { return try await reconciler.plan(environment: env, revision: rev).plan }
             let snapshot = try GitRepository(path: workspace.repositoryRoot).worktreeSnapshot()
             let desired = try reconciler.loadDesiredState(snapshot)
-            return try await reconciler.plan(environment: env, desired: desired, snapshot: snapshot, revision: "worktree")
+            return try await reconciler.plan(environment: env, desired: desired, snapshot: snapshot, revision: "worktree").plan
         }
-        let plan = planned.plan
-        let released = ReleasedElsewhere(consume planned)
-        defer { released.wait() }
         if let output {
             try PlanJSON.encode(plan).write(toFile: output, atomically: true, encoding: .utf8)
             note(worktree ? "saved the plan to \(output); it reads the working tree, so apply refuses it: commit, then `trueup plan --env \(env)\(repository.hintFlags) -o \(output)`"
