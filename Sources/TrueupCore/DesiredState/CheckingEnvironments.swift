@@ -35,7 +35,7 @@ extension DesiredStateBuilder {
             for index in fresh.reversed() {
                 guard let (result, substituted) = validated.popLast()! else { preconditionFailure("a resource of \(environment.name) was never validated") }
                 // A folder's own declarations are merged last, so the last document tells.
-                if !substituted, !ownFiles.contains(environment.declared[index].declaredAt[environment.declared[index].declaredAt.count - 1].fileID) {
+                if !substituted, !ownFiles.contains(declared[index].declaredAt.last!.fileID) {
                     carried[keys[index]] = (result, environment.name)
                 }
                 results[index] = result

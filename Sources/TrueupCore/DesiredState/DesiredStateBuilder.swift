@@ -60,7 +60,9 @@ public struct DesiredStateBuilder {
     /// Environment folders whose files (all but `environment.yaml`) the caller reads only when
     /// the builder asks, so that `validate` holds the parsed files of one environment folder at a
     /// time besides what every environment shares (see `checkEach`). At 3 x 33,000 resources the
-    /// parsed files of every folder were half of the peak memory.
+    /// parsed files of every folder were half of the peak memory. The builder reads at once a
+    /// folder that another environment extends, or whose `environment.yaml` holds no usable
+    /// Environment: the caller need not tell these apart.
     public struct LaterFolders {
         /// The folders, each with an `environment.yaml` among the files handed to `build`.
         public var names: [String]
@@ -101,11 +103,13 @@ public struct DesiredStateBuilder {
         var run = BuildRun(builder: self)
         run.collect(files: files, entries: entries, brokenFiles: brokenFiles)
         var waiting = Set<String>()
-        for name in later?.names ?? [] {
-            if keeping == .checksOnly, run.folders[name]?.environment != nil, !run.isExtendedByAnotherEnvironment(name) {
-                waiting.insert(name)
-            } else {
-                run.collectLater(name, from: later!)
+        if let later {
+            for name in later.names {
+                if keeping == .checksOnly, run.folders[name]?.environment != nil, !run.isExtendedByAnotherEnvironment(name) {
+                    waiting.insert(name)
+                } else {
+                    run.collectLater(name, from: later)
+                }
             }
         }
         let names = run.folders.values.filter { $0.environment != nil }.map(\.name).sorted()

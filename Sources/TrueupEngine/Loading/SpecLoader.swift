@@ -115,42 +115,30 @@ public final class SpecLoader {
         return state
     }
 
-    /// `entries` without the files of environment folders that no environment file names in
-    /// `spec.extends`, and those folders for the builder to read when it checks their environment
-    /// (see `DesiredStateBuilder.LaterFolders`). Their files are parsed then, on every core, and
-    /// not cached: they are released once their environment is checked.
+    /// `entries` without the files of environment folders (all but their `environment.yaml`),
+    /// and those folders for the builder to read when it checks their environment (see
+    /// `DesiredStateBuilder.LaterFolders`, which reads at once a folder another environment
+    /// extends). Their files are parsed then, on every core, and not cached: they are released
+    /// once their environment is checked.
     private func readingLater(_ entries: [SourceEntry], snapshot: SourceSnapshot, root: String)
         -> ([SourceEntry], DesiredStateBuilder.LaterFolders?) {
-        var environmentFiles: [String: SourceEntry] = [:]
-        for entry in entries where entry.kind == .file && Self.isEnvironmentFile(entry.path, root: root) {
-            if let folder = Self.folder(of: entry.path, root: root) { environmentFiles[folder] = entry }
-        }
-        var extended = Set<String>()
-        var readable = Set<String>()
-        for (folder, file) in environmentFiles {
-            // An environment file that does not parse leaves its folder to be read with the rest.
-            guard case .success(let documents) = parse(file, snapshot) else { continue }
-            readable.insert(folder)
-            for document in documents {
-                for item in document.root["spec"]?["extends"]?.items ?? [] {
-                    if let parent = item.scalarText { extended.insert(parent) }
-                }
-            }
-        }
-        let late = readable.subtracting(extended)
-        guard !late.isEmpty else { return (entries, nil) }
+        let environments = Set(entries.compactMap { entry in
+            entry.kind == .file && Self.isEnvironmentFile(entry.path, root: root) ? Self.folder(of: entry.path, root: root) : nil
+        })
+        guard !environments.isEmpty else { return (entries, nil) }
         var now: [SourceEntry] = []
         var filesOf: [String: [SourceEntry]] = [:]
         for entry in entries {
-            if entry.kind == .file, Self.isYAML(entry.path), !Self.isEnvironmentFile(entry.path, root: root),
-               let folder = Self.folder(of: entry.path, root: root), late.contains(folder) {
+            let place = SpecTreePath(entry.path, root: root)
+            if entry.kind == .file, Self.isYAML(entry.path), !place.isEnvironmentFile,
+               let folder = place.folder.map(String.init), environments.contains(folder) {
                 filesOf[folder, default: []].append(entry)
             } else {
                 now.append(entry)
             }
         }
         let yaml = self.yaml
-        let later = DesiredStateBuilder.LaterFolders(names: late.sorted()) { folder in
+        let later = DesiredStateBuilder.LaterFolders(names: environments.sorted()) { folder in
             Self.read(filesOf[folder] ?? [], snapshot, yaml)
         }
         return (now, later)
