@@ -22,4 +22,13 @@ struct BuildRun {
     }
 
     var root: String { builder.root }
+
+    /// Hands the paths this run found as their specs ask to `lookups`, for planning's inputs.
+    func shareCheckedPaths() {
+        var found: [String: SourceEntry] = [:]
+        for (check, result) in ownPathChecks {
+            if case .success(let entry) = result { found[check.raw] = entry }
+        }
+        lookups.remember(checked: found)
+    }
 }

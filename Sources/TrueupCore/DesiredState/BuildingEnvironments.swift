@@ -159,15 +159,17 @@ extension DesiredStateBuilder {
         guard workers > 1, let opener = snapshot.opener else {
             var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
             for group in groups.indices { place(validateGroup(group, with: &run)) }
+            run.shareCheckedPaths()
             return ordered
         }
         let folders = collected.folders, root = self.root, schemas = self.schemas, lookups = collected.lookups
         // In batches, so that the shared counter is touched rarely and a thread keeps its caches warm.
         var done = SnapshotWork.map(count: groups.count, workers: workers, batch: Self.batch, opener: opener, state: { own in
             BuildRun(builder: DesiredStateBuilder(snapshot: own, root: root, schemas: schemas), folders: folders, lookups: lookups)
-        }) { run, group in validateGroup(group, with: &run) }
+        }, finish: { run in run.shareCheckedPaths() }) { run, group in validateGroup(group, with: &run) }
         var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)
         for group in groups.indices { place(done[group].take() ?? validateGroup(group, with: &run)) }
+        run.shareCheckedPaths()
         return ordered
     }
 

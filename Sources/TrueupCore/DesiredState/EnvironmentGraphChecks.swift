@@ -10,8 +10,11 @@ struct EnvironmentGraphChecks {
     /// know that there is no cycle).
     mutating func finish(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource], lookups: RevisionLookups, ordering: Bool = true) -> DesiredEnvironment? {
         let name = environment.name
-        // The edges alone: going over the resources themselves copies every field of each.
-        let edges = resources.mapValues(\.dependencies)
+        // The edges alone, each resource borrowed by index: going over the resources themselves
+        // (or `mapValues` with a key path) copies every field of each.
+        var edges: [ResourceID: [ResourceID]] = [:]
+        edges.reserveCapacity(resources.count)
+        for index in resources.indices { edges[resources.keys[index]] = resources.values[index].dependencies }
         // Almost always every reference resolves: find that out before sorting for messages.
         if edges.values.contains(where: { $0.contains { edges[$0] == nil } }) {
             checkReferences(resources, environment: name, excluded: Set(environment.settings.exclude))

@@ -7,6 +7,10 @@ import Synchronization
 /// threads may both compute one; they find the same answer, and the second store is harmless.
 final class RevisionLookups: Sendable {
     private let digests = Mutex<[String: String]>([:])
+    /// Repository paths as specs write them (`spec.code`, `spec.path`, `spec.templateFile`), with
+    /// what validation found there. Planning reads its inputs' tree and blob ids from here rather
+    /// than walking the snapshot's folders again for each of thousands of paths.
+    private let checkedPaths = Mutex<[String: SourceEntry]>([:])
 
     /// The sha256 of a blob, by its object id.
     func knownDigest(of objectID: String) -> String? { digests.withLock { $0[objectID] } }
@@ -19,5 +23,14 @@ final class RevisionLookups: Sendable {
         let hex = ContentDigest.sha256(bytes)
         remember(digest: hex, of: entry.objectID)
         return hex
+    }
+
+    /// What is at `raw`, when validation checked the path and found what the spec asked for.
+    func checkedEntry(at raw: String) -> SourceEntry? { checkedPaths.withLock { $0[raw] } }
+
+    /// Paths one thread checked, handed over once when it is done (one lock, not one per path).
+    func remember(checked entries: [String: SourceEntry]) {
+        guard !entries.isEmpty else { return }
+        checkedPaths.withLock { known in known.merge(entries) { old, _ in old } }
     }
 }

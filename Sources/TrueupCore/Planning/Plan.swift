@@ -26,7 +26,8 @@ public struct Plan: Codable, Sendable, Hashable {
     public var drifted: [PlannedChange] { changes.filter(\.drift) }
     public var warnings: [PlannedChange] { changes.filter { $0.warning != nil } }
 
-    public func count(_ action: PlannedChange.Action) -> Int { changes.filter { $0.action == action }.count }
+    /// Counted without filtering, which would copy every matching change.
+    public func count(_ action: PlannedChange.Action) -> Int { changes.reduce(0) { $1.action == action ? $0 + 1 : $0 } }
 }
 
 public struct PlannedChange: Codable, Sendable, Hashable {

@@ -12,24 +12,33 @@ public struct PlanningInputs: Sendable {
 
     public static func gather(_ environment: DesiredEnvironment, snapshot: SourceSnapshot) throws -> PlanningInputs {
         var inputs = PlanningInputs()
-        for resource in environment.resources.values {
-            if let code = resource.typed.code, inputs.codeTrees[code] == nil, case .success(let path) = RepoPath.normalise(code) {
-                inputs.codeTrees[code] = try snapshot.entry(at: path)?.objectID ?? "missing"
+        let lookups = environment.lookups
+        // Validation checked every one of these paths and left what it found in `lookups`: the
+        // snapshot is walked only for a path it did not (a desired state built another way).
+        func entry(at raw: String, normal: String) throws -> SourceEntry? {
+            try lookups.checkedEntry(at: raw) ?? snapshot.entry(at: normal)
+        }
+        // By index, which borrows each resource: iterating the values copies every field of each.
+        let resources = environment.resources.values
+        for index in resources.indices {
+            let typed = resources[index].typed
+            if let code = typed.code, inputs.codeTrees[code] == nil, case .success(let path) = RepoPath.normalise(code) {
+                inputs.codeTrees[code] = try entry(at: code, normal: path)?.objectID ?? "missing"
             }
-            if let path = resource.dataset?.path, inputs.fileDigests[path] == nil, case .success(let normal) = RepoPath.normalise(path) {
-                inputs.fileDigests[path] = try digest(of: normal, in: snapshot, lookups: environment.lookups)
-            }
-            if let file = resource.prompt?.templateFile, inputs.texts[file] == nil, case .success(let normal) = RepoPath.normalise(file) {
-                inputs.texts[file] = String(decoding: try snapshot.contents(of: normal), as: UTF8.self)
+            switch typed {
+            case .dataset(let dataset):
+                if let path = dataset.path, inputs.fileDigests[path] == nil, case .success(let normal) = RepoPath.normalise(path) {
+                    let found = try entry(at: path, normal: normal)
+                    inputs.fileDigests[path] = try found.flatMap { lookups.digest(of: $0, in: snapshot) } ?? ContentDigest.sha256(try snapshot.contents(of: normal))
+                }
+            case .prompt(let prompt):
+                if let file = prompt.templateFile, inputs.texts[file] == nil, case .success(let normal) = RepoPath.normalise(file) {
+                    inputs.texts[file] = String(decoding: try snapshot.contents(of: normal), as: UTF8.self)
+                }
+            default:
+                break
             }
         }
         return inputs
-    }
-
-    /// A dataset file's sha256: the one computed while loading (a pinned file is hashed to check
-    /// its pin), or computed now and kept for the other environments of the load.
-    private static func digest(of path: String, in snapshot: SourceSnapshot, lookups: RevisionLookups) throws -> String {
-        if let entry = try snapshot.entry(at: path), let known = lookups.digest(of: entry, in: snapshot) { return known }
-        return ContentDigest.sha256(try snapshot.contents(of: path))
     }
 }

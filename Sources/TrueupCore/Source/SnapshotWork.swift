@@ -13,9 +13,11 @@ public enum SnapshotWork {
 
     /// The results by index. An item is nil when no thread did it, because every thread that
     /// could have failed to open its snapshot: the caller does those itself, on its own snapshot.
+    /// `finish` sees each thread's state once its items are done, to hand on what it learnt.
     public static func map<State, Output: Sendable>(
         count: Int, workers: Int, batch: Int = 1, opener: any SnapshotOpener,
         state makeState: @Sendable (any SourceSnapshot) -> State,
+        finish: @Sendable (inout State) -> Void = { _ in },
         _ body: @Sendable (inout State, Int) -> Output
     ) -> [Output?] {
         let next = Atomic<Int>(0)
@@ -31,6 +33,7 @@ public enum SnapshotWork {
                 guard first < count else { break }
                 for index in first..<min(first + batch, count) { done.append((index, body(&state, index))) }
             }
+            finish(&state)
             finished.withLock { $0.append(done) }
         }
         // Moved out, not copied: results can be thousands of resources.

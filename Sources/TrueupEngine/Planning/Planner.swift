@@ -6,7 +6,7 @@ import TrueupCore
 /// Each resource gets a summary of what it should be (`after`) and of what is (`before`). Equal
 /// summaries mean nothing to do. Otherwise the change is *drift* when the desired summary is the
 /// one trueup last applied (git did not move, reality did), and a pending change when it is not.
-public struct Planner {
+public struct Planner: Sendable {
     let environment: DesiredEnvironment
     let all: [String: DesiredEnvironment]
     let inputs: PlanningInputs
@@ -36,31 +36,82 @@ public struct Planner {
     }
 
     /// The plan and, for each resource, what is already known of it (the executor starts from these).
+    ///
+    /// A resource is planned from its dependencies' resolutions alone, so the resources of one
+    /// dependency level (see `levels`) are planned on every core at once. The changes come out in
+    /// `environment.order` all the same. At 33,000 resources, planning them one after the other
+    /// was a fifth of a plan, with the second core idle.
     public func planWithResolutions(now: Double = Date().timeIntervalSince1970) -> (Plan, [ResourceID: Resolution]) {
+        let order = environment.order
         var resolved: [ResourceID: Resolution] = [:]
-        var changes: [PlannedChange] = []
-        for id in environment.order {
-            let resource = environment.resources[id]!
-            let (change, resolution) = planResource(resource, resolved)
-            resolved[id] = resolution
-            changes.append(change)
+        resolved.reserveCapacity(order.count)
+        var planned = [PlannedChange?](repeating: nil, count: order.count)
+        for level in Self.levels(of: environment) {
+            guard level.count >= Self.levelWorthSpreading else {
+                for position in level {
+                    let (change, resolution) = planResource(environment.resources[order[position]]!, resolved)
+                    planned[position] = change
+                    resolved[order[position]] = resolution
+                }
+                continue
+            }
+            // `resolved` is captured as it is before this level, and released when the map
+            // returns, so that adding the level's resolutions does not copy it.
+            let pieces = EveryCore.map(rangesOf: level.count, atLeast: Self.levelWorthSpreading / 2) { [self, resolved] range in
+                range.map { planResource(environment.resources[order[level[$0]]]!, resolved) }
+            }
+            var next = level.makeIterator()
+            for piece in pieces {
+                for (change, resolution) in piece {
+                    let position = next.next()!
+                    planned[position] = change
+                    resolved[order[position]] = resolution
+                }
+            }
         }
+        var changes = planned.map { $0! }
         changes += pruneChanges()
         return (Plan(environment: environment.name, commit: commit, createdAt: now,
                      observedFingerprint: Self.fingerprint(changes), changes: changes), resolved)
+    }
+
+    /// Below this many resources a level is planned on one core: spreading it costs more than it saves.
+    static let levelWorthSpreading = 512
+
+    /// Positions in `environment.order`, by dependency level: a resource's level is one more than
+    /// its deepest dependency's, so every dependency of a level is in an earlier one. Each level
+    /// keeps the order's order.
+    static func levels(of environment: DesiredEnvironment) -> [[Int]] {
+        var depth: [ResourceID: Int] = [:]
+        depth.reserveCapacity(environment.order.count)
+        var levels: [[Int]] = []
+        for (position, id) in environment.order.enumerated() {
+            var level = 0
+            for dependency in environment.resources[id]?.dependencies ?? [] {
+                if let below = depth[dependency] { level = max(level, below + 1) }
+            }
+            depth[id] = level
+            if level == levels.count { levels.append([]) }
+            levels[level].append(position)
+        }
+        return levels
     }
 
     /// What the plan was made against: every change's observed before-state with what it would
     /// do. A saved plan is stale exactly when a fresh plan at the same commit differs in these,
     /// so applying the fresh one is applying the saved one. (Encoding the whole observed state
     /// instead took a fifth of a no-op plan, and made a plan stale on details no change reads.)
+    /// The lines are written on every core, then hashed in order.
     static func fingerprint(_ changes: [PlannedChange]) -> String {
-        var text = ""
-        for change in changes {
-            text += change.resource.description + "\t" + change.action.rawValue + (change.drift ? "\tdrift\t" : "\t")
-            text += (change.before?.canonicalJSON ?? "-") + "\t" + (change.after?.canonicalJSON ?? "-") + "\n"
+        let pieces = EveryCore.map(rangesOf: changes.count, atLeast: 2048) { range in
+            var text = ""
+            for change in changes[range] {
+                text += change.resource.description + "\t" + change.action.rawValue + (change.drift ? "\tdrift\t" : "\t")
+                text += (change.before?.canonicalJSON ?? "-") + "\t" + (change.after?.canonicalJSON ?? "-") + "\n"
+            }
+            return text
         }
-        return ContentDigest.sha256(text)
+        return ContentDigest.sha256(pieces.count == 1 ? pieces[0] : pieces.joined())
     }
 
     func planResource(_ resource: Resource, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {

@@ -30,7 +30,17 @@ struct Resolver: Sendable {
         self.environment = environment
         self.inputs = inputs
         self.commit = commit
-        self.claimedJobs = Set(environment.resources.values.compactMap { $0.model?.fromJob ?? $0.dataset?.fromJob })
+        // By index, which borrows each resource: iterating the values copies every field of each.
+        let resources = environment.resources.values
+        var claimed = Set<String>()
+        for index in resources.indices {
+            switch resources[index].typed {
+            case .model(let model): if let job = model.fromJob { claimed.insert(job) }
+            case .dataset(let dataset): if let job = dataset.fromJob { claimed.insert(job) }
+            default: break
+            }
+        }
+        self.claimedJobs = claimed
     }
 
     /// The input name -> version map of a job, or nil when an input is known only after apply.

@@ -15,9 +15,15 @@ extension Planner {
     /// run as a gate, or that a resource depends on (`dependsOn`).
     static func usedJobs(in environment: DesiredEnvironment) -> Set<String> {
         var used = Set<String>()
-        for resource in environment.resources.values {
-            for dependency in resource.dependencies where dependency.kind == .job && dependency != resource.id { used.insert(dependency.name) }
-            for gate in resource.model?.gates ?? resource.prompt?.gates ?? [] { used.insert(gate.job) }
+        // By index, which borrows each resource: iterating the values copies every field of each.
+        let ids = environment.resources.keys, resources = environment.resources.values
+        for index in resources.indices {
+            for dependency in resources[index].dependencies where dependency.kind == .job && dependency != ids[index] { used.insert(dependency.name) }
+            switch resources[index].typed {
+            case .model(let model): for gate in model.gates { used.insert(gate.job) }
+            case .prompt(let prompt): for gate in prompt.gates { used.insert(gate.job) }
+            default: break
+            }
         }
         return used
     }
