@@ -61,10 +61,7 @@ extension BuildRun {
         ruleTarget = nil
         guard errorCount == before else { return nil }
         return Resource(
-            id: declared.id, environment: environment, spec: spec, typed: typed,
-            labels: (value["metadata"]?["labels"]?.objectValue ?? [:]).compactMapValues(\.stringValue),
-            annotations: (value["metadata"]?["annotations"]?.objectValue ?? [:]).compactMapValues(\.stringValue),
-            node: node, declaredAt: declared.declaredAt, dependencies: Self.dependencies(typed))
+            id: declared.id, environment: environment, spec: spec, typed: typed, node: node, declaredAt: declared.declaredAt, dependencies: Self.dependencies(typed))
     }
 
     /// The resources `typed` refers to, sorted, each once. Sorted, then repeats dropped: a

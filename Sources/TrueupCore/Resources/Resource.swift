@@ -7,9 +7,6 @@ public struct Resource: Sendable {
     public var spec: JSONValue
     /// The `spec` decoded into its kind's type, with its defaults (see `TypedSpec`).
     public var typed: TypedSpec
-    /// `metadata.labels` and `metadata.annotations`.
-    public var labels: [String: String]
-    public var annotations: [String: String]
     /// The merged document, keeping the location of every value for later messages.
     public var node: Node
     /// Where the resource was declared: the base document first, then each overlay.
@@ -18,15 +15,13 @@ public struct Resource: Sendable {
     public var dependencies: [ResourceID]
 
     public init(
-        id: ResourceID, environment: String, spec: JSONValue, typed: TypedSpec, labels: [String: String] = [:],
-        annotations: [String: String] = [:], node: Node, declaredAt: [SourceLocation], dependencies: [ResourceID] = []
+        id: ResourceID, environment: String, spec: JSONValue, typed: TypedSpec, node: Node, declaredAt: [SourceLocation],
+        dependencies: [ResourceID] = []
     ) {
         self.id = id
         self.environment = environment
         self.spec = spec
         self.typed = typed
-        self.labels = labels
-        self.annotations = annotations
         self.node = node
         self.declaredAt = declaredAt
         self.dependencies = dependencies
