@@ -162,7 +162,7 @@ extension DesiredStateBuilder {
         }
         let folders = collected.folders, root = self.root, schemas = self.schemas, lookups = collected.lookups
         // In batches, so that the shared counter is touched rarely and a thread keeps its caches warm.
-        var done = SnapshotWork.map(count: groups.count, workers: workers, batch: Self.batch, opener: opener, state: { own in
+        var done = SnapshotWork.map(count: groups.count, workers: workers, batch: Self.batch, opener: opener, caller: snapshot, state: { own in
             BuildRun(builder: DesiredStateBuilder(snapshot: own, root: root, schemas: schemas), folders: folders, lookups: lookups)
         }, finish: { run in run.shareCheckedPaths() }) { run, group in validateGroup(group, with: &run) }
         var run = BuildRun(builder: self, folders: collected.folders, lookups: collected.lookups)

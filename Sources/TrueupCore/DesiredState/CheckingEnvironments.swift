@@ -141,7 +141,7 @@ extension DesiredStateBuilder {
             return indices.map { one($0, with: &run) }
         }
         let folders = collected.folders, root = self.root, schemas = self.schemas, lookups = collected.lookups
-        var done = SnapshotWork.map(count: indices.count, workers: workers, batch: Self.batch, opener: opener, state: { own in
+        var done = SnapshotWork.map(count: indices.count, workers: workers, batch: Self.batch, opener: opener, caller: snapshot, state: { own in
             BuildRun(builder: DesiredStateBuilder(snapshot: own, root: root, schemas: schemas), folders: folders, lookups: lookups)
         }) { run, position in one(indices[position], with: &run) }
         // A position no thread could take (its snapshot failed to open) is validated here.

@@ -3,8 +3,8 @@ import Foundation
 import Synchronization
 
 /// Independent items (spec files to parse, resources to validate) spread over threads, each
-/// thread with a snapshot of its own, opened again for it: libgit2 objects may be used by one
-/// thread at a time. Each thread takes items in batches from a shared counter, so a slow item
+/// thread with a snapshot of its own (opened again for it, or the waiting caller's): libgit2
+/// objects may be used by one thread at a time. Each thread takes items in batches from a shared counter, so a slow item
 /// does not leave a core idle, and keeps `State` built on its snapshot across its items.
 public enum SnapshotWork {
     /// The cores this process may use. Asked once: Foundation reads the cgroup's CPU quota from
@@ -14,8 +14,13 @@ public enum SnapshotWork {
     /// The results by index. An item is nil when no thread did it, because every thread that
     /// could have failed to open its snapshot: the caller does those itself, on its own snapshot.
     /// `finish` sees each thread's state once its items are done, to hand on what it learnt.
+    ///
+    /// `caller` is the calling thread's own snapshot, which it does not touch until this returns
+    /// (it waits for every thread): one thread works on it instead of opening another. Opening a
+    /// repository again (its packs' indexes, the commit, the root tree) cost as much as parsing
+    /// a dozen files, and loading three environments opens it on every core several times.
     public static func map<State, Output: Sendable>(
-        count: Int, workers: Int, batch: Int = 1, opener: any SnapshotOpener,
+        count: Int, workers: Int, batch: Int = 1, opener: any SnapshotOpener, caller: (any SourceSnapshot)? = nil,
         state makeState: @Sendable (any SourceSnapshot) -> State,
         finish: @Sendable (inout State) -> Void = { _ in },
         _ body: @Sendable (inout State, Int) -> Output
@@ -24,8 +29,10 @@ public enum SnapshotWork {
         // Each thread's results as one array, handed over whole: appending them element by
         // element would copy (retain) every field of thousands of resources.
         let finished = Mutex<[[(Int, Output)]]>([])
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            guard let snapshot = try? opener.open() else { return }
+        // Used by worker 0 alone, while the caller waits in `concurrentPerform`.
+        nonisolated(unsafe) let caller = caller
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            guard let snapshot = worker == 0 ? caller ?? (try? opener.open()) : try? opener.open() else { return }
             var state = makeState(snapshot)
             var done: [(Int, Output)] = []
             while true {

@@ -149,7 +149,7 @@ public final class SpecLoader {
         let workers = min(SnapshotWork.availableCores, 8, entries.count / Self.filesPerWorker)
         var results: [Result<[Document], Diagnostic>?]
         if workers > 1, let opener = snapshot.opener {
-            results = SnapshotWork.map(count: entries.count, workers: workers, opener: opener, state: { $0 }) { snapshot, index in
+            results = SnapshotWork.map(count: entries.count, workers: workers, opener: opener, caller: snapshot, state: { $0 }) { snapshot, index in
                 Self.parse(entries[index], yaml) { try snapshot.contents(of: $0) }
             }
         } else {
@@ -208,7 +208,7 @@ public final class SpecLoader {
         guard workers > 1, let opener = snapshot.opener else { return }
         let yaml = self.yaml
         // A file no thread could read is left to `parse`, on this loader's own snapshot.
-        let results = SnapshotWork.map(count: missing.count, workers: workers, opener: opener, state: { $0 }) { snapshot, index in
+        let results = SnapshotWork.map(count: missing.count, workers: workers, opener: opener, caller: snapshot, state: { $0 }) { snapshot, index in
             Self.parse(missing[index], yaml) { try snapshot.contents(of: $0) }
         }
         parsed.reserveCapacity(parsed.count + missing.count)
