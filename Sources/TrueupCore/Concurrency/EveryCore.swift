@@ -21,11 +21,12 @@ public enum EveryCore {
 
     /// `body` of consecutive ranges that together cover `0..<count`, the results in range order.
     /// Items that take microseconds each are worth spreading only in runs of many: one task per
-    /// item would cost more in hand-offs than the item itself.
+    /// item would cost more in hand-offs than the item itself. Fewer than two runs of `minimum`
+    /// are one range, done on the calling thread.
     public static func map<Output: Sendable>(rangesOf count: Int, atLeast minimum: Int, _ body: @Sendable (Range<Int>) -> Output) -> [Output] {
         let pieces = max(1, min(SnapshotWork.availableCores * 4, count / max(1, minimum)))
-        let size = (count + pieces - 1) / max(1, pieces)
         guard pieces > 1 else { return [body(0..<count)] }
+        let size = (count + pieces - 1) / pieces
         return map(pieces) { piece in body(min(count, piece * size)..<min(count, (piece + 1) * size)) }
     }
 }

@@ -69,8 +69,8 @@ extension BuildRun {
                 return file.documents.map { Self.classify($0, file: file.path, isEnvironmentFile: isEnvironmentFile, specRoot: root, folder: name) }
             }
         }
-        let chunks = documents >= Self.documentsForParallelCollect ? Self.chunks(of: files.count, into: SnapshotWork.availableCores) : [0..<files.count]
-        let classified = chunks.count > 1 ? EveryCore.map(chunks.count) { classify(chunks[$0]) } : chunks.map(classify)
+        let classified = documents >= Self.documentsForParallelCollect
+            ? EveryCore.map(rangesOf: files.count, atLeast: 1, classify) : [classify(0..<files.count)]
         var index = 0
         for chunk in classified {
             for documentsOfFile in chunk {
@@ -110,12 +110,6 @@ extension BuildRun {
         let documents = files.reduce(0) { $0 + $1.documents.count }
         guard groups.count > 1, documents >= Self.documentsForParallelCollect else { return groups.indices.map(collectOne) }
         return EveryCore.map(groups.count, collectOne)
-    }
-
-    /// `0..<count` cut into `parts` ranges of nearly equal length, in order.
-    static func chunks(of count: Int, into parts: Int) -> [Range<Int>] {
-        let parts = max(1, min(parts, count))
-        return (0..<parts).map { part in (part * count / parts)..<((part + 1) * count / parts) }
     }
 
     /// Below this many documents, collecting on one thread is quicker than starting others.

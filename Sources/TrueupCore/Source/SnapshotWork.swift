@@ -4,8 +4,9 @@ import Synchronization
 
 /// Independent items (spec files to parse, resources to validate) spread over threads, each
 /// thread with a snapshot of its own (opened again for it, or the waiting caller's): libgit2
-/// objects may be used by one thread at a time. Each thread takes items in batches from a shared counter, so a slow item
-/// does not leave a core idle, and keeps `State` built on its snapshot across its items.
+/// objects may be used by one thread at a time. Each thread takes items in batches from a shared
+/// counter, so a slow item does not leave a core idle, and keeps `State` built on its snapshot
+/// across its items.
 public enum SnapshotWork {
     /// The cores this process may use. Asked once: Foundation reads the cgroup's CPU quota from
     /// files on every call, which cost more than a hundred files' worth of parsing.

@@ -47,16 +47,9 @@ public struct Planner: Sendable {
         resolved.reserveCapacity(order.count)
         var planned = [PlannedChange?](repeating: nil, count: order.count)
         for level in Self.levels(of: environment) {
-            guard level.count >= Self.levelWorthSpreading else {
-                for position in level {
-                    let (change, resolution) = planResource(environment.resources[order[position]]!, resolved)
-                    planned[position] = change
-                    resolved[order[position]] = resolution
-                }
-                continue
-            }
             // `resolved` is captured as it is before this level, and released when the map
-            // returns, so that adding the level's resolutions does not copy it.
+            // returns, so that adding the level's resolutions does not copy it. A small level is
+            // one range, planned on this thread.
             let pieces = EveryCore.map(rangesOf: level.count, atLeast: Self.levelWorthSpreading / 2) { [self, resolved] range in
                 range.map { planResource(environment.resources[order[level[$0]]]!, resolved) }
             }
