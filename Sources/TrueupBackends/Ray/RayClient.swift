@@ -67,9 +67,12 @@ public struct RayClient: Sendable {
         return response
     }
 
+    /// A long answer shortened to its start and its end. The end is kept: the dashboard answers
+    /// a failure with a Python traceback, whose last line is the exception that says what went
+    /// wrong (the start alone showed only which handler failed).
     static func excerpt(_ text: String) -> String {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return trimmed.count > 600 ? String(trimmed.prefix(600)) + "…" : trimmed
+        return trimmed.count > 600 ? String(trimmed.prefix(200)) + " … " + String(trimmed.suffix(400)) : trimmed
     }
 
     // MARK: - Jobs
