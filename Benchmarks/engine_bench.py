@@ -10,6 +10,8 @@
    Target: under 150 ms for the whole process.
 3. diff: one spec file changed in a new commit, `trueup diff --base HEAD~1 --head HEAD` over all
    three environments (exit 2), against the no-op plans. Target: under 200 ms.
+4. history: dev's job runs copied as if 40 earlier commits had each changed every job, then
+   dev's no-op plan against staging's: the time of a plan must not grow with the history.
 
 Every process started here is stopped here: the deployments the applies start are found in the
 state database and stopped by PID (only those whose working directory is in this run's state).
@@ -136,8 +138,41 @@ def plan_and_diff_benchmark(trueup, scratch, runs):
         print(f"no-op plan and diff of 3 environments x 1,000 resources, all applied ({runs} timed runs per case, round-robin)")
         sys.stdout.flush()
         subprocess.run([sys.executable, os.path.join(HERE, "timing.py"), config_path], check=True)
+        print()
+        history_benchmark(trueup, repo, state, base, runs, scratch)
     finally:
         stop_deployments(state)
+
+
+def history_benchmark(trueup, repo, state, base, runs, scratch, commits=40):
+    """4. A no-op plan of dev after `commits` earlier commits that each changed every job: their
+    runs are copied into dev's history under other identities (what a long-lived environment
+    accumulates), against staging's no-op plan, whose history is one apply's. A plan reads the runs
+    of the identities it plans, so the two should take the same time."""
+    db = sqlite3.connect(os.path.join(state, "state.db"))
+    try:
+        with db:
+            rows = db.execute("SELECT identity, job, record_json, status, updated_at FROM job_runs WHERE environment = 'dev'").fetchall()
+            for n in range(commits):
+                db.executemany(
+                    "INSERT INTO job_runs(identity, environment, job, record_json, status, updated_at) VALUES (?, 'dev', ?, ?, ?, ?)",
+                    [(f"{identity}-commit-{n}", job, record.replace(identity, f"{identity}-commit-{n}"), status, updated - 86400 * (n + 1))
+                     for identity, job, record, status, updated in rows])
+        past = db.execute("SELECT COUNT(*) FROM job_runs WHERE environment = 'dev'").fetchone()[0]
+    finally:
+        db.close()
+    cases = [
+        {"name": f"plan --env dev (no-op, {past:,} runs recorded)", "argv": [trueup, "plan", "--repo", repo, "--env", "dev", "--rev", base]},
+        {"name": f"plan --env staging (no-op, {len(rows):,} runs)", "argv": [trueup, "plan", "--repo", repo, "--env", "staging", "--rev", base]},
+    ]
+    config = {"runs": runs, "warmup": 2, "cases": cases, "ratios": [
+        {"label": "long history / one apply's", "of": cases[0]["name"], "to": cases[1]["name"], "target": 150}]}
+    config_path = os.path.join(scratch, "timing-history.json")
+    with open(config_path, "w") as f:
+        json.dump(config, f)
+    print(f"no-op plan after {commits} earlier commits' job runs ({runs} timed runs per case, round-robin)")
+    sys.stdout.flush()
+    subprocess.run([sys.executable, os.path.join(HERE, "timing.py"), config_path], check=True)
 
 
 def main():

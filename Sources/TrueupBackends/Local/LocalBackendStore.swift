@@ -227,6 +227,39 @@ public struct LocalBackendStore: Sendable {
         }
     }
 
+    /// The environment's runs, each decoded when planning looks it up (see `JobRunHistory`).
+    /// The latest run of each job is read at once, in one query along the `job_runs_by_job`
+    /// index: it is the one planning asks for unless the job's inputs changed since (then its
+    /// identity has no run yet) or went back to earlier ones. Any other identity is one indexed
+    /// query when asked for. Never the whole history, which grows with every commit.
+    public func jobRunHistory(environment: String) throws -> JobRunHistory {
+        let latest: [String: Data] = try read(empty: [:]) { db in
+            var latest: [String: Data] = [:]
+            // The jobs from the index alone, then one descending seek per job: a GROUP BY with
+            // max() read every row of the history for its other columns.
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT r.identity, r.record_json FROM (SELECT DISTINCT job FROM job_runs WHERE environment = ?1) AS jobs
+                JOIN job_runs AS r ON r.rowid = (SELECT rowid FROM job_runs WHERE environment = ?1 AND job = jobs.job ORDER BY updated_at DESC LIMIT 1)
+                """, arguments: [environment])
+            while let row = try rows.next() { latest[row[0]] = row[1] }
+            return latest
+        }
+        @Sendable func decode(_ bytes: Data) throws -> JobRunRecord {
+            try StoredJSON.decode(JobRunRecord.self, from: bytes, record: "job run")
+        }
+        return JobRunHistory(run: { identity in
+            if let bytes = latest[identity] { return try decode(bytes) }
+            return try read(empty: nil) { db in
+                let row = try Row.fetchOne(db, sql: "SELECT record_json FROM job_runs WHERE identity = ? AND environment = ?", arguments: [identity, environment])
+                return try row?.withUnsafeData(atIndex: 0) { try decode($0 ?? Data()) }
+            }
+        }, identities: {
+            try read(empty: []) { db in
+                try String.fetchAll(db, sql: "SELECT identity FROM job_runs WHERE environment = ?", arguments: [environment])
+            }
+        })
+    }
+
     /// The latest finished run of each of `jobs` in `environment` (a job never finished is
     /// absent). One indexed query per job: the dashboard asks on every page view, and reading all
     /// of an environment's runs grew with its history.

@@ -22,10 +22,8 @@ public struct LocalJobs: JobBackend {
 
     public var passesLocalPaths: Bool { true }
 
-    public func observe(environment: String) async throws -> [String: JobRunRecord] {
-        var result: [String: JobRunRecord] = [:]
-        for record in try store.allJobRuns(environment: environment) { result[record.identity] = record }
-        return result
+    public func observe(environment: String) async throws -> JobRunHistory {
+        try store.jobRunHistory(environment: environment)
     }
 
     public func run(_ request: JobRunRequest) async throws -> JobRunRecord {

@@ -69,10 +69,8 @@ public struct RayJobs: JobBackend {
     /// Job inputs are handed over as artifact URIs; the runner makes them local paths on the node.
     public var passesLocalPaths: Bool { false }
 
-    public func observe(environment: String) async throws -> [String: JobRunRecord] {
-        var result: [String: JobRunRecord] = [:]
-        for record in try store.allJobRuns(environment: environment) { result[record.identity] = record }
-        return result
+    public func observe(environment: String) async throws -> JobRunHistory {
+        try store.jobRunHistory(environment: environment)
     }
 
     /// `trueup-<identity, up to 40 characters>-<attempt>`.

@@ -197,11 +197,11 @@ public struct DeploymentRecord: Codable, Sendable, Hashable {
 }
 
 /// Everything observed for one environment, gathered in as few backend calls as each allows.
-public struct ObservedState: Codable, Sendable, Hashable {
+public struct ObservedState: Codable, Sendable {
     public var datasets: [String: ObservedDataset] = [:]
     public var registry = RegistryState()
-    /// Job runs by identity.
-    public var jobRuns: [String: JobRunRecord] = [:]
+    /// Job runs by identity, each read when looked up.
+    public var jobRuns = JobRunHistory()
     public var deployments: [String: DeploymentRecord] = [:]
 
     public init() {}

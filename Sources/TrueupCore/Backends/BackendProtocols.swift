@@ -119,8 +119,9 @@ public struct JobResources: Sendable, Hashable {
 
 /// Jobs: run at most once per identity, even across crashes of the caller.
 public protocol JobBackend: Sendable {
-    /// Every run recorded for the environment, by identity.
-    func observe(environment: String) async throws -> [String: JobRunRecord]
+    /// Every run recorded for the environment, by identity; a backend whose records must be
+    /// decoded hands them over undecoded (see `JobRunHistory`).
+    func observe(environment: String) async throws -> JobRunHistory
     /// Runs the job unless a run with this identity already succeeded (then returns it); a run
     /// left behind by a killed process is adopted, never started a second time.
     func run(_ request: JobRunRequest) async throws -> JobRunRecord

@@ -424,8 +424,8 @@ struct Executor: Sendable {
         guard resolved[job]?.location != nil, let identity = resolved[job]?.version else {
             throw ActionError(message: "\(job) has not produced output for this commit")
         }
-        var run = finishedRuns.get(identity) ?? planned.observed.jobRuns[identity]
-        if run?.status != .succeeded { run = try await planned.backends.jobs.observe(environment: environment.name)[identity] }
+        var run = try finishedRuns.get(identity) ?? planned.observed.jobRuns.run(identity)
+        if run?.status != .succeeded { run = try await planned.backends.jobs.observe(environment: environment.name).run(identity) }
         guard let run, run.status == .succeeded else {
             throw ActionError(message: "\(job) has no successful run \(identity.prefix(12)) for this commit")
         }

@@ -109,7 +109,7 @@ enum JobConformance {
             #expect(second.metrics == ["rows": 10])
             #expect(Files.lines(executions).count == 1, "the command ran \(Files.lines(executions).count) times")
             #expect(Files.lines(materializations).count == 1, "the code is written only when the job really runs")
-            #expect(try await subject.make().observe(environment: environment).count == 1)
+            #expect(try await subject.make().observe(environment: environment).identities().count == 1)
         }
     }
 
@@ -212,17 +212,23 @@ enum JobConformance {
         let a = job(environment: here, name: "prepare", script: "echo a")
         let b = job(environment: here, name: "train", script: "exit 1")
         let c = job(environment: there, name: "prepare", script: "echo c")
-        for request in [a, b, c] { _ = try await backend.run(request) }
+        // The same job again with other inputs (a later commit): the earlier run stays findable.
+        let later = job(environment: here, name: "prepare", script: "echo a, later")
+        for request in [a, b, c, later] { _ = try await backend.run(request) }
 
         let observed = try await subject.make().observe(environment: here)
-        #expect(Set(observed.keys) == [a.identity, b.identity])
-        #expect(observed[a.identity]?.identity == a.identity)
-        #expect(observed[a.identity]?.job == "prepare")
-        #expect(observed[a.identity]?.status == .succeeded)
-        #expect(observed[b.identity]?.job == "train")
-        #expect(observed[b.identity]?.status == .failed)
-        #expect(Set(try await subject.make().observe(environment: there).keys) == [c.identity])
-        #expect(try await subject.make().observe(environment: UniqueName.make("env")).isEmpty)
+        #expect(Set(try observed.identities()) == [a.identity, b.identity, later.identity])
+        #expect(try observed[a.identity]?.identity == a.identity)
+        #expect(try observed[a.identity]?.job == "prepare")
+        #expect(try observed[a.identity]?.status == .succeeded)
+        #expect(try observed[later.identity]?.identity == later.identity)
+        #expect(try observed[later.identity]?.status == .succeeded)
+        #expect(try observed[c.identity] == nil, "a run of another environment")
+        #expect(try observed["an-identity-that-never-ran"] == nil)
+        #expect(try observed[b.identity]?.job == "train")
+        #expect(try observed[b.identity]?.status == .failed)
+        #expect(Set(try await subject.make().observe(environment: there).identities()) == [c.identity])
+        #expect(try await subject.make().observe(environment: UniqueName.make("env")).identities().isEmpty)
     }
 
     // MARK: - Helpers
