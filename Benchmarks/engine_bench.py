@@ -11,7 +11,7 @@
 3. diff: one spec file changed in a new commit, `trueup diff --base HEAD~1 --head HEAD` over all
    three environments (exit 2), against the no-op plans. Target: under 200 ms.
 4. history: dev's job runs copied as if 40 earlier commits had each changed every job, then
-   dev's no-op plan against staging's: the time of a plan must not grow with the history.
+   dev's no-op plan and `trueup history` against staging's: neither may grow with the history.
 
 Every process started here is stopped here: the deployments the applies start are found in the
 state database and stopped by PID (only those whose working directory is in this run's state).
@@ -164,9 +164,12 @@ def history_benchmark(trueup, repo, state, base, runs, scratch, commits=40):
     cases = [
         {"name": f"plan --env dev (no-op, {past:,} runs recorded)", "argv": [trueup, "plan", "--repo", repo, "--env", "dev", "--rev", base]},
         {"name": f"plan --env staging (no-op, {len(rows):,} runs)", "argv": [trueup, "plan", "--repo", repo, "--env", "staging", "--rev", base]},
+        {"name": f"history --env dev ({past:,} runs)", "argv": [trueup, "history", "--repo", repo, "--env", "dev"]},
+        {"name": f"history --env staging ({len(rows):,} runs)", "argv": [trueup, "history", "--repo", repo, "--env", "staging"]},
     ]
     config = {"runs": runs, "warmup": 2, "cases": cases, "ratios": [
-        {"label": "long history / one apply's", "of": cases[0]["name"], "to": cases[1]["name"], "target": 150}]}
+        {"label": "plan: long history / one apply's   ", "of": cases[0]["name"], "to": cases[1]["name"], "target": 150},
+        {"label": "history: long history / one apply's", "of": cases[2]["name"], "to": cases[3]["name"]}]}
     config_path = os.path.join(scratch, "timing-history.json")
     with open(config_path, "w") as f:
         json.dump(config, f)

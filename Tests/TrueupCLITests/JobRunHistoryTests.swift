@@ -8,7 +8,7 @@ struct JobRunHistoryTests {
     /// What another version of trueup might have written: a record this one cannot decode.
     static let unreadable = #"{"identity": 1}"#
 
-    @Test("an unreadable record of an old run does not stop a plan; one of the run the plan needs blocks that job alone, saying which and what to do")
+    @Test("an unreadable record of an old run stops neither a plan nor history nor logs; one of the run the plan needs blocks that job alone, saying which and what to do")
     func unreadableRunRecords() async throws {
         let fixture = try await Fixture()
         try await fixture.apply()
@@ -23,12 +23,17 @@ struct JobRunHistoryTests {
                 """, arguments: [Self.unreadable])
         }
         #expect(try await fixture.pendingChanges() == [:], "a run no plan needs made the plan change")
+        // Nor does it stop what reads the latest runs only: history and a run's log.
+        let history = try await fixture.trueup("history", "--env", "dev")
+        #expect(history.status == 0 && history.stdout.contains("Job/train-churn"), "\(history)")
 
         // The run the plan needs: this job is blocked, the rest plans as before.
         let current = try await fixture.database().read { db in
             try String.fetchOne(db, sql: "SELECT identity FROM job_runs WHERE environment = 'dev' AND job = 'train-churn' AND identity != 'identity-of-an-old-commit'")
         }
         let identity = try #require(current)
+        let log = try await fixture.trueup("logs", String(identity.prefix(10)))
+        #expect(log.status == 0 && log.stdout.contains("Job/train-churn"), "\(log)")
         try await fixture.database().write { db in
             try db.execute(sql: "UPDATE job_runs SET record_json = ? WHERE identity = ?", arguments: [Self.unreadable, identity])
         }

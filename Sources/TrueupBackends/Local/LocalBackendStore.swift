@@ -212,13 +212,32 @@ public struct LocalBackendStore: Sendable {
         try jobRuns(identities: [identity])[identity]
     }
 
-    public func allJobRuns(environment: String?) throws -> [JobRunRecord] {
+    /// The runs of `environment` (every environment when nil) last updated at `updatedSince` or
+    /// later, oldest first. Every save of a run's record is at its `startedAt` or later, so the
+    /// runs that started in a time window are among those updated since the window began:
+    /// `history` reads its runs' window, not the whole history, which grows with every commit.
+    public func allJobRuns(environment: String?, updatedSince: Double = -.infinity) throws -> [JobRunRecord] {
+        environment == nil
+            ? try runs("SELECT record_json FROM job_runs WHERE updated_at >= ? ORDER BY updated_at", [updatedSince])
+            : try runs("SELECT record_json FROM job_runs WHERE environment = ? AND updated_at >= ? ORDER BY updated_at", [environment, updatedSince])
+    }
+
+    /// Every run of one job in `environment`, along the `job_runs_by_job` index.
+    public func jobRuns(environment: String, job: String) throws -> [JobRunRecord] {
+        try runs("SELECT record_json FROM job_runs WHERE environment = ? AND job = ? ORDER BY updated_at", [environment, job])
+    }
+
+    /// The runs whose identity starts with `prefix` (what `trueup logs` is given), in every
+    /// environment; only those are decoded.
+    public func jobRuns(identityPrefix prefix: String) throws -> [JobRunRecord] {
+        try runs("SELECT record_json FROM job_runs WHERE substr(identity, 1, ?) = ? ORDER BY updated_at", [prefix.utf8.count, prefix])
+    }
+
+    /// The runs a query of `record_json` selects, through a cursor: each decoded straight from
+    /// SQLite's bytes rather than made into a String (and copied again) first.
+    private func runs(_ sql: String, _ arguments: StatementArguments) throws -> [JobRunRecord] {
         try read(empty: []) { db in
-            // Every plan reads its environment's runs: through a cursor, each decoded straight
-            // from SQLite's bytes rather than made into a String (and copied again) first.
-            let rows = environment == nil
-                ? try Row.fetchCursor(db, sql: "SELECT record_json FROM job_runs ORDER BY updated_at")
-                : try Row.fetchCursor(db, sql: "SELECT record_json FROM job_runs WHERE environment = ? ORDER BY updated_at", arguments: [environment])
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
             var records: [JobRunRecord] = []
             while let row = try rows.next() {
                 records.append(try row.withUnsafeData(atIndex: 0) { try StoredJSON.decode(JobRunRecord.self, from: $0 ?? Data(), record: "job run") })

@@ -28,7 +28,9 @@ struct HistoryCommand: AsyncParsableCommand {
             let runs = try store.runs(environment: env, limit: limit)
             var actions: [Int64: [ActionRecord]] = [:]
             for run in runs { actions[run.id] = try store.actions(runID: run.id) }
-            return (runs, actions, JobRunsOfRuns.group(try LocalBackendStore(store: store).allJobRuns(environment: env), into: runs))
+            // Only the job runs of the window these runs cover (see `allJobRuns`).
+            let since = runs.map(\.startedAt).min() ?? .infinity
+            return (runs, actions, JobRunsOfRuns.group(try LocalBackendStore(store: store).allJobRuns(environment: env, updatedSince: since), into: runs))
         }
         if format == .json {
             let items: [JSONValue] = runs.map { run in
@@ -88,15 +90,15 @@ struct LogsCommand: AsyncParsableCommand {
                     }
                 }
                 // The job runs of this apply whose logs no action carries: gates, above all.
-                for job in JobRunsOfRuns.group(try local.allJobRuns(environment: record.environment), into: [record])[id] ?? [] where !printed.contains(job.logPath) {
+                let window = try local.allJobRuns(environment: record.environment, updatedSince: record.startedAt)
+                for job in JobRunsOfRuns.group(window, into: [record])[id] ?? [] where !printed.contains(job.logPath) {
                     print("== " + JobRunsOfRuns.line(job))
                     printLog(job)
                 }
                 return
             }
             let prefix = run.lowercased()
-            let all = try local.allJobRuns(environment: nil)
-            let matches = all.filter { $0.identity.hasPrefix(prefix) }
+            let matches = try local.jobRuns(identityPrefix: prefix)
             if matches.count > 1 {
                 throw EngineError("'\(run)' matches \(matches.count) job runs (\(matches.map { "Job/\($0.job) \($0.identity.prefix(16))" }.joined(separator: ", "))): give more characters")
             }
@@ -110,7 +112,7 @@ struct LogsCommand: AsyncParsableCommand {
             guard prefix.count >= 4, let (environment, job) = try Self.appliedJob(prefix, store: store) else {
                 throw EngineError("no run '\(run)': give a run number from `trueup history\(repository.hintFlags)`, or a job run identity prefix (at least 4 characters) from `trueup history` or `trueup status`")
             }
-            let runs = all.filter { $0.environment == environment && $0.job == job }
+            let runs = try local.jobRuns(environment: environment, job: job)
             guard let latest = runs.max(by: { $0.startedAt < $1.startedAt }) else {
                 throw EngineError("Job/\(job) in \(environment) (identity \(run)) has not run yet: `trueup plan --env \(environment)\(repository.hintFlags)` says when it will")
             }
