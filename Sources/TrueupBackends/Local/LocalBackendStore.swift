@@ -272,10 +272,8 @@ public struct LocalBackendStore: Sendable {
                 let row = try Row.fetchOne(db, sql: "SELECT record_json FROM job_runs WHERE identity = ? AND environment = ?", arguments: [identity, environment])
                 return try row?.withUnsafeData(atIndex: 0) { try decode($0 ?? Data()) }
             }
-        }, identities: {
-            try read(empty: []) { db in
-                try String.fetchAll(db, sql: "SELECT identity FROM job_runs WHERE environment = ?", arguments: [environment])
-            }
+        }, all: {
+            Dictionary(try allJobRuns(environment: environment).map { ($0.identity, $0) }) { _, later in later }
         })
     }
 

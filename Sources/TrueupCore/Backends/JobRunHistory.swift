@@ -8,8 +8,8 @@
 public struct JobRunHistory: Sendable {
     private enum Source: Sendable {
         case records([String: JobRunRecord])
-        /// A backend's own lookup, by identity, and listing of every identity it holds.
-        case lookup(run: @Sendable (String) throws -> JobRunRecord?, identities: @Sendable () throws -> [String])
+        /// A backend's own lookup, by identity, and reading of every run it holds.
+        case lookup(run: @Sendable (String) throws -> JobRunRecord?, all: @Sendable () throws -> [String: JobRunRecord])
     }
 
     private let source: Source
@@ -19,9 +19,10 @@ public struct JobRunHistory: Sendable {
     }
 
     /// Runs read from a backend's store when they are looked up. `run` may be called from
-    /// several threads at once (planning plans independent resources on every core).
-    public init(run: @escaping @Sendable (String) throws -> JobRunRecord?, identities: @escaping @Sendable () throws -> [String]) {
-        source = .lookup(run: run, identities: identities)
+    /// several threads at once (planning plans independent resources on every core); `all` reads
+    /// every run at once, for `records()`.
+    public init(run: @escaping @Sendable (String) throws -> JobRunRecord?, all: @escaping @Sendable () throws -> [String: JobRunRecord]) {
+        source = .lookup(run: run, all: all)
     }
 
     /// The run recorded for `identity`, or nil when there is none. Throws when its record
@@ -38,20 +39,17 @@ public struct JobRunHistory: Sendable {
         get throws { try run(identity) }
     }
 
-    /// Every identity with a recorded run.
-    public func identities() throws -> [String] {
+    /// Every run, read: for those who show or send the whole history.
+    public func records() throws -> [String: JobRunRecord] {
         switch source {
-        case .records(let records): Array(records.keys)
-        case .lookup(_, let identities): try identities()
+        case .records(let records): records
+        case .lookup(_, let all): try all()
         }
     }
 
-    /// Every run, read: for those who show or send the whole history.
-    public func records() throws -> [String: JobRunRecord] {
-        if case .records(let records) = source { return records }
-        var all: [String: JobRunRecord] = [:]
-        for identity in try identities() { all[identity] = try run(identity) }
-        return all
+    /// Every identity with a recorded run.
+    public func identities() throws -> [String] {
+        Array(try records().keys)
     }
 }
 
