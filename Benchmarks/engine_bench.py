@@ -132,12 +132,8 @@ def plan_and_diff_benchmark(trueup, scratch, runs):
                 {"label": "diff / no-op plan dev        ", "of": "diff, 1 file changed, 3 envs", "to": "plan --env dev (no-op)", "target": 200},
             ],
         }
-        config_path = os.path.join(scratch, "timing.json")
-        with open(config_path, "w") as f:
-            json.dump(config, f)
-        print(f"no-op plan and diff of 3 environments x 1,000 resources, all applied ({runs} timed runs per case, round-robin)")
-        sys.stdout.flush()
-        subprocess.run([sys.executable, os.path.join(HERE, "timing.py"), config_path], check=True)
+        time_cases(config, os.path.join(scratch, "timing.json"),
+                   f"no-op plan and diff of 3 environments x 1,000 resources, all applied ({runs} timed runs per case, round-robin)")
         print()
         history_benchmark(trueup, repo, state, base, runs, scratch)
     finally:
@@ -170,10 +166,15 @@ def history_benchmark(trueup, repo, state, base, runs, scratch, commits=40):
     config = {"runs": runs, "warmup": 2, "cases": cases, "ratios": [
         {"label": "plan: long history / one apply's   ", "of": cases[0]["name"], "to": cases[1]["name"], "target": 150},
         {"label": "history: long history / one apply's", "of": cases[2]["name"], "to": cases[3]["name"]}]}
-    config_path = os.path.join(scratch, "timing-history.json")
+    time_cases(config, os.path.join(scratch, "timing-history.json"),
+               f"no-op plan and history after {commits} earlier commits' job runs ({runs} timed runs per case, round-robin)")
+
+
+def time_cases(config, config_path, title):
+    """Prints `title`, then has timing.py run and print `config`'s cases."""
     with open(config_path, "w") as f:
         json.dump(config, f)
-    print(f"no-op plan after {commits} earlier commits' job runs ({runs} timed runs per case, round-robin)")
+    print(title)
     sys.stdout.flush()
     subprocess.run([sys.executable, os.path.join(HERE, "timing.py"), config_path], check=True)
 
