@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import TrueupCore
 import TrueupStore
 
@@ -247,10 +248,14 @@ public struct LocalBackendStore: Sendable {
     }
 
     /// The environment's runs, each decoded when planning looks it up (see `JobRunHistory`).
-    /// The latest run of each job is read at once, in one query along the `job_runs_by_job`
-    /// index: it is the one planning asks for unless the job's inputs changed since (then its
-    /// identity has no run yet) or went back to earlier ones. Any other identity is one indexed
-    /// query when asked for. Never the whole history, which grows with every commit.
+    ///
+    /// Neither query reads the whole history:
+    /// - at once, the latest run of each job, along the `job_runs_by_job` index: the run planning
+    ///   asks for unless the job's inputs changed since;
+    /// - at the first identity that is not such a run, the identities the environment has runs
+    ///   for, from the `job_runs_by_environment` index alone. An identity not among them (a job
+    ///   whose inputs changed, every job of a first plan) then costs no query; one among them (a
+    ///   job whose inputs went back to earlier ones) is one query by key.
     public func jobRunHistory(environment: String) throws -> JobRunHistory {
         let latest: [String: Data] = try read(empty: [:]) { db in
             var latest: [String: Data] = [:]
@@ -263,13 +268,20 @@ public struct LocalBackendStore: Sendable {
             while let row = try rows.next() { latest[row[0]] = row[1] }
             return latest
         }
+        let known = KnownIdentities()
         @Sendable func decode(_ bytes: Data) throws -> JobRunRecord {
             try StoredJSON.decode(JobRunRecord.self, from: bytes, record: "job run")
         }
         return JobRunHistory(run: { identity in
             if let bytes = latest[identity] { return try decode(bytes) }
+            let recorded = try known.contains(identity) {
+                try read(empty: []) { db in
+                    Set(try String.fetchAll(db, sql: "SELECT identity FROM job_runs WHERE environment = ?", arguments: [environment]))
+                }
+            }
+            guard recorded else { return nil }
             return try read(empty: nil) { db in
-                let row = try Row.fetchOne(db, sql: "SELECT record_json FROM job_runs WHERE identity = ? AND environment = ?", arguments: [identity, environment])
+                let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT record_json FROM job_runs WHERE identity = ? AND environment = ?"), arguments: [identity, environment])
                 return try row?.withUnsafeData(atIndex: 0) { try decode($0 ?? Data()) }
             }
         }, all: {
@@ -342,6 +354,19 @@ public struct LocalBackendStore: Sendable {
     public func deleteDeployment(environment: String, name: String) throws {
         try write { db in
             try db.execute(sql: "DELETE FROM deployments WHERE environment = ? AND name = ?", arguments: [environment, name])
+        }
+    }
+}
+
+/// An environment's recorded identities, read once, by the first lookup that needs them (planning
+/// looks up on every core, so the first of them reads and the others wait for it).
+private final class KnownIdentities: Sendable {
+    private let identities = Mutex<Set<String>?>(nil)
+
+    func contains(_ identity: String, reading: () throws -> Set<String>) throws -> Bool {
+        try identities.withLock { known in
+            if known == nil { known = try reading() }
+            return known!.contains(identity)
         }
     }
 }

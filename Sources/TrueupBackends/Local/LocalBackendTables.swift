@@ -63,6 +63,12 @@ enum LocalBackendTables {
         ("local-v2", """
             CREATE INDEX IF NOT EXISTS job_runs_by_job ON job_runs(environment, job, updated_at);
             """),
+        // Which identities an environment has runs for, read from the index alone when planning
+        // (LocalBackendStore.jobRunHistory); the runs of a time window, for `history`.
+        ("local-v3", """
+            CREATE INDEX IF NOT EXISTS job_runs_by_environment ON job_runs(environment, identity);
+            CREATE INDEX IF NOT EXISTS job_runs_by_time ON job_runs(environment, updated_at);
+            """),
     ]
 
     /// Creates or migrates the tables; returns whether they exist. A read-only state (`trueup

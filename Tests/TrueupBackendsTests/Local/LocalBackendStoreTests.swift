@@ -45,7 +45,7 @@ import TrueupStore
             let local = try state.openStore()
             _ = try state.openStore()
             let migrations = try local.store.read { db in try String.fetchAll(db, sql: "SELECT id FROM local_backend_migrations") }
-            #expect(migrations == ["local-v1", "local-v2"])
+            #expect(migrations == ["local-v1", "local-v2", "local-v3"])
             let engine = try local.store.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
             #expect(!engine.contains("local-v1"), "the engine's migrations know nothing of them")
         }
