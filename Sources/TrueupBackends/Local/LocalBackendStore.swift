@@ -229,9 +229,9 @@ public struct LocalBackendStore: Sendable {
     }
 
     /// The runs whose identity starts with `prefix` (what `trueup logs` is given), in every
-    /// environment; only those are decoded.
+    /// environment; only those are decoded. (SQLite's `substr` counts code points.)
     public func jobRuns(identityPrefix prefix: String) throws -> [JobRunRecord] {
-        try runs("SELECT record_json FROM job_runs WHERE substr(identity, 1, ?) = ? ORDER BY updated_at", [prefix.utf8.count, prefix])
+        try runs("SELECT record_json FROM job_runs WHERE substr(identity, 1, ?) = ? ORDER BY updated_at", [prefix.unicodeScalars.count, prefix])
     }
 
     /// The runs a query of `record_json` selects, through a cursor: each decoded straight from

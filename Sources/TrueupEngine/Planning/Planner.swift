@@ -173,15 +173,17 @@ public struct Planner: Sendable {
     func planJob(_ r: Resource, _ spec: JobSpec, _ resolved: [ResourceID: Resolution]) -> (PlannedChange, Resolution) {
         let identity = resolver.jobIdentity(r, resolved)
         let after: JSONValue = .object(["identity": identity.map(JSONValue.string) ?? Self.kaa])
-        let run: JobRunRecord?
-        do {
-            run = try identity.flatMap { try observed.jobRuns.run($0) }
-        } catch {
-            // Only this job's record is unreadable: what it did is unknown, so it neither runs
-            // again nor counts as done; the rest of the environment plans as usual.
-            let reason = "the record of its run \(identity?.prefix(12) ?? "") cannot be read (\(error)): restore the state folder from a backup, or delete that run (table job_runs) from the state folder's state.db so that the job runs again"
-            return (PlannedChange(resource: r.id, action: .blocked, before: applied[r.id]?.summary, after: after, reasons: [reason], dependsOn: r.dependencies),
-                    Resolution(version: identity, location: nil))
+        var run: JobRunRecord?
+        if let identity {
+            do {
+                run = try observed.jobRuns.run(identity)
+            } catch {
+                // Only this job's record is unreadable: what it did is unknown, so it neither runs
+                // again nor counts as done; the rest of the environment plans as usual.
+                let reason = "the record of its run \(identity.prefix(12)) cannot be read (\(error)): restore the state folder from a backup, or delete that run (table job_runs) from the state folder's state.db so that the job runs again"
+                return (PlannedChange(resource: r.id, action: .blocked, before: applied[r.id]?.summary, after: after, reasons: [reason], dependsOn: r.dependencies),
+                        Resolution(version: identity, location: nil))
+            }
         }
         let resolution = Resolution(version: identity, location: run?.status == .succeeded ? run?.outputLocation : nil)
         let lastIdentity = applied[r.id]?.summary
