@@ -5,7 +5,13 @@ import TrueupCore
 /// records' Codable conformance, the same path that wrote them (StoredJSON.encode).
 extension JobRunRecord {
     public init(stored text: String) throws {
-        self = try StoredJSON.decode(JobRunRecord.self, from: Data(text.utf8), record: "job run")
+        try self.init(stored: Data(text.utf8))
+    }
+
+    /// A record from its column's bytes, as `Row.withUnsafeData` hands them over (no String
+    /// made and copied first).
+    public init(stored bytes: Data) throws {
+        self = try StoredJSON.decode(JobRunRecord.self, from: bytes, record: "job run")
     }
 
     /// A record from its column already parsed into a `JSONValue`. Prefer

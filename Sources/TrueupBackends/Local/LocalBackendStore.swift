@@ -241,7 +241,7 @@ public struct LocalBackendStore: Sendable {
             let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
             var records: [JobRunRecord] = []
             while let row = try rows.next() {
-                records.append(try row.withUnsafeData(atIndex: 0) { try StoredJSON.decode(JobRunRecord.self, from: $0 ?? Data(), record: "job run") })
+                records.append(try row.withUnsafeData(atIndex: 0) { try JobRunRecord(stored: $0 ?? Data()) })
             }
             return records
         }
@@ -269,21 +269,15 @@ public struct LocalBackendStore: Sendable {
             return latest
         }
         let known = KnownIdentities()
-        @Sendable func decode(_ bytes: Data) throws -> JobRunRecord {
-            try StoredJSON.decode(JobRunRecord.self, from: bytes, record: "job run")
-        }
         return JobRunHistory(run: { identity in
-            if let bytes = latest[identity] { return try decode(bytes) }
+            if let bytes = latest[identity] { return try JobRunRecord(stored: bytes) }
             let recorded = try known.contains(identity) {
                 try read(empty: []) { db in
                     Set(try String.fetchAll(db, sql: "SELECT identity FROM job_runs WHERE environment = ?", arguments: [environment]))
                 }
             }
-            guard recorded else { return nil }
-            return try read(empty: nil) { db in
-                let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT record_json FROM job_runs WHERE identity = ? AND environment = ?"), arguments: [identity, environment])
-                return try row?.withUnsafeData(atIndex: 0) { try decode($0 ?? Data()) }
-            }
+            // An identity is the table's key, so one of this environment's is this environment's run.
+            return recorded ? try jobRun(identity: identity) : nil
         }, all: {
             Dictionary(try allJobRuns(environment: environment).map { ($0.identity, $0) }) { _, later in later }
         })
@@ -302,7 +296,7 @@ public struct LocalBackendStore: Sendable {
                     ORDER BY updated_at DESC LIMIT 1
                     """, arguments: [environment, job])
                 if let row {
-                    latest[job] = try row.withUnsafeData(atIndex: 0) { try StoredJSON.decode(JobRunRecord.self, from: $0 ?? Data(), record: "job run") }
+                    latest[job] = try row.withUnsafeData(atIndex: 0) { try JobRunRecord(stored: $0 ?? Data()) }
                 }
             }
             return latest

@@ -34,22 +34,12 @@ public struct JobRunHistory: Sendable {
         }
     }
 
-    /// The throwing form of `run(_:)`.
-    public subscript(identity: String) -> JobRunRecord? {
-        get throws { try run(identity) }
-    }
-
     /// Every run, read: for those who show or send the whole history.
     public func records() throws -> [String: JobRunRecord] {
         switch source {
         case .records(let records): records
         case .lookup(_, let all): try all()
         }
-    }
-
-    /// Every identity with a recorded run.
-    public func identities() throws -> [String] {
-        Array(try records().keys)
     }
 }
 

@@ -325,7 +325,7 @@ struct Executor: Sendable {
                 try await tag(tags)
                 throw ActionError(message: "gate Job/\(jobName) failed, so the alias stays where it was: \(error.message)", logPath: error.logPath)
             }
-            let record = try await planned.backends.jobs.observe(environment: environment.name)[done.resolution.version ?? ""]
+            let record = try await planned.backends.jobs.observe(environment: environment.name).run(done.resolution.version ?? "")
             let metrics = record?.metrics ?? [:]
             var unmet: [String] = []
             // Each metric against its threshold, as the apply's progress shows it: `auc 0.81 >= 0.75 ✓`.

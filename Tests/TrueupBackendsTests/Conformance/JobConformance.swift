@@ -82,7 +82,7 @@ enum JobConformance {
             #expect(log.contains("a warning on stderr"), "stderr is in the log: \(log)")
 
             // What observe reports is what run returned.
-            let observed = try await subject.make().observe(environment: environment)[request.identity]
+            let observed = try await subject.make().observe(environment: environment).run(request.identity)
             #expect(observed?.status == .succeeded)
             #expect(observed?.metrics == record.metrics)
             #expect(observed?.exitCode == 0)
@@ -109,7 +109,7 @@ enum JobConformance {
             #expect(second.metrics == ["rows": 10])
             #expect(Files.lines(executions).count == 1, "the command ran \(Files.lines(executions).count) times")
             #expect(Files.lines(materializations).count == 1, "the code is written only when the job really runs")
-            #expect(try await subject.make().observe(environment: environment).identities().count == 1)
+            #expect(try await subject.make().observe(environment: environment).records().count == 1)
         }
     }
 
@@ -145,7 +145,7 @@ enum JobConformance {
         #expect(record.attempts == 1)
         #expect(record.error?.contains("3") == true, "the error names the exit code: \(record.error ?? "nil")")
         #expect(try await subject.readLog(record).contains("about to fail"))
-        #expect(try await subject.make().observe(environment: environment)[request.identity]?.status == .failed)
+        #expect(try await subject.make().observe(environment: environment).run(request.identity)?.status == .failed)
     }
 
     /// `JobBackend.run`: "Runs the job unless a run with this identity already succeeded". The
@@ -202,7 +202,7 @@ enum JobConformance {
             for pid in started {
                 #expect(!LiveProcess.isRunning(pid), "process \(pid) of the timed-out job still runs")
             }
-            #expect(try await subject.make().observe(environment: environment)[request.identity]?.status == .failed)
+            #expect(try await subject.make().observe(environment: environment).run(request.identity)?.status == .failed)
         }
     }
 
@@ -217,18 +217,18 @@ enum JobConformance {
         for request in [a, b, c, later] { _ = try await backend.run(request) }
 
         let observed = try await subject.make().observe(environment: here)
-        #expect(Set(try observed.identities()) == [a.identity, b.identity, later.identity])
-        #expect(try observed[a.identity]?.identity == a.identity)
-        #expect(try observed[a.identity]?.job == "prepare")
-        #expect(try observed[a.identity]?.status == .succeeded)
-        #expect(try observed[later.identity]?.identity == later.identity)
-        #expect(try observed[later.identity]?.status == .succeeded)
-        #expect(try observed[c.identity] == nil, "a run of another environment")
-        #expect(try observed["an-identity-that-never-ran"] == nil)
-        #expect(try observed[b.identity]?.job == "train")
-        #expect(try observed[b.identity]?.status == .failed)
-        #expect(Set(try await subject.make().observe(environment: there).identities()) == [c.identity])
-        #expect(try await subject.make().observe(environment: UniqueName.make("env")).identities().isEmpty)
+        #expect(Set(try observed.records().keys) == [a.identity, b.identity, later.identity])
+        #expect(try observed.run(a.identity)?.identity == a.identity)
+        #expect(try observed.run(a.identity)?.job == "prepare")
+        #expect(try observed.run(a.identity)?.status == .succeeded)
+        #expect(try observed.run(later.identity)?.identity == later.identity)
+        #expect(try observed.run(later.identity)?.status == .succeeded)
+        #expect(try observed.run(c.identity) == nil, "a run of another environment")
+        #expect(try observed.run("an-identity-that-never-ran") == nil)
+        #expect(try observed.run(b.identity)?.job == "train")
+        #expect(try observed.run(b.identity)?.status == .failed)
+        #expect(Set(try await subject.make().observe(environment: there).records().keys) == [c.identity])
+        #expect(try await subject.make().observe(environment: UniqueName.make("env")).records().isEmpty)
     }
 
     // MARK: - Helpers

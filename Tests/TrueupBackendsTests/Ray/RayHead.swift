@@ -58,7 +58,7 @@ actor RayHead {
                 return try await startServe(head)
             } catch {
                 failures.append("attempt \(attempt): \(error)")
-                try await Task.sleep(nanoseconds: 2_000_000_000)
+                if attempt < 3 { try await Task.sleep(nanoseconds: 2_000_000_000) }
             }
         }
         throw BackendError("Serve did not start on the test head node: \(failures.joined(separator: "; "))\n\(serveLogTail(head))")
