@@ -273,4 +273,42 @@ struct ControllerProcessTests {
             in: fixture.work, environment: environment, logs: fixture.logs)
         #expect(gone.status == 1 && gone.stderr.contains("--server"), "\(gone)")
     }
+
+    /// The state a controller sends for `diff --server` carries each job's latest run in full and
+    /// earlier runs by identity only; a pull request that puts a job back to earlier code finds
+    /// that earlier run by fetching it, as a plan against the controller's own state does.
+    @Test func diffFromTheControllerFindsAJobsEarlierRunByFetchingIt() async throws {
+        let fixture = try await ControllerFixture()
+        let first = try await fixture.git(["rev-parse", "HEAD"])
+        let controller = try fixture.startController(arguments: ["--poll", "1s"])
+        try await controller.waitUntilApplied("dev", first)
+        let original = try String(contentsOfFile: fixture.work + "/jobs/count/count.sh", encoding: .utf8)
+        try fixture.write("jobs/count/count.sh", original + "# the second version\n")
+        let second = try await fixture.commitAndPush("change the job")
+        try await controller.waitUntilApplied("dev", second)
+        #expect(fixture.started("dev").count == 2, "each version of the job ran once: \(fixture.executions)")
+
+        let state = try await controller.get("/api/v1/environments/dev/state")
+        let jobRuns = (state.json["observed"] as? [String: Any])?["jobRuns"] as? [String: Any] ?? [:]
+        let latest = jobRuns["latest"] as? [String: Any] ?? [:]
+        let earlier = jobRuns["earlier"] as? [String] ?? []
+        #expect(latest.count == 1 && earlier.count == 1, "the latest run in full, the first by identity only: \(jobRuns)")
+        let fetched = try await controller.get("/api/v1/environments/dev/job-runs/\(earlier.first ?? "none")")
+        #expect(fetched.status == 200 && fetched.json["identity"] as? String == earlier.first, "\(fetched.text)")
+        #expect(try await controller.get("/api/v1/environments/dev/job-runs/no-such-run").status == 404)
+
+        // The pull request puts the job's code back: its first run already made what it needs.
+        try fixture.write("jobs/count/count.sh", original)
+        try await fixture.commit("put the job back")
+        let diff = try await Command.run(
+            [ControllerProcess.binary, "diff", "--repo", fixture.work, "--base", "origin/main", "--head", "HEAD", "--env", "dev",
+             "--server", controller.baseURL, "--api-token-env", "API_TOKEN", "--format", "json"],
+            in: fixture.work, environment: ProcessInfo.processInfo.environment.merging(["API_TOKEN": controller.madeToken ?? ""]) { _, new in new },
+            logs: fixture.logs)
+        let report = (try? JSONSerialization.jsonObject(with: Data(diff.stdout.utf8))) as? [String: Any] ?? [:]
+        let dev = (report["environments"] as? [[String: Any]])?.first { $0["name"] as? String == "dev" } ?? [:]
+        let changes = ((dev["plan"] as? [String: Any])?["changes"] as? [[String: Any]]) ?? []
+        #expect(changes.first { $0["resource"] as? String == "Job/count" }?["action"] as? String == "noop",
+                "the earlier run with this identity was found, so the job does not run again: \(diff)")
+    }
 }

@@ -269,17 +269,24 @@ public struct LocalBackendStore: Sendable {
             return latest
         }
         let known = KnownIdentities()
+        @Sendable func identities() throws -> Set<String> {
+            try read(empty: []) { db in
+                Set(try String.fetchAll(db, sql: "SELECT identity FROM job_runs WHERE environment = ?", arguments: [environment]))
+            }
+        }
         return JobRunHistory(run: { identity in
             if let bytes = latest[identity] { return try JobRunRecord(stored: bytes) }
-            let recorded = try known.contains(identity) {
-                try read(empty: []) { db in
-                    Set(try String.fetchAll(db, sql: "SELECT identity FROM job_runs WHERE environment = ?", arguments: [environment]))
-                }
-            }
             // An identity is the table's key, so one of this environment's is this environment's run.
-            return recorded ? try jobRun(identity: identity) : nil
+            return try known.contains(identity, reading: identities) ? try jobRun(identity: identity) : nil
         }, all: {
             Dictionary(try allJobRuns(environment: environment).map { ($0.identity, $0) }) { _, later in later }
+        }, sent: {
+            // Earlier runs come from the identity index alone: their records are neither read
+            // nor decoded. A latest record that cannot be read is sent as an identity too, so
+            // that only the job whose run it is finds the error, when its client fetches it.
+            var readable: [String: JobRunRecord] = [:]
+            for (identity, bytes) in latest { readable[identity] = try? JobRunRecord(stored: bytes) }
+            return JobRunHistory.Sent(latest: readable, earlier: try identities().subtracting(readable.keys).sorted())
         })
     }
 

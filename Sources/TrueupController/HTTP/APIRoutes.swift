@@ -9,7 +9,9 @@ import TrueupStore
 /// - `GET /api/v1/environments`: every environment's state, revisions and drift
 /// - `GET /api/v1/environments/{env}`: the same in full: conditions, pending plan, assets
 /// - `GET /api/v1/environments/{env}/state`: `{"observed": ObservedState, "applied": [AppliedResource]}`
-///   for `trueup diff --server`
+///   for `trueup diff --server`; of job runs, only each job's latest is sent in full
+/// - `GET /api/v1/environments/{env}/job-runs/{identity}`: one run's record, which `diff --server`
+///   fetches when it plans a job whose code or inputs went back to those of an earlier run
 /// - `POST /api/v1/environments/{env}/sync`: reconcile now and apply, also where `sync: manual`
 /// - `GET /api/v1/runs?env=E&limit=N`, `GET /api/v1/runs/{id}`, `GET /api/v1/runs/{id}/logs`
 struct APIRoutes {
@@ -26,6 +28,9 @@ struct APIRoutes {
         }
         router.get("/api/v1/environments/{env}") { _, http in try environment(http.parameters.require("env")) }
         router.get("/api/v1/environments/{env}/state") { _, http in try await state(http.parameters.require("env")) }
+        router.get("/api/v1/environments/{env}/job-runs/{identity}") { _, http in
+            try await jobRun(http.parameters.require("env"), identity: http.parameters.require("identity"))
+        }
         router.post("/api/v1/environments/{env}/sync") { _, http in try Self.sync(http.parameters.require("env"), context) }
         router.get("/api/v1/runs") { request, _ in try runs(request) }
         router.get("/api/v1/runs/{id}") { _, http in try run(http.parameters.require("id")) }
@@ -54,13 +59,10 @@ struct APIRoutes {
 
     /// What `trueup diff --server` plans against: observed through the environment's backends now.
     private func state(_ name: String) async throws -> Response {
-        let snapshot = context.status.snapshot
-        guard let desired = snapshot.environments[name]?.desired else {
-            if case .leading = snapshot.role {
-                return snapshot.environments[name] == nil ? unknown(name)
-                    : Responses.error(.conflict, "environment \(name) has no valid desired state yet (\(snapshot.environments[name]?.problem ?? "not read")): fix it in git")
-            }
-            return Responses.error(.serviceUnavailable, "this controller is \(snapshot.role): ask the leader, which observes the environments")
+        let desired: DesiredEnvironment
+        switch observable(name) {
+        case .found(let found): desired = found
+        case .refused(let response): return response
         }
         let store = context.workspace.store
         let applied = try store.appliedResources(environment: name)
@@ -71,6 +73,40 @@ struct APIRoutes {
             return Responses.error(.badGateway, "cannot observe \(name): \(error)")
         }
         return Responses.json(StateDocument(observed: observed, applied: applied.values.sorted { $0.id < $1.id }))
+    }
+
+    /// One job run of the environment, read through its job backend: what `diff --server` asks
+    /// for an earlier run that the state named by identity only.
+    private func jobRun(_ name: String, identity: String) async throws -> Response {
+        let desired: DesiredEnvironment
+        switch observable(name) {
+        case .found(let found): desired = found
+        case .refused(let response): return response
+        }
+        let record: JobRunRecord?
+        do {
+            record = try await context.workspace.backends(for: desired.settings).jobs.observe(environment: name).run(identity)
+        } catch {
+            return Responses.error(.internalServerError, "cannot read the run \(identity) of \(name): \(error)")
+        }
+        guard let record else { return Responses.error(.notFound, "environment \(name) has no job run \(identity)") }
+        return Responses.json(record)
+    }
+
+    private enum Observable {
+        case found(DesiredEnvironment)
+        case refused(Response)
+    }
+
+    /// The desired state of an environment whose actual state this controller can tell, or why not.
+    private func observable(_ name: String) -> Observable {
+        let snapshot = context.status.snapshot
+        if let desired = snapshot.environments[name]?.desired { return .found(desired) }
+        guard case .leading = snapshot.role else {
+            return .refused(Responses.error(.serviceUnavailable, "this controller is \(snapshot.role): ask the leader, which observes the environments"))
+        }
+        return .refused(snapshot.environments[name] == nil ? unknown(name)
+            : Responses.error(.conflict, "environment \(name) has no valid desired state yet (\(snapshot.environments[name]?.problem ?? "not read")): fix it in git"))
     }
 
     /// Queues a sync of the environment for the loop: 202, or why not. The dashboard's Sync button too.

@@ -6,7 +6,9 @@ import TrueupStore
 
 /// Reads an environment's actual state from a running controller (`trueup diff --server URL`), so
 /// CI needs no backend credentials: `GET /api/v1/environments/{env}/state` returns
-/// `{"observed": ObservedState, "applied": [AppliedResource]}`.
+/// `{"observed": ObservedState, "applied": [AppliedResource]}`, with only each job's latest run in
+/// full; an earlier run is fetched from `GET /api/v1/environments/{env}/job-runs/{identity}`
+/// when planning looks it up (see `JobRunHistory.Sent`).
 public struct ControllerStateClient: ActualStateSource {
     public let baseURL: URL
     /// Sent as a bearer token when the controller requires one; never printed.
@@ -59,9 +61,40 @@ public struct ControllerStateClient: ActualStateSource {
         }
         do {
             let decoded = try JSONDecoder().decode(Response.self, from: data)
-            return (decoded.observed, Dictionary(decoded.applied.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+            var observed = decoded.observed
+            observed.jobRuns = observed.jobRuns.fetchingEarlierRuns { identity in try jobRun(environment: environment, identity: identity) }
+            return (observed, Dictionary(decoded.applied.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
         } catch {
             throw ControllerUnavailable(description: "the controller at \(shownURL) sent state trueup cannot read (\(error)): are both the same version of trueup?")
+        }
+    }
+
+    /// One earlier job run, which the state names by identity only, fetched when planning looks
+    /// it up: only a job whose code or inputs went back to those of an earlier run needs one.
+    /// Planning is synchronous, so the lookup waits on the planning thread. The HTTP client's
+    /// own event-loop threads carry the request, so the wait cannot hold up what it waits for.
+    func jobRun(environment: String, identity: String) throws -> JobRunRecord? {
+        let url = baseURL.appendingPathComponent("api/v1/environments/\(environment)/job-runs/\(identity)")
+        let response: HTTPClient.Response
+        do {
+            var request = try HTTPClient.Request(url: url.absoluteString)
+            if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+            response = try HTTPClient.shared.execute(request: request, deadline: .now() + .seconds(30)).wait()
+        } catch {
+            throw JobRunHistory.RunNotFetched("cannot fetch it from the controller at \(shownURL) (\(Self.describe(error))): check that the controller is running, then run the diff again")
+        }
+        let data = response.body.map { Data($0.readableBytesView) } ?? Data()
+        switch response.status.code {
+        case 200:
+            do {
+                return try JSONDecoder().decode(JobRunRecord.self, from: data)
+            } catch {
+                throw JobRunHistory.RunNotFetched("the controller at \(shownURL) sent a record trueup cannot read (\(error)): are both the same version of trueup?")
+            }
+        case 404:
+            return nil
+        default:
+            throw JobRunHistory.RunNotFetched("the controller at \(shownURL) answered \(response.status.code) for \(url.path): \(Self.message(data))")
         }
     }
 

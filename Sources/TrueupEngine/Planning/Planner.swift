@@ -180,7 +180,9 @@ public struct Planner: Sendable {
             } catch {
                 // Only this job's record is unreadable: what it did is unknown, so it neither runs
                 // again nor counts as done; the rest of the environment plans as usual.
-                let reason = "the record of its run \(identity.prefix(12)) cannot be read (\(error)): restore the state folder from a backup, or delete that run (table job_runs) from the state folder's state.db so that the job runs again"
+                let reason = error is JobRunHistory.RunNotFetched
+                    ? "the record of its run \(identity.prefix(12)) was not sent with the state: \(error)"
+                    : "the record of its run \(identity.prefix(12)) cannot be read (\(error)): restore the state folder from a backup, or delete that run (table job_runs) from the state folder's state.db so that the job runs again"
                 return (PlannedChange(resource: r.id, action: .blocked, before: applied[r.id]?.summary, after: after, reasons: [reason], dependsOn: r.dependencies),
                         Resolution(version: identity, location: nil))
             }

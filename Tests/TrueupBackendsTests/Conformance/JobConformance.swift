@@ -229,6 +229,13 @@ enum JobConformance {
         #expect(try observed.run(b.identity)?.status == .failed)
         #expect(Set(try await subject.make().observe(environment: there).records().keys) == [c.identity])
         #expect(try await subject.make().observe(environment: UniqueName.make("env")).records().isEmpty)
+
+        // What the controller sends for `diff --server`: each job's latest run in full, the
+        // earlier run by identity only.
+        let sent = try observed.sent()
+        #expect(Set(sent.latest.keys) == [b.identity, later.identity])
+        #expect(sent.latest[later.identity]?.status == .succeeded)
+        #expect(sent.earlier == [a.identity])
     }
 
     // MARK: - Helpers
