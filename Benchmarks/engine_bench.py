@@ -12,6 +12,9 @@
    three environments (exit 2), against the no-op plans. Target: under 200 ms.
 4. history: dev's job runs copied as if 40 earlier commits had each changed every job, then
    dev's no-op plan and `trueup history` against staging's: neither may grow with the history.
+5. diff --server: a controller started on that state (following main, where every environment is
+   applied), then `trueup diff --env dev --server URL` against the same diff reading the state
+   folder itself; also the size and time of the controller's answer to GET .../dev/state.
 
 Every process started here is stopped here: the deployments the applies start are found in the
 state database and stopped by PID (only those whose working directory is in this run's state).
@@ -20,10 +23,13 @@ Usage: engine_bench.py TRUEUP_BINARY SCRATCH_DIR      Environment: BENCH_RUNS, B
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 from timing import median  # this folder's timing harness: one definition of the median
 
@@ -136,6 +142,8 @@ def plan_and_diff_benchmark(trueup, scratch, runs):
                    f"no-op plan and diff of 3 environments x 1,000 resources, all applied ({runs} timed runs per case, round-robin)")
         print()
         history_benchmark(trueup, repo, state, base, runs, scratch)
+        print()
+        controller_state_benchmark(trueup, repo, state, base, runs, scratch)
     finally:
         stop_deployments(state)
 
@@ -168,6 +176,58 @@ def history_benchmark(trueup, repo, state, base, runs, scratch, commits=40):
         {"label": "history: long history / one apply's", "of": cases[2]["name"], "to": cases[3]["name"]}]}
     time_cases(config, os.path.join(scratch, "timing-history.json"),
                f"no-op plan and history after {commits} earlier commits' job runs ({runs} timed runs per case, round-robin)")
+
+
+def controller_state_benchmark(trueup, repo, state, base, runs, scratch):
+    """5. `trueup diff --server` over dev's long history (section 4) against the same diff reading
+    the state folder: the controller sends each job's latest run and earlier ones by identity, so
+    the two should take about the same time. The controller follows main, where every environment
+    is applied and its servers run, so its first reconcile has nothing to do."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    log = open(os.path.join(scratch, "controller.log"), "w")
+    controller = subprocess.Popen([trueup, "controller", "--repo", repo, "--state-dir", state, "--listen", f"127.0.0.1:{port}", "--poll", "600s"],
+                                  cwd=repo, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        token, answer, deadline = None, None, time.time() + 120
+        while answer is None:
+            if controller.poll() is not None or time.time() > deadline:
+                sys.exit(f"benchmark: the controller did not answer for dev's state within 120 s: see {log.name}")
+            time.sleep(0.5)
+            try:
+                with open(os.path.join(state, "api-token")) as f:
+                    token = f.read().strip()
+                request = urllib.request.Request(f"{url}/api/v1/environments/dev/state", headers={"Authorization": f"Bearer {token}"})
+                answer = urllib.request.urlopen(request, timeout=30).read()
+            except (OSError, urllib.error.URLError):
+                answer = None
+        timings = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            urllib.request.urlopen(request, timeout=30).read()
+            timings.append((time.perf_counter() - start) * 1000)
+        print(f"controller's GET /api/v1/environments/dev/state: {len(answer):,} bytes, median {median(timings):.1f} ms over {runs} requests")
+        os.environ["TRUEUP_BENCH_API_TOKEN"] = token
+        cases = [
+            {"name": "diff --env dev --server (controller)", "expect": [2],
+             "argv": [trueup, "diff", "--repo", repo, "--base", base, "--head", "HEAD", "--env", "dev", "--server", url, "--api-token-env", "TRUEUP_BENCH_API_TOKEN"]},
+            {"name": "diff --env dev (state folder)", "expect": [2],
+             "argv": [trueup, "diff", "--repo", repo, "--base", base, "--head", "HEAD", "--env", "dev"]},
+        ]
+        config = {"runs": runs, "warmup": 2, "cases": cases, "ratios": [
+            {"label": "diff: from the controller / from the state folder", "of": cases[0]["name"], "to": cases[1]["name"]}]}
+        time_cases(config, os.path.join(scratch, "timing-controller-state.json"),
+                   f"diff of dev with its long history, actual state from a controller ({runs} timed runs per case, round-robin)")
+    finally:
+        controller.send_signal(signal.SIGTERM)
+        try:
+            controller.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            controller.kill()
+            controller.wait()
+        log.close()
 
 
 def time_cases(config, config_path, title):
