@@ -17,27 +17,34 @@ struct JobRunHistorySentTests {
         return try JSONDecoder().decode(JobRunHistory.self, from: try JSONEncoder().encode(JobRunHistory(run: { _ in nil }, all: { [:] }, sent: { sent })))
     }
 
+    /// The identities a history fetched, in order.
+    final class Fetches: Sendable {
+        private let identities = Mutex<[String]>([])
+        func append(_ identity: String) { identities.withLock { $0.append(identity) } }
+        var all: [String] { identities.withLock { $0 } }
+    }
+
+    /// Received with b2 as the latest run and a1, c3 as earlier ones; `fetches` records each fetch.
+    static func receivedRecordingFetches(_ fetches: Fetches) throws -> JobRunHistory {
+        try received(latest: [record("b2", job: "train")], earlier: ["c3", "a1"]).fetchingEarlierRuns { identity in
+            fetches.append(identity)
+            return record(identity, job: "train")
+        }
+    }
+
     @Test func aLatestRunIsReadWithoutFetchingAndAnUnknownIdentityHasNoRun() throws {
-        let fetched = Mutex<[String]>([])
-        let history = try Self.received(latest: [Self.record("b2", job: "train")], earlier: ["c3", "a1"])
-            .fetchingEarlierRuns { identity in
-                fetched.withLock { $0.append(identity) }
-                return Self.record(identity, job: "train")
-            }
+        let fetched = Fetches()
+        let history = try Self.receivedRecordingFetches(fetched)
         #expect(try history.run("b2")?.outputLocation == "/out/b2")
         #expect(try history.run("never-ran") == nil)
-        #expect(fetched.withLock { $0 }.isEmpty, "neither a latest run nor an identity without a run is fetched")
+        #expect(fetched.all.isEmpty, "neither a latest run nor an identity without a run is fetched")
     }
 
     @Test func anEarlierRunIsFetchedOnlyWhenLookedUp() throws {
-        let fetched = Mutex<[String]>([])
-        let history = try Self.received(latest: [Self.record("b2", job: "train")], earlier: ["c3", "a1"])
-            .fetchingEarlierRuns { identity in
-                fetched.withLock { $0.append(identity) }
-                return Self.record(identity, job: "train")
-            }
+        let fetched = Fetches()
+        let history = try Self.receivedRecordingFetches(fetched)
         #expect(try history.run("a1")?.outputLocation == "/out/a1")
-        #expect(fetched.withLock { $0 } == ["a1"])
+        #expect(fetched.all == ["a1"])
         #expect(Set(try history.records().keys) == ["a1", "b2", "c3"], "records() reads every run, the earlier ones fetched")
     }
 
