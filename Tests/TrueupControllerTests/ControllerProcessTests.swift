@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GRDB
 import Testing
 import TrueupBackends
 import TrueupStore
@@ -300,15 +301,28 @@ struct ControllerProcessTests {
         // The pull request puts the job's code back: its first run already made what it needs.
         try fixture.write("jobs/count/count.sh", original)
         try await fixture.commit("put the job back")
-        let diff = try await Command.run(
-            [ControllerProcess.binary, "diff", "--repo", fixture.work, "--base", "origin/main", "--head", "HEAD", "--env", "dev",
-             "--server", controller.baseURL, "--api-token-env", "API_TOKEN", "--format", "json"],
-            in: fixture.work, environment: ProcessInfo.processInfo.environment.merging(["API_TOKEN": controller.madeToken ?? ""]) { _, new in new },
-            logs: fixture.logs)
-        let report = (try? JSONSerialization.jsonObject(with: Data(diff.stdout.utf8))) as? [String: Any] ?? [:]
-        let dev = (report["environments"] as? [[String: Any]])?.first { $0["name"] as? String == "dev" } ?? [:]
-        let changes = ((dev["plan"] as? [String: Any])?["changes"] as? [[String: Any]]) ?? []
-        #expect(changes.first { $0["resource"] as? String == "Job/count" }?["action"] as? String == "noop",
-                "the earlier run with this identity was found, so the job does not run again: \(diff)")
+        func diffOfTheJob() async throws -> (action: String?, output: String) {
+            let diff = try await Command.run(
+                [ControllerProcess.binary, "diff", "--repo", fixture.work, "--base", "origin/main", "--head", "HEAD", "--env", "dev",
+                 "--server", controller.baseURL, "--api-token-env", "API_TOKEN", "--format", "json"],
+                in: fixture.work, environment: ProcessInfo.processInfo.environment.merging(["API_TOKEN": controller.madeToken ?? ""]) { _, new in new },
+                logs: fixture.logs)
+            let report = (try? JSONSerialization.jsonObject(with: Data(diff.stdout.utf8))) as? [String: Any] ?? [:]
+            let dev = (report["environments"] as? [[String: Any]])?.first { $0["name"] as? String == "dev" } ?? [:]
+            let changes = ((dev["plan"] as? [String: Any])?["changes"] as? [[String: Any]]) ?? []
+            return (changes.first { $0["resource"] as? String == "Job/count" }?["action"] as? String, "\(diff)")
+        }
+        let found = try await diffOfTheJob()
+        #expect(found.action == "noop", "the earlier run with this identity was found, so the job does not run again: \(found.output)")
+
+        // That run's record cannot be read on the controller: the job alone is blocked, saying what to do.
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        try await DatabaseQueue(path: fixture.stateDirectory + "/state.db", configuration: configuration).write { db in
+            try db.execute(sql: #"UPDATE job_runs SET record_json = '{"identity": 1}' WHERE identity = ?"#, arguments: [earlier.first ?? ""])
+        }
+        let blocked = try await diffOfTheJob()
+        #expect(blocked.action == "blocked", "\(blocked.output)")
+        #expect(blocked.output.contains("restore the controller's state folder from a backup"), "\(blocked.output)")
     }
 }

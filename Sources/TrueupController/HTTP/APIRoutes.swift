@@ -87,7 +87,7 @@ struct APIRoutes {
         do {
             record = try await context.workspace.backends(for: desired.settings).jobs.observe(environment: name).run(identity)
         } catch {
-            return Responses.error(.internalServerError, "cannot read the run \(identity) of \(name): \(error)")
+            return Responses.error(.internalServerError, "cannot read the run \(identity) of \(name) (\(error)): restore the controller's state folder from a backup, or delete that run (table job_runs) from its state.db so that the job runs again")
         }
         guard let record else { return Responses.error(.notFound, "environment \(name) has no job run \(identity)") }
         return Responses.json(record)
