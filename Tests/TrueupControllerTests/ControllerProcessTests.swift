@@ -301,6 +301,7 @@ struct ControllerProcessTests {
         // The pull request puts the job's code back: its first run already made what it needs.
         try fixture.write("jobs/count/count.sh", original)
         try await fixture.commit("put the job back")
+        /// Job/count's action in the report; the diff itself must exit 2 (changes: the job's code).
         func diffOfTheJob() async throws -> (action: String?, output: String) {
             let diff = try await Command.run(
                 [ControllerProcess.binary, "diff", "--repo", fixture.work, "--base", "origin/main", "--head", "HEAD", "--env", "dev",
@@ -310,6 +311,7 @@ struct ControllerProcessTests {
             let report = (try? JSONSerialization.jsonObject(with: Data(diff.stdout.utf8))) as? [String: Any] ?? [:]
             let dev = (report["environments"] as? [[String: Any]])?.first { $0["name"] as? String == "dev" } ?? [:]
             let changes = ((dev["plan"] as? [String: Any])?["changes"] as? [[String: Any]]) ?? []
+            #expect(diff.status == 2, "\(diff)")
             return (changes.first { $0["resource"] as? String == "Job/count" }?["action"] as? String, "\(diff)")
         }
         let found = try await diffOfTheJob()
