@@ -36,6 +36,9 @@ public final class Schema: Sendable {
     public let exclusiveMinimum: Double?
     public let anyOf: [Schema]
     public let oneOf: [Schema]
+    /// `properties` without a reference count each: what validation looks up (see
+    /// `SchemaValidator.checkMapping`). `properties` keeps them alive, as long as this schema.
+    let unretainedProperties: [String: Unmanaged<Schema>]
 
     public var patternSource: String? { pattern?.source }
 
@@ -88,6 +91,7 @@ public final class Schema: Sendable {
         self.exclusiveMinimum = exclusiveMinimum
         self.anyOf = anyOf
         self.oneOf = oneOf
+        self.unretainedProperties = properties.mapValues { Unmanaged.passUnretained($0) }
     }
 
     private struct Compiler {

@@ -245,28 +245,34 @@ public struct SchemaValidator {
         // the storage's generic type up at run time for every mapping of every resource.
         var members = [String: JSONValue](minimumCapacity: entries.count)
         var ok = true
-        for entry in entries {
-            path.append(.key(entry.key))
-            defer { path.removeLast() }
-            if let nameSchema = schema.propertyNames, let problem = Self.nameProblem(entry.key, nameSchema) {
-                report(entry.keyLocation, problem)
-                ok = false
-                continue
-            }
-            let valueSchema: Schema
-            if let property = schema.properties[entry.key] {
-                valueSchema = property
-            } else {
-                switch schema.additionalProperties {
-                case .allowed: valueSchema = Schema.anything
-                case .schema(let s): valueSchema = s
-                case .forbidden:
-                    report(entry.keyLocation, unknownField(entry.key, schema))
+        // Entries are read where they are and property schemas borrowed: copying an entry out
+        // retained its node, and looking a schema up retained it, where both cores validate
+        // against the same schema objects, so each count moved between the cores' caches.
+        entries.withUnsafeBufferPointer { entries in
+            for index in entries.indices {
+                let key = entries[index].key
+                path.append(.key(key))
+                defer { path.removeLast() }
+                if let nameSchema = schema.propertyNames, let problem = Self.nameProblem(key, nameSchema) {
+                    report(entries[index].keyLocation, problem)
                     ok = false
                     continue
                 }
+                let valueSchema: Unmanaged<Schema>
+                if let property = schema.unretainedProperties[key] {
+                    valueSchema = property
+                } else {
+                    switch schema.additionalProperties {
+                    case .allowed: valueSchema = Unmanaged.passUnretained(Schema.anything)
+                    case .schema(let s): valueSchema = Unmanaged.passUnretained(s)
+                    case .forbidden:
+                        report(entries[index].keyLocation, unknownField(key, schema))
+                        ok = false
+                        continue
+                    }
+                }
+                if let value = valueSchema._withUnsafeGuaranteedRef({ check(entries[index].value, $0) }) { members[key] = value } else { ok = false }
             }
-            if let value = check(entry.value, valueSchema) { members[entry.key] = value } else { ok = false }
         }
         for name in schema.required where members[name] == nil && !entries.contains(where: { $0.key == name }) {
             path.append(.key(name))
