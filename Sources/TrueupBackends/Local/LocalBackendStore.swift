@@ -278,8 +278,6 @@ public struct LocalBackendStore: Sendable {
             if let bytes = latest[identity] { return try JobRunRecord(stored: bytes) }
             // An identity is the table's key, so one of this environment's is this environment's run.
             return try known.contains(identity, reading: identities) ? try jobRun(identity: identity) : nil
-        }, all: {
-            Dictionary(try allJobRuns(environment: environment).map { ($0.identity, $0) }) { _, later in later }
         }, sent: {
             // Earlier runs come from the identity index alone: their records are neither read
             // nor decoded. A latest record that cannot be read is sent as an identity too, so

@@ -8,10 +8,8 @@
 public struct JobRunHistory: Sendable {
     private enum Source: Sendable {
         case records([String: JobRunRecord])
-        /// A backend's own lookup, by identity; reading of every run it holds; and what is sent
-        /// of it (see `Sent`).
-        case lookup(run: @Sendable (String) throws -> JobRunRecord?, all: @Sendable () throws -> [String: JobRunRecord],
-                    sent: @Sendable () throws -> Sent)
+        /// A backend's own lookup, by identity, and what is sent of it (see `Sent`).
+        case lookup(run: @Sendable (String) throws -> JobRunRecord?, sent: @Sendable () throws -> Sent)
         /// As received from a controller: earlier runs are fetched from it by `fetch` when looked up.
         case received(Sent, fetch: (@Sendable (String) throws -> JobRunRecord?)?)
     }
@@ -47,11 +45,10 @@ public struct JobRunHistory: Sendable {
     }
 
     /// Runs read from a backend's store when they are looked up. `run` may be called from
-    /// several threads at once (planning plans independent resources on every core); `all` reads
-    /// every run at once, for `records()`; `sent` what the controller's API sends of it.
-    public init(run: @escaping @Sendable (String) throws -> JobRunRecord?, all: @escaping @Sendable () throws -> [String: JobRunRecord],
-                sent: @escaping @Sendable () throws -> Sent) {
-        source = .lookup(run: run, all: all, sent: sent)
+    /// several threads at once (planning plans independent resources on every core); `sent`
+    /// reads what the controller's API sends of the history.
+    public init(run: @escaping @Sendable (String) throws -> JobRunRecord?, sent: @escaping @Sendable () throws -> Sent) {
+        source = .lookup(run: run, sent: sent)
     }
 
     /// The run recorded for `identity`, or nil when there is none. Throws when its record
@@ -59,7 +56,7 @@ public struct JobRunHistory: Sendable {
     public func run(_ identity: String) throws -> JobRunRecord? {
         switch source {
         case .records(let records): return records[identity]
-        case .lookup(let run, _, _): return try run(identity)
+        case .lookup(let run, _): return try run(identity)
         case .received(let sent, let fetch):
             if let latest = sent.latest[identity] { return latest }
             guard Self.contains(sent.earlier, identity) else { return nil }
@@ -68,23 +65,11 @@ public struct JobRunHistory: Sendable {
         }
     }
 
-    /// Every run, read: for those who show the whole history.
-    public func records() throws -> [String: JobRunRecord] {
-        switch source {
-        case .records(let records): return records
-        case .lookup(_, let all, _): return try all()
-        case .received(let sent, _):
-            var records = sent.latest
-            for identity in sent.earlier { records[identity] = try run(identity) }
-            return records
-        }
-    }
-
     /// What the controller's actual-state API sends (see `Sent`).
     public func sent() throws -> Sent {
         switch source {
         case .records(let records): return Sent(latest: records, earlier: [])
-        case .lookup(_, _, let sent): return try sent()
+        case .lookup(_, let sent): return try sent()
         case .received(let sent, _): return sent
         }
     }
