@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "TrueupStoreTests", dependencies: ["TrueupStore"]),
         .testTarget(name: "TrueupBackendsTests", dependencies: ["TrueupBackends", "TrueupStore", "TrueupTestSupport"]),
         // Corpus/ holds golden spec repositories read from the source tree (#filePath), not resources.
-        .testTarget(name: "TrueupEngineTests", dependencies: ["TrueupEngine", "TrueupCore", "TrueupTestSupport"], exclude: ["Corpus"]),
+        .testTarget(name: "TrueupEngineTests", dependencies: ["TrueupEngine", "TrueupCore", "TrueupStore", "TrueupTestSupport"], exclude: ["Corpus"]),
         // `trueup diff` end to end through the built binary (depending on the executable target builds it).
         // Golden/ and Fixtures/ are read from the source tree; the Python files are run by `make test`.
         .testTarget(

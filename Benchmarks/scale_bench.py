@@ -4,7 +4,9 @@ against 3 x 1,000, so that linearity shows.
 
 For each size it times whole processes, round-robin:
   trueup validate --repo REPO                 every environment: load + validate
-  trueup plan --env dev --repo REPO           one environment against an empty state (exit 2)
+  trueup plan --env dev --repo REPO           one environment against an empty state (exit 2), with
+                                              the parsed-spec cache the warm-up run filled
+  the same plan, no cache                     its state folder's cache/ removed before each run
 and prints the median wall time, CPU time and peak resident memory, the memory per resource, the
 ratios of the large size against the small one (per resource, 1.00x is perfectly linear) and the
 targets: validate < 2 s and <= 2.5 KB of peak memory per resource; plan of one environment < 1 s.
@@ -76,12 +78,23 @@ def main():
                 cases.append((prefix + "validate", size, [binary, "validate", "--repo", repo], (0,)))
                 cases.append((prefix + "plan --env dev", size, [binary, "plan", "--env", "dev", "--repo", repo,
                                                                  "--state-dir", os.path.join(state, prefix + str(size))], (2,)))
+                # The same plan with the state folder's parsed-spec cache emptied before each run:
+                # a first plan, or one after every spec file changed.
+                cold = os.path.join(state, prefix + "cold-" + str(size))
+                cases.append((prefix + "plan, no cache", size, [binary, "plan", "--env", "dev", "--repo", repo,
+                                                                 "--state-dir", cold], (2,)))
         samples = {(name, size): [] for name, size, _, _ in cases}
+
+        def run(argv, expect):
+            if "--state-dir" in argv and "cold-" in argv[-1]:
+                shutil.rmtree(os.path.join(argv[-1], "cache"), ignore_errors=True)
+            return measure(argv, expect)
+
         for name, size, argv, expect in cases:  # warm-up: page cache, state folders
-            measure(argv, expect)
+            run(argv, expect)
         for i in range(runs):
             for name, size, argv, expect in cases:
-                samples[(name, size)].append(measure(argv, expect))
+                samples[(name, size)].append(run(argv, expect))
             sys.stderr.write(f"\r  run {i + 1}/{runs}")
             sys.stderr.flush()
         sys.stderr.write("\n")
@@ -102,7 +115,7 @@ def main():
     print()
     factor = large / small
     checks = [(prefix + name, target_ms, target_kb) for prefix in ([""] + (["baseline "] if baseline else []))
-              for name, target_ms, target_kb in (("validate", 2000, 2.5), ("plan --env dev", 1000, None))]
+              for name, target_ms, target_kb in (("validate", 2000, 2.5), ("plan --env dev", 1000, None), ("plan, no cache", 1000, None))]
     for name, target_ms, target_kb in checks:
         wall_s, _, rss_s = stats(name, small)
         wall_l, _, rss_l = stats(name, large)
@@ -117,7 +130,7 @@ def main():
         print(f"{'':<16} target {'; '.join(verdicts)}")
     if baseline:
         print()
-        for name in ("validate", "plan --env dev"):
+        for name in ("validate", "plan --env dev", "plan, no cache"):
             for size in (small, large):
                 wall, cpu, rss = stats(name, size)
                 base_wall, base_cpu, base_rss = stats("baseline " + name, size)

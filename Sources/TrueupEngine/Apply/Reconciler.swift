@@ -14,8 +14,9 @@ public final class Reconciler: Sendable {
     public let maxParallel: Int
 
     /// Parsed documents cached by blob id across calls: a reconciler kept for a process's life
-    /// (the controller) re-parses only the spec files whose blob changed.
-    private let loader = SharedSpecLoader()
+    /// (the controller) re-parses only the spec files whose blob changed; and the state folder's
+    /// cache of them, so that a run re-parses only the files earlier runs did not see.
+    private let loader: SharedSpecLoader
 
     /// Turns run outcomes into notifications, recorded with them (DESIGN §6).
     public let notifications: NotificationRecorder
@@ -24,6 +25,7 @@ public final class Reconciler: Sendable {
         self.workspace = workspace
         self.maxParallel = maxParallel
         self.notifications = notifications
+        loader = SharedSpecLoader(cache: workspace.parsedSpecCache())
     }
 
     /// Loads the desired state of a snapshot through this reconciler's cache.
@@ -296,7 +298,11 @@ public final class Reconciler: Sendable {
 /// One SpecLoader shared by the tasks of a reconciler; the lock serialises its cache.
 private final class SharedSpecLoader: @unchecked Sendable {
     private let lock = NSLock()
-    private let loader = SpecLoader()
+    private let loader: SpecLoader
+
+    init(cache: ParsedSpecCache?) {
+        loader = SpecLoader(cache: cache)
+    }
 
     func load(_ snapshot: SourceSnapshot, specRoot: String) throws -> DesiredState {
         lock.lock()

@@ -32,9 +32,12 @@ public final class SpecLoader {
     private let yaml = YAMLLoader()
     /// Files parsed by other loaders working at the same time (`diff`: one per environment).
     private let shared: ParsedSpecFiles?
+    /// Files parsed by earlier runs (see `ParsedSpecCache`); nil: parse every file.
+    private let cache: ParsedSpecCache?
 
-    public init(sharing shared: ParsedSpecFiles? = nil) {
+    public init(sharing shared: ParsedSpecFiles? = nil, cache: ParsedSpecCache? = nil) {
         self.shared = shared
+        self.cache = cache
     }
 
     /// Reads and parses every spec file of `snapshot` into the cache (and the shared one), on
@@ -203,20 +206,45 @@ public final class SpecLoader {
                 if let known = shared.file(entry.objectID) { parsed[entry.objectID] = known }
             }
         }
-        let missing = entries.filter { parsed[$0.objectID] == nil && seen.insert($0.objectID).inserted }
+        var missing = entries.filter { parsed[$0.objectID] == nil && seen.insert($0.objectID).inserted }
+        // Only a commit's entries are named by their content; the working tree's are not cached.
+        let cache = snapshot.revision.commit == "worktree" ? nil : self.cache
+        if let cache, missing.count >= Self.filesPerWorker {
+            let found = cache.documents(for: missing)
+            if !found.isEmpty {
+                parsed.reserveCapacity(parsed.count + found.count)
+                for (blob, documents) in found {
+                    parsed[blob] = .success(documents)
+                    shared?.store(.success(documents), for: blob)
+                }
+                missing.removeAll { found[$0.objectID] != nil }
+            }
+        }
         let workers = min(SnapshotWork.availableCores, 8, missing.count / Self.filesPerWorker)
-        guard workers > 1, let opener = snapshot.opener else { return }
         let yaml = self.yaml
-        // A file no thread could read is left to `parse`, on this loader's own snapshot.
-        let results = SnapshotWork.map(count: missing.count, workers: workers, opener: opener, caller: snapshot, state: { $0 }) { snapshot, index in
-            Self.parse(missing[index], yaml) { try snapshot.contents(of: $0) }
+        let toParse = missing
+        let results: [Result<[Document], Diagnostic>?]
+        if workers > 1, let opener = snapshot.opener {
+            // A file no thread could read is left to `parse`, on this loader's own snapshot.
+            results = SnapshotWork.map(count: toParse.count, workers: workers, opener: opener, caller: snapshot, state: { $0 }) { snapshot, index in
+                Self.parse(toParse[index], yaml) { try snapshot.contents(of: $0) }
+            }
+        } else if cache != nil, toParse.count >= Self.filesPerWorker {
+            // On one core, parsed here all the same, so that the cache learns them.
+            results = toParse.map { Self.parse($0, yaml) { try snapshot.contents(of: $0) } }
+        } else {
+            return
         }
         parsed.reserveCapacity(parsed.count + missing.count)
+        var newlyParsed: [(blob: String, documents: [Document])] = []
         for (index, result) in results.enumerated() {
             guard let result else { continue }
             parsed[missing[index].objectID] = result
             shared?.store(result, for: missing[index].objectID)
+            // Files that do not parse are not kept: their error is found again, as it should be.
+            if case .success(let documents) = result { newlyParsed.append((missing[index].objectID, documents)) }
         }
+        cache?.remember(newlyParsed, current: entries.map(\.objectID))
     }
 
     /// Below this many files per core, starting threads costs more than it saves.

@@ -12,12 +12,15 @@ public final class Workspace: Sendable {
     public let store: StateStore
     /// Makes each environment's backends from its `spec.backends` (every type this build has).
     public let factory: BackendFactory
+    /// Opened with `readOnly`: nothing may be written to the state directory.
+    public let isReadOnly: Bool
 
     /// Opens the repository enclosing `repositoryPath` and the state directory (default `.trueup/` at its root).
     /// With `readOnly`, nothing is created or written: not the state directory, not the database.
     public init(repositoryPath: String, specRoot: String = "environments", stateDirectory: String? = nil, readOnly: Bool = false,
                 factory: BackendFactory = .standard) throws {
         self.factory = factory
+        isReadOnly = readOnly
         let repository = try GitRepository(discoveringFrom: repositoryPath)
         repositoryRoot = repository.root
         self.specRoot = specRoot
@@ -31,6 +34,7 @@ public final class Workspace: Sendable {
     /// yet: the controller opens its state first and clones its mirror into it afterwards.
     public init(repositoryRoot: String, specRoot: String, stateDirectory: String, store: StateStore, factory: BackendFactory = .standard) {
         self.factory = factory
+        isReadOnly = false
         self.repositoryRoot = repositoryRoot
         self.specRoot = specRoot
         self.stateDirectory = stateDirectory
@@ -38,6 +42,12 @@ public final class Workspace: Sendable {
     }
 
     public var paths: LocalPaths { LocalPaths(stateDirectory: stateDirectory) }
+
+    /// The state folder's cache of parsed spec files (see `ParsedSpecCache`); none for a
+    /// read-only workspace, which writes nothing.
+    public func parsedSpecCache() -> ParsedSpecCache? {
+        isReadOnly ? nil : ParsedSpecCache(stateDirectory: stateDirectory)
+    }
 
     /// The backends an environment asks for (`spec.backends`, `spec.artifacts`; local by default), through the factory.
     public func backends(for settings: EnvironmentSettings) throws -> Backends {

@@ -1,0 +1,78 @@
+import Crypto
+import Foundation
+import Synchronization
+import TrueupCore
+import TrueupStore
+
+/// Spec files parsed by earlier runs, by git blob id, so that a run reads from git and parses only
+/// the files whose content it has not seen: between two plans, a commit changes a few files of
+/// thousands. Reading a blob and parsing it with libyaml was about a third of a plan of 33,000
+/// resources; rebuilding its documents from the cache is a fraction of that.
+///
+/// A blob id names the file's exact bytes, and the entry names the format (`DocumentCoding`), so
+/// an entry can only be stale by being damaged: each is checked against the sha256 it was stored
+/// with, of its blob id and bytes together (an entry moved to another blob's row fails too), and
+/// must decode exactly, or the file is parsed as if nothing were cached.
+public final class ParsedSpecCache: Sendable {
+    private let stateDirectory: String
+    /// Opened when first asked, so that a command that loads no specs makes no file; nil inside
+    /// once it could not be opened (then every file is parsed).
+    private let opened = Mutex<ParsedSpecStore??>(nil)
+
+    /// The cache of the state folder `stateDirectory`.
+    public init(stateDirectory: String) {
+        self.stateDirectory = stateDirectory
+    }
+
+    private var store: ParsedSpecStore? {
+        opened.withLock { opened in
+            if let store = opened { return store }
+            let store = ParsedSpecStore(stateDirectory: stateDirectory)
+            opened = .some(store)
+            return store
+        }
+    }
+
+    /// The documents of each of `entries` that the cache holds intact, by blob id, located at the
+    /// entry's path. Checked and decoded on every core.
+    func documents(for entries: [SourceEntry]) -> [String: [Document]] {
+        guard let store else { return [:] }
+        let stored = store.stored(entries.map(\.objectID), format: DocumentCoding.format)
+        guard !stored.isEmpty else { return [:] }
+        let found = entries.compactMap { entry in stored[entry.objectID].map { (entry, $0) } }
+        let pieces = EveryCore.map(rangesOf: found.count, atLeast: 64) { range in
+            found[range].compactMap { entry, stored -> (String, [Document])? in
+                guard Self.digest(blob: entry.objectID, body: stored.body) == stored.digest,
+                      let documents = DocumentCoding.decode(stored.body, file: SourceFileNames.id(of: entry.path)) else { return nil }
+                return (entry.objectID, documents)
+            }
+        }
+        var documents: [String: [Document]] = [:]
+        documents.reserveCapacity(found.count)
+        for piece in pieces {
+            for (blob, decoded) in piece { documents[blob] = decoded }
+        }
+        return documents
+    }
+
+    /// Keeps newly parsed files for the next run, encoded on every core; `current` are the blobs
+    /// of the revision being read, which the cache keeps when it drops others.
+    func remember(_ parsed: [(blob: String, documents: [Document])], current: [String]) {
+        guard !parsed.isEmpty, let store else { return }
+        let pieces = EveryCore.map(rangesOf: parsed.count, atLeast: 64) { range in
+            parsed[range].map { file -> (blob: String, digest: String, body: [UInt8]) in
+                let body = DocumentCoding.encode(file.documents)
+                return (file.blob, Self.digest(blob: file.blob, body: body), body)
+            }
+        }
+        store.store(Array(pieces.joined()), format: DocumentCoding.format, current: current)
+    }
+
+    static func digest(blob: String, body: some DataProtocol) -> String {
+        var hash = SHA256()
+        hash.update(data: Data(blob.utf8))
+        hash.update(data: [0])
+        hash.update(data: body)
+        return ContentDigest.hex(hash.finalize())
+    }
+}
