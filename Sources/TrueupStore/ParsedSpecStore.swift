@@ -11,7 +11,8 @@ import TrueupCore
 /// disk is trusted).
 public final class ParsedSpecStore: Sendable {
     public let path: String
-    private let queue: DatabaseQueue
+    /// A pool: the loader reads its entries on every core at once.
+    private let queue: DatabasePool
 
     /// One cached file: the encoded documents and the sha256 (hex) they were stored with.
     public struct Stored: Sendable {
@@ -37,14 +38,17 @@ public final class ParsedSpecStore: Sendable {
         }
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            queue = try DatabaseQueue(path: path, configuration: configuration)
             // Entries are a few kilobytes each: on 64 KiB pages most sit in one page instead of a
-            // chain of overflow pages, which halved the time to write a first run's files.
-            // (The page size only applies to a database created here.)
-            try queue.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA page_size = 65536")
-                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            // chain of overflow pages, which halved the time to write a first run's files. (The
+            // page size only applies to a database created here, before the pool makes it WAL.)
+            do {
+                let creating = try DatabaseQueue(path: path)
+                try creating.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA page_size = 65536")
+                    _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                }
             }
+            queue = try DatabasePool(path: path, configuration: configuration)
             try queue.write { db in
                 // A rowid table, so that new entries are appended; the blob is found by its index.
                 try db.execute(sql: """

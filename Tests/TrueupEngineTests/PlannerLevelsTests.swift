@@ -59,6 +59,13 @@ struct PlannerLevelsTests {
         let levels = Planner.levels(of: dev)
         #expect(levels.count == 4, "dataset, job, model, deployment")
         #expect(levels.allSatisfy { $0.count >= Planner.levelWorthSpreading })
+        // The levels found with the order are the ones found again by identity, once the
+        // resources are set anew (which forgets the former).
+        #expect(levels == dev.levels)
+        var changed = dev
+        changed.resources = dev.resources
+        #expect(changed.levels.isEmpty)
+        #expect(Planner.levels(of: changed) == levels)
 
         let snapshot = try GitRepository(path: repository.path).snapshot(at: "HEAD")
         let inputs = try PlanningInputs.gather(dev, snapshot: snapshot)

@@ -34,7 +34,11 @@ struct EnvironmentGraphChecks {
             diagnostics.append(Diagnostic(at: first.location(of: FieldPath.parse(field)), "dependency cycle: \(cycle.map(\.description).joined(separator: " -> ")): break it by removing one of these references", field: field, environment: name))
         }
         guard diagnostics.isEmpty else { return nil }
-        return DesiredEnvironment(settings: environment.settings, resources: resources, order: ordering ? graph.topologicalOrder() : [], definedAt: environment.definedAt, lookups: lookups)
+        guard ordering else {
+            return DesiredEnvironment(settings: environment.settings, resources: resources, order: [], definedAt: environment.definedAt, lookups: lookups)
+        }
+        let (order, levels) = graph.topologicalOrderAndLevels()
+        return DesiredEnvironment(settings: environment.settings, resources: resources, order: order, levels: levels, definedAt: environment.definedAt, lookups: lookups)
     }
 
     /// Dangling references: every edge must name a resource of the environment.

@@ -21,11 +21,14 @@ public enum PlanRenderer {
     public static func summary(of changes: [PlannedChange]) -> String {
         // Counted in one pass: filtering copied every change (its before, after and reasons) once
         // per action, which at 33,000 changes took longer than writing the plan out.
+        // Read in place: a `for change in changes` copied (retained) every field of every change.
         var counts: [PlannedChange.Action: Int] = [:]
         var drifted = 0
-        for change in changes {
-            counts[change.action, default: 0] += 1
-            if change.drift { drifted += 1 }
+        changes.withUnsafeBufferPointer { changes in
+            for index in changes.indices {
+                counts[changes[index].action, default: 0] += 1
+                if changes[index].drift { drifted += 1 }
+            }
         }
         var parts: [String] = []
         for (action, word) in [(PlannedChange.Action.create, "to create"), (.update, "to update"), (.run, "to run"), (.delete, "to delete"), (.blocked, "blocked")] {
@@ -46,21 +49,46 @@ public enum PlanRenderer {
 
     public static func text(_ plan: Plan, verbose: Bool = false) -> String {
         var out = "Plan for environment \(plan.environment) at \(String(plan.commit.prefix(12))): \(summary(plan))\n"
-        for change in plan.changes where change.action != .noop || verbose {
-            var line = "  \(symbol(change.action)) \(change.resource)  \(change.action.rawValue)"
-            if change.drift { line += " (drift)" }
-            out += line + "\n"
-            for field in change.fields {
-                out += "      \(field.path.isEmpty ? "value" : field.path): \(value(field.before)) -> \(value(field.after))\n"
-            }
-            for reason in change.reasons {
-                out += "      because \(reason)\n"
-            }
-            if let warning = change.warning {
-                out += "      warning: \(warning)\n"
+        // Appended piece by piece into one string, changes read in place: at 33,000 changes,
+        // interpolating a line per change and copying each change took longer than the printing.
+        out.reserveCapacity(out.utf8.count + plan.changes.count * 128)
+        plan.changes.withUnsafeBufferPointer { changes in
+            for index in changes.indices where changes[index].action != .noop || verbose {
+                write(changes[index], to: &out)
             }
         }
         return out
+    }
+
+    /// One change's lines; borrowed, so its fields are read without copying the change.
+    private static func write(_ change: borrowing PlannedChange, to out: inout String) {
+        out += "  "
+        out += symbol(change.action)
+        out += " "
+        out += change.resource.description
+        out += "  "
+        out += change.action.rawValue
+        if change.drift { out += " (drift)" }
+        out += "\n"
+        for field in change.fields {
+            out += "      "
+            out += field.path.isEmpty ? "value" : field.path
+            out += ": "
+            out += value(field.before)
+            out += " -> "
+            out += value(field.after)
+            out += "\n"
+        }
+        for reason in change.reasons {
+            out += "      because "
+            out += reason
+            out += "\n"
+        }
+        if let warning = change.warning {
+            out += "      warning: "
+            out += warning
+            out += "\n"
+        }
     }
 
     public static func markdown(_ plan: Plan) -> String {

@@ -3,13 +3,30 @@ import Foundation
 /// What git says an environment should be, at one revision.
 public struct DesiredEnvironment: Sendable {
     public var settings: EnvironmentSettings
-    public var resources: [ResourceID: Resource]
+    public var resources: [ResourceID: Resource] {
+        // Levels come from the resources' dependencies: once those may differ, the planner finds
+        // them again.
+        didSet { levels = [] }
+    }
     /// Resources in dependency order (dependencies first), ties broken by identity.
-    public var order: [ResourceID]
+    public private(set) var order: [ResourceID]
+    /// Positions in `order` by dependency level (see `DependencyGraph.topologicalOrderAndLevels`),
+    /// found with the order; empty when the order is.
+    public private(set) var levels: [[Int]]
     /// Where `environment.yaml` is.
     public var definedAt: SourceLocation
     /// File hashes learnt while loading the revision, so that planning hashes no dataset again.
     var lookups: RevisionLookups
+
+    init(settings: EnvironmentSettings, resources: [ResourceID: Resource], order: [ResourceID], levels: [[Int]] = [],
+         definedAt: SourceLocation, lookups: RevisionLookups) {
+        self.settings = settings
+        self.resources = resources
+        self.order = order
+        self.levels = levels
+        self.definedAt = definedAt
+        self.lookups = lookups
+    }
 
     public var name: String { settings.name }
 }

@@ -75,6 +75,9 @@ public struct Planner: Sendable {
     /// its deepest dependency's, so every dependency of a level is in an earlier one. Each level
     /// keeps the order's order.
     static func levels(of environment: DesiredEnvironment) -> [[Int]] {
+        // Found with the order when the environment was built; found here, by identity, for an
+        // environment whose resources were changed since.
+        if !environment.levels.isEmpty { return environment.levels }
         var depth: [ResourceID: Int] = [:]
         depth.reserveCapacity(environment.order.count)
         var levels: [[Int]] = []
