@@ -107,10 +107,4 @@ struct DependencyGraphTests {
         for node in 0..<200_000 { closed.addNode(dependencies: [(node + 1) % 200_000]) }
         #expect(!closed.isAcyclic)
     }
-
-    @Test func dependentsAreFoundTransitively() {
-        let g = graph(["Model/m": ["Job/t"], "Deployment/d": ["Model/m"], "Job/t": ["Dataset/x"], "Job/other": []])
-        let found = g.dependents(of: [ResourceID(.dataset, "x")])
-        #expect(Set(names(Array(found))) == ["Job/t", "Model/m", "Deployment/d"])
-    }
 }

@@ -1,12 +1,19 @@
 /// The dependency graph of an environment's resources: ordering and cycle detection.
 public struct DependencyGraph: Sendable {
-    public let edges: [ResourceID: [ResourceID]]
     private let graph: Indexed
 
     public init(edges: [ResourceID: [ResourceID]]) {
-        self.edges = edges
         self.graph = Indexed(edges)
     }
+
+    /// The graph of an environment's resources and their `dependencies`, read from each resource
+    /// in place: a dictionary of edges made first cost as much as ordering them.
+    public init(dependenciesOf resources: [ResourceID: Resource]) {
+        self.graph = Indexed(resources)
+    }
+
+    /// Whether a resource depends on one that is not in the graph (a dangling reference).
+    public var refersOutside: Bool { graph.refersOutside }
 
     /// The graph over dense indices: identities sorted, so a smaller index is a smaller identity,
     /// and edges only to resources of the graph, each list sorted. Ordering and cycle search then
@@ -14,13 +21,35 @@ public struct DependencyGraph: Sendable {
     private struct Indexed: Sendable {
         var ids: [ResourceID]
         var dependencies: [[Int]]
+        var refersOutside = false
 
         init(_ edges: [ResourceID: [ResourceID]]) {
             ids = edges.keys.sorted()
+            let index = Self.index(ids)
+            dependencies = ids.map { id in edges[id]!.compactMap { index[$0] }.sorted() }
+            refersOutside = edges.values.contains { $0.contains { index[$0] == nil } }
+        }
+
+        init(_ resources: [ResourceID: Resource]) {
+            ids = Array(resources.keys)
+            ids.sort()
+            let index = Self.index(ids)
+            dependencies = [[Int]](repeating: [], count: ids.count)
+            for position in resources.indices {
+                let listed = resources.values[position].dependencies
+                guard !listed.isEmpty else { continue }
+                var targets = listed.compactMap { index[$0] }
+                if targets.count != listed.count { refersOutside = true }
+                targets.sort()
+                dependencies[index[resources.keys[position]]!] = targets
+            }
+        }
+
+        private static func index(_ ids: [ResourceID]) -> [ResourceID: Int] {
             var index: [ResourceID: Int] = [:]
             index.reserveCapacity(ids.count)
             for (i, id) in ids.enumerated() { index[id] = i }
-            dependencies = ids.map { id in edges[id]!.compactMap { index[$0] }.sorted() }
+            return index
         }
     }
 
@@ -188,17 +217,5 @@ public struct DependencyGraph: Sendable {
             }
             return first
         }
-    }
-
-    /// Everything that depends on `roots`, directly or not (not including the roots).
-    public func dependents(of roots: Set<ResourceID>) -> Set<ResourceID> {
-        var reverse: [ResourceID: [ResourceID]] = [:]
-        for (node, deps) in edges { for dep in deps { reverse[dep, default: []].append(node) } }
-        var result = Set<ResourceID>()
-        var queue = Array(roots)
-        while let next = queue.popLast() {
-            for dependent in reverse[next] ?? [] where result.insert(dependent).inserted { queue.append(dependent) }
-        }
-        return result.subtracting(roots)
     }
 }

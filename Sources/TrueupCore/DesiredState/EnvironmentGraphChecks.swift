@@ -9,36 +9,50 @@ struct EnvironmentGraphChecks {
     /// Without `ordering`, the environment comes back without its order (`validate` needs only to
     /// know that there is no cycle).
     mutating func finish(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource], lookups: RevisionLookups, ordering: Bool = true) -> DesiredEnvironment? {
+        guard ordering else { return finishUnordered(environment, resources: resources, lookups: lookups) }
+        let name = environment.name
+        let graph = DependencyGraph(dependenciesOf: resources)
+        // Almost always every reference resolves: the messages are sorted out only when one does not.
+        if graph.refersOutside {
+            checkReferences(resources, environment: name, excluded: Set(environment.settings.exclude))
+        }
+        diagnostics += ServingCapabilities.check(resources, serving: environment.settings.serving.type, environment: name)
+        guard diagnostics.isEmpty else { return nil }
+        reportCycles(graph.cycles(), resources: resources, environment: name)
+        guard diagnostics.isEmpty else { return nil }
+        let (order, levels) = graph.topologicalOrderAndLevels()
+        return DesiredEnvironment(settings: environment.settings, resources: resources, order: order, levels: levels, definedAt: environment.definedAt, lookups: lookups)
+    }
+
+    /// The same checks for an environment that comes back without its order (`validate` needs
+    /// only to know that there is no cycle): the identities are sorted, for the messages, only
+    /// when there is one.
+    private mutating func finishUnordered(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource], lookups: RevisionLookups) -> DesiredEnvironment? {
         let name = environment.name
         // The edges alone, each resource borrowed by index: going over the resources themselves
         // (or `mapValues` with a key path) copies every field of each.
         var edges: [ResourceID: [ResourceID]] = [:]
         edges.reserveCapacity(resources.count)
         for index in resources.indices { edges[resources.keys[index]] = resources.values[index].dependencies }
-        // Almost always every reference resolves: find that out before sorting for messages.
         if edges.values.contains(where: { $0.contains { edges[$0] == nil } }) {
             checkReferences(resources, environment: name, excluded: Set(environment.settings.exclude))
         }
         diagnostics += ServingCapabilities.check(resources, serving: environment.settings.serving.type, environment: name)
         guard diagnostics.isEmpty else { return nil }
-
-        // Without an order to give, the graph is built (sorted) only to name the cycles there are.
-        if !ordering, DependencyGraph.isAcyclic(edges) {
-            return DesiredEnvironment(settings: environment.settings, resources: resources, order: [], definedAt: environment.definedAt, lookups: lookups)
+        if !DependencyGraph.isAcyclic(edges) {
+            reportCycles(DependencyGraph(edges: edges).cycles(), resources: resources, environment: name)
+            return nil
         }
-        let graph = DependencyGraph(edges: edges)
-        for cycle in graph.cycles() {
+        return DesiredEnvironment(settings: environment.settings, resources: resources, order: [], definedAt: environment.definedAt, lookups: lookups)
+    }
+
+    private mutating func reportCycles(_ cycles: [[ResourceID]], resources: [ResourceID: Resource], environment name: String) {
+        for cycle in cycles {
             // Point at the reference that leaves the cycle's first member, where a fix can start.
             let first = resources[cycle[0]]!
             let field = referenceField(of: first, to: cycle[1])
             diagnostics.append(Diagnostic(at: first.location(of: FieldPath.parse(field)), "dependency cycle: \(cycle.map(\.description).joined(separator: " -> ")): break it by removing one of these references", field: field, environment: name))
         }
-        guard diagnostics.isEmpty else { return nil }
-        guard ordering else {
-            return DesiredEnvironment(settings: environment.settings, resources: resources, order: [], definedAt: environment.definedAt, lookups: lookups)
-        }
-        let (order, levels) = graph.topologicalOrderAndLevels()
-        return DesiredEnvironment(settings: environment.settings, resources: resources, order: order, levels: levels, definedAt: environment.definedAt, lookups: lookups)
     }
 
     /// Dangling references: every edge must name a resource of the environment.
