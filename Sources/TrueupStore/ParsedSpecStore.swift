@@ -86,13 +86,14 @@ public final class ParsedSpecStore: Sendable {
     /// Stores newly parsed files. When the cache holds many more files than `current` (the
     /// blobs of the revision just read), the others are dropped, so that it stays about as large
     /// as the revisions in use rather than every revision ever read.
-    public func store(_ files: [(blob: String, digest: String, body: [UInt8])], format: UInt64, current: [String]) {
+    public func store(_ files: [(blob: String, digest: String, body: [UInt8])], format: UInt64, current: [String]?) {
         guard !files.isEmpty else { return }
         try? queue.write { db in
             let insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO parsed_files (blob, format, digest, body) VALUES (?, ?, ?, ?)")
             for file in files {
                 try insert.execute(arguments: [file.blob, Int64(bitPattern: format), file.digest, Data(file.body)])
             }
+            guard let current else { return }
             let held = try Int.fetchOne(db, sql: "SELECT count(*) FROM parsed_files") ?? 0
             if held > 4 * current.count + 1_000 {
                 try db.execute(sql: "DELETE FROM parsed_files WHERE format <> ? OR blob NOT IN (SELECT value FROM json_each(?))",

@@ -56,8 +56,9 @@ public final class ParsedSpecCache: Sendable {
     }
 
     /// Keeps newly parsed files for the next run, encoded on every core; `current` are the blobs
-    /// of the revision being read, which the cache keeps when it drops others.
-    func remember(_ parsed: [(blob: String, documents: [Document])], current: [String]) {
+    /// of the revision being read, which the cache keeps when it drops others (nil: only a part of
+    /// the revision is known here, so nothing is dropped).
+    func remember(_ parsed: [(blob: String, documents: [Document])], current: [String]?) {
         guard !parsed.isEmpty, let store else { return }
         let pieces = EveryCore.map(rangesOf: parsed.count, atLeast: 64) { range in
             parsed[range].map { file -> (blob: String, digest: String, body: [UInt8]) in

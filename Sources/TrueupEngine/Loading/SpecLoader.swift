@@ -44,7 +44,8 @@ public final class SpecLoader {
     /// every core, so that loaders that share it find them parsed.
     public func parseAll(_ snapshot: SourceSnapshot, specRoot: String = "environments") throws {
         let root = specRoot.split(separator: "/").joined(separator: "/")
-        parseAhead(try snapshot.entries(under: root).filter { $0.kind == .file && Self.isYAML($0.path) }, snapshot)
+        let entries = try snapshot.entries(under: root)
+        parseAhead(entries.filter { $0.kind == .file && Self.isYAML($0.path) }, snapshot, revisionFiles: entries)
     }
 
     /// Loads and validates every environment (or only `environment`). Problems are in
@@ -98,7 +99,7 @@ public final class SpecLoader {
         if keeping == .checksOnly, environment == nil {
             (specEntries, later) = readingLater(specEntries, snapshot: snapshot, root: root)
         }
-        parseAhead(specEntries.filter { $0.kind == .file && Self.isYAML($0.path) }, snapshot)
+        parseAhead(specEntries.filter { $0.kind == .file && Self.isYAML($0.path) }, snapshot, revisionFiles: entries)
         for entry in specEntries where entry.kind == .file && Self.isYAML(entry.path) {
             seen.insert(entry.objectID)
             switch parse(entry, snapshot) {
@@ -141,22 +142,43 @@ public final class SpecLoader {
             }
         }
         let yaml = self.yaml
+        let cache = snapshot.revision.commit == "worktree" ? nil : self.cache
         let later = DesiredStateBuilder.LaterFolders(names: environments.sorted()) { folder in
-            Self.read(filesOf[folder] ?? [], snapshot, yaml)
+            Self.read(filesOf[folder] ?? [], snapshot, yaml, cache: cache)
         }
         return (now, later)
     }
 
-    /// Files read and parsed without the cache, on every core when there are many.
-    private static func read(_ entries: [SourceEntry], _ snapshot: SourceSnapshot, _ yaml: YAMLLoader) -> DesiredStateBuilder.FolderFiles {
-        let workers = min(SnapshotWork.availableCores, 8, entries.count / Self.filesPerWorker)
-        var results: [Result<[Document], Diagnostic>?]
+    /// Files read and parsed without the loader's cache, on every core when there are many; from
+    /// the state folder's `cache` where it has them, which learns those it had not.
+    private static func read(_ entries: [SourceEntry], _ snapshot: SourceSnapshot, _ yaml: YAMLLoader, cache: ParsedSpecCache?) -> DesiredStateBuilder.FolderFiles {
+        var cached: [String: [Document]] = [:]
+        var toParse = entries
+        if let cache, entries.count >= Self.filesPerWorker {
+            cached = cache.documents(for: entries)
+            if !cached.isEmpty { toParse = entries.filter { cached[$0.objectID] == nil } }
+        }
+        let workers = min(SnapshotWork.availableCores, 8, toParse.count / Self.filesPerWorker)
+        var parsedHere: [String: Result<[Document], Diagnostic>] = [:]
         if workers > 1, let opener = snapshot.opener {
-            results = SnapshotWork.map(count: entries.count, workers: workers, opener: opener, caller: snapshot, state: { $0 }) { snapshot, index in
-                Self.parse(entries[index], yaml) { try snapshot.contents(of: $0) }
+            let parsing = toParse
+            let results = SnapshotWork.map(count: parsing.count, workers: workers, opener: opener, caller: snapshot, state: { $0 }) { snapshot, index in
+                Self.parse(parsing[index], yaml) { try snapshot.contents(of: $0) }
             }
-        } else {
-            results = Array(repeating: nil, count: entries.count)
+            parsedHere.reserveCapacity(parsing.count)
+            for (index, result) in results.enumerated() {
+                if let result { parsedHere[parsing[index].objectID] = result }
+            }
+        }
+        if let cache {
+            var learnt: [(blob: String, documents: [Document])] = []
+            for (blob, result) in parsedHere {
+                if case .success(let documents) = result { learnt.append((blob, documents)) }
+            }
+            cache.remember(learnt, current: nil)
+        }
+        var results: [Result<[Document], Diagnostic>?] = entries.map { entry in
+            cached[entry.objectID].map { .success($0) } ?? parsedHere[entry.objectID]
         }
         var folder = DesiredStateBuilder.FolderFiles(files: [], brokenFiles: [], diagnostics: [])
         folder.files.reserveCapacity(entries.count)
@@ -164,7 +186,8 @@ public final class SpecLoader {
             // A file no thread could read is read here, on the loader's own snapshot.
             switch results[index].take() ?? Self.parse(entries[index], yaml, read: { try snapshot.contents(of: $0) }) {
             case .success(let documents):
-                folder.files.append(SpecFile(path: entries[index].path, objectID: entries[index].objectID, documents: documents))
+                // Found by blob id: the same blob at another path is located at this one.
+                folder.files.append(SpecFile(path: entries[index].path, objectID: entries[index].objectID, documents: Self.relocated(documents, to: entries[index].path)))
             case .failure(var error):
                 error.location?.file = entries[index].path
                 folder.diagnostics.append(error)
@@ -199,7 +222,9 @@ public final class SpecLoader {
 
     /// Fills the cache for every file not in it yet, reading and parsing on every core: files are
     /// independent, and reading and parsing them is most of what loading a repository costs.
-    private func parseAhead(_ entries: [SourceEntry], _ snapshot: SourceSnapshot) {
+    /// `revisionFiles` are all the spec files of the revision, which the state folder's cache keeps
+    /// when it drops entries.
+    private func parseAhead(_ entries: [SourceEntry], _ snapshot: SourceSnapshot, revisionFiles: [SourceEntry]) {
         var seen = Set<String>()
         if let shared {
             for entry in entries where parsed[entry.objectID] == nil {
@@ -244,7 +269,7 @@ public final class SpecLoader {
             // Files that do not parse are not kept: their error is found again, as it should be.
             if case .success(let documents) = result { newlyParsed.append((missing[index].objectID, documents)) }
         }
-        cache?.remember(newlyParsed, current: entries.map(\.objectID))
+        cache?.remember(newlyParsed, current: revisionFiles.map(\.objectID))
     }
 
     /// Below this many files per core, starting threads costs more than it saves.

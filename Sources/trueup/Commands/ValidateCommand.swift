@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TrueupCore
 import TrueupEngine
+import TrueupGit
 
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,7 +34,7 @@ struct ValidateCommand: ParsableCommand {
         let state: DesiredState
         do {
             // Only the diagnostics and the environments' names are shown: resources are not kept.
-            state = try SpecLoader().load(source, only: env, keeping: .checksOnly)
+            state = try SpecLoader(cache: existingStateCache()).load(source, only: env, keeping: .checksOnly)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
@@ -52,5 +53,22 @@ struct ValidateCommand: ParsableCommand {
             FileHandle.standardError.write(Data("\(summary)\n".utf8))
         }
         if !state.isValid { throw ExitCode(1) }
+    }
+
+    /// The parsed-spec cache of the state folder, when that folder exists: validate never makes
+    /// one (a fresh clone in CI gets no `.trueup/`), but where trueup has run before it reads
+    /// and parses only the files that earlier runs have not seen.
+    private func existingStateCache() -> ParsedSpecCache? {
+        let folder: String
+        if let stateDir = repository.stateDir {
+            folder = stateDir
+        } else if let root = try? GitRepository(discoveringFrom: repository.repo).root {
+            folder = (root as NSString).appendingPathComponent(".trueup")
+        } else {
+            return nil
+        }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else { return nil }
+        return ParsedSpecCache(stateDirectory: folder)
     }
 }
