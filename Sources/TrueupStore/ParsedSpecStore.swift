@@ -30,12 +30,9 @@ public final class ParsedSpecStore: Sendable {
         // briefly, rather than fail.
         configuration.busyMode = .timeout(5)
         // A write lost to a crash is a file parsed again next time: no fsync per transaction.
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // Pages are read through a mapping instead of copied by a read() each: a run reads
-            // tens of megabytes of entries at once.
-            try db.execute(sql: "PRAGMA mmap_size = 1073741824")
-        }
+        // (Reading pages through a memory mapping was tried: no faster once reads run on every
+        // core, and the mapped pages count as the process's memory, a fifth more for validate.)
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             // Entries are a few kilobytes each: on 64 KiB pages most sit in one page instead of a
