@@ -29,6 +29,18 @@ public struct ControllerStateClient: ActualStateSource {
         return parts.string ?? "the --server URL"
     }
 
+    /// The client every request to the controller goes through. A refused connection fails the
+    /// request at once: the shared client retries connecting until the request's deadline, so a
+    /// controller that was not running kept `diff --server` waiting 30 s before saying so, and
+    /// as long again for each earlier job run it then looked up. Never shut down: it lives as
+    /// long as the process, as `HTTPClient.shared` does.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     struct Response: Codable {
         var observed: ObservedState
         var applied: [AppliedResource]
@@ -40,7 +52,7 @@ public struct ControllerStateClient: ActualStateSource {
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         let data: Data, status: Int
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let response = try await Self.http.execute(request, timeout: .seconds(30))
             status = Int(response.status.code)
             data = Data(try await response.body.collect(upTo: Self.maximumResponseBytes).readableBytesView)
         } catch {
@@ -79,7 +91,7 @@ public struct ControllerStateClient: ActualStateSource {
         do {
             var request = try HTTPClient.Request(url: url.absoluteString)
             if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-            response = try HTTPClient.shared.execute(request: request, deadline: .now() + .seconds(30)).wait()
+            response = try Self.http.execute(request: request, deadline: .now() + .seconds(30)).wait()
         } catch {
             throw JobRunHistory.RunNotFetched("cannot fetch it from the controller at \(shownURL) (\(Self.describe(error))): check that the controller is running, then run the diff again")
         }
@@ -103,6 +115,8 @@ public struct ControllerStateClient: ActualStateSource {
 
     /// An HTTP client error in words (AsyncHTTPClient's descriptions are type names).
     static func describe(_ error: any Error) -> String {
+        // NIO's words for it are "connection reset (error set): Connection refused) (errno: 111)".
+        if "\(error)".contains("Connection refused") { return "connection refused: nothing listens there" }
         if let client = error as? HTTPClientError {
             switch client {
             case .deadlineExceeded, .readTimeout, .connectTimeout: return "no answer within 30 s"
