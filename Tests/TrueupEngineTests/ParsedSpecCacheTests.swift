@@ -44,6 +44,26 @@ private func blob(_ repository: TestRepository, _ path: String) throws -> String
     try repository.git("rev-parse", "HEAD:\(path)")
 }
 
+/// A repository that a first run has read with the cache of a fresh state folder, and that cache's
+/// store, for a test to change entries in; the folder is removed with it.
+private final class FilledCache {
+    let repository: TestRepository
+    let state: String
+    let store: ParsedSpecStore
+
+    init() throws {
+        repository = try repositoryWithManyFiles()
+        state = try stateFolder()
+        _ = try load(repository, cache: try openCache(state))
+        guard let store = ParsedSpecStore(stateDirectory: state) else { throw TestRepositoryError("cannot open the cache in \(state)") }
+        self.store = store
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: state) }
+
+    func loadAgain() throws -> DesiredState { try load(repository, cache: try openCache(state)) }
+}
+
 struct ParsedSpecCacheTests {
     @Test func aSecondRunReadsFilesFromTheCacheAndFindsTheSameState() throws {
         let repository = try repositoryWithManyFiles()
@@ -71,24 +91,19 @@ struct ParsedSpecCacheTests {
     /// Proof that a second run takes an intact entry as it is, and that an entry whose digest does
     /// not match is never used: the file is read from git and parsed instead.
     @Test func anIntactEntryIsUsedAndADamagedOneIsParsedAgain() throws {
-        let repository = try repositoryWithManyFiles()
-        let state = try stateFolder()
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        _ = try load(repository, cache: try openCache(state))
-        let store = try #require(ParsedSpecStore(stateDirectory: state))
-
+        let filled = try FilledCache()
         // Another description under data-3's blob, stored with a matching digest: only the cache
         // can have said it.
-        let three = try blob(repository, "environments/dev/data-3.yaml")
+        let three = try blob(filled.repository, "environments/dev/data-3.yaml")
         let other = DocumentCoding.encode(try YAMLLoader().load(Array(dataset(3, description: "from the cache").utf8), file: "x.yaml"))
         // And data-5's entry with bytes that no longer match its digest.
-        let five = try blob(repository, "environments/dev/data-5.yaml")
+        let five = try blob(filled.repository, "environments/dev/data-5.yaml")
         let damaged = DocumentCoding.encode(try YAMLLoader().load(Array(dataset(5, description: "damaged").utf8), file: "x.yaml"))
-        let fiveDigest = try #require(store.stored([five], format: DocumentCoding.format)[five]).digest
-        store.store([(three, ParsedSpecCache.digest(blob: three, body: other), other), (five, fiveDigest, damaged)],
-                    format: DocumentCoding.format, current: [])
+        let fiveDigest = try #require(filled.store.stored([five], format: DocumentCoding.format)[five]).digest
+        filled.store.store([(three, ParsedSpecCache.digest(blob: three, body: other), other), (five, fiveDigest, damaged)],
+                           format: DocumentCoding.format, current: [])
 
-        let loaded = try load(repository, cache: try openCache(state))
+        let loaded = try filled.loadAgain()
         #expect(description(of: 3, in: loaded) == "from the cache")
         #expect(description(of: 5, in: loaded) == "dataset 5")
         #expect(description(of: 6, in: loaded) == "dataset 6")
@@ -98,17 +113,13 @@ struct ParsedSpecCacheTests {
     }
 
     @Test func anEntryFromAnotherBlobsRowIsRefused() throws {
-        let repository = try repositoryWithManyFiles()
-        let state = try stateFolder()
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        _ = try load(repository, cache: try openCache(state))
-        let store = try #require(ParsedSpecStore(stateDirectory: state))
-        let three = try blob(repository, "environments/dev/data-3.yaml")
-        let four = try blob(repository, "environments/dev/data-4.yaml")
+        let filled = try FilledCache()
+        let three = try blob(filled.repository, "environments/dev/data-3.yaml")
+        let four = try blob(filled.repository, "environments/dev/data-4.yaml")
         // data-4's intact entry (bytes and digest) moved under data-3's blob id.
-        let entry = try #require(store.stored([four], format: DocumentCoding.format)[four])
-        store.store([(three, entry.digest, [UInt8](entry.body))], format: DocumentCoding.format, current: [])
-        let loaded = try load(repository, cache: try openCache(state))
+        let entry = try #require(filled.store.stored([four], format: DocumentCoding.format)[four])
+        filled.store.store([(three, entry.digest, [UInt8](entry.body))], format: DocumentCoding.format, current: [])
+        let loaded = try filled.loadAgain()
         #expect(loaded.environments["dev"]?.resources[ResourceID(.dataset, "data-3")] != nil)
         #expect(description(of: 3, in: loaded) == "dataset 3")
     }
