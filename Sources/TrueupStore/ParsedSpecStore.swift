@@ -39,7 +39,7 @@ public final class ParsedSpecStore: Sendable {
             // chain of overflow pages, which halved the time to write a first run's files. (The
             // page size only applies to a database created here, before the pool makes it WAL.)
             do {
-                let creating = try DatabaseQueue(path: path)
+                let creating = try DatabaseQueue(path: path, configuration: configuration)
                 try creating.writeWithoutTransaction { db in
                     try db.execute(sql: "PRAGMA page_size = 65536")
                     _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
