@@ -12,12 +12,7 @@ struct EnvironmentGraphChecks {
         guard ordering else { return finishUnordered(environment, resources: resources, lookups: lookups) }
         let name = environment.name
         let graph = DependencyGraph(dependenciesOf: resources)
-        // Almost always every reference resolves: the messages are sorted out only when one does not.
-        if graph.refersOutside {
-            checkReferences(resources, environment: name, excluded: Set(environment.settings.exclude))
-        }
-        diagnostics += ServingCapabilities.check(resources, serving: environment.settings.serving.type, environment: name)
-        guard diagnostics.isEmpty else { return nil }
+        guard checkReferencesAndServing(environment, resources, refersOutside: graph.refersOutside) else { return nil }
         reportCycles(graph.cycles(), resources: resources, environment: name)
         guard diagnostics.isEmpty else { return nil }
         let (order, levels) = graph.topologicalOrderAndLevels()
@@ -34,16 +29,23 @@ struct EnvironmentGraphChecks {
         var edges: [ResourceID: [ResourceID]] = [:]
         edges.reserveCapacity(resources.count)
         for index in resources.indices { edges[resources.keys[index]] = resources.values[index].dependencies }
-        if edges.values.contains(where: { $0.contains { edges[$0] == nil } }) {
-            checkReferences(resources, environment: name, excluded: Set(environment.settings.exclude))
-        }
-        diagnostics += ServingCapabilities.check(resources, serving: environment.settings.serving.type, environment: name)
-        guard diagnostics.isEmpty else { return nil }
+        let refersOutside = edges.values.contains { $0.contains { edges[$0] == nil } }
+        guard checkReferencesAndServing(environment, resources, refersOutside: refersOutside) else { return nil }
         if !DependencyGraph.isAcyclic(edges) {
             reportCycles(DependencyGraph(edges: edges).cycles(), resources: resources, environment: name)
             return nil
         }
         return DesiredEnvironment(settings: environment.settings, resources: resources, order: [], definedAt: environment.definedAt, lookups: lookups)
+    }
+
+    /// References (sorted out for messages only when one does not resolve, which is rare) and
+    /// what the serving backend can do; whether the environment passed both.
+    private mutating func checkReferencesAndServing(_ environment: BuildRun.Prepared, _ resources: [ResourceID: Resource], refersOutside: Bool) -> Bool {
+        if refersOutside {
+            checkReferences(resources, environment: environment.name, excluded: Set(environment.settings.exclude))
+        }
+        diagnostics += ServingCapabilities.check(resources, serving: environment.settings.serving.type, environment: environment.name)
+        return diagnostics.isEmpty
     }
 
     private mutating func reportCycles(_ cycles: [[ResourceID]], resources: [ResourceID: Resource], environment name: String) {

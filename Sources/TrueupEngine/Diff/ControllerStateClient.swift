@@ -115,8 +115,8 @@ public struct ControllerStateClient: ActualStateSource {
 
     /// An HTTP client error in words (AsyncHTTPClient's descriptions are type names).
     static func describe(_ error: any Error) -> String {
-        // NIO's words for it are "connection reset (error set): Connection refused) (errno: 111)".
-        if "\(error)".contains("Connection refused") { return "connection refused: nothing listens there" }
+        // NIO's own words for it are "connection reset (error set): Connection refused) (errno: 111)".
+        if let io = error as? IOError, io.errnoCode == ECONNREFUSED { return "connection refused: nothing listens there" }
         if let client = error as? HTTPClientError {
             switch client {
             case .deadlineExceeded, .readTimeout, .connectTimeout: return "no answer within 30 s"

@@ -54,7 +54,13 @@ public final class SpecLoader {
     /// `DesiredStateBuilder.Keeping`): for `validate`, which reports and needs nothing more.
     public func load(_ source: SpecSource, only environment: String? = nil, keeping: DesiredStateBuilder.Keeping = .everything) throws -> DesiredState {
         SchemaCatalog.compileAhead()
-        let repository = try GitRepository(discoveringFrom: source.repositoryPath)
+        return try load(source, in: try GitRepository(discoveringFrom: source.repositoryPath), only: environment, keeping: keeping)
+    }
+
+    /// The same, from `repository`, already opened where `source.repositoryPath` leads.
+    public func load(_ source: SpecSource, in repository: GitRepository, only environment: String? = nil,
+                     keeping: DesiredStateBuilder.Keeping = .everything) throws -> DesiredState {
+        SchemaCatalog.compileAhead()
         let snapshot: SourceSnapshot = source.worktree ? try repository.worktreeSnapshot() : try repository.snapshot(at: source.revision)
         return try load(snapshot, specRoot: source.specRoot, only: environment, keeping: keeping)
     }

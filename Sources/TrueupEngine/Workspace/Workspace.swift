@@ -24,9 +24,7 @@ public final class Workspace: Sendable {
         let repository = try GitRepository(discoveringFrom: repositoryPath)
         repositoryRoot = repository.root
         self.specRoot = specRoot
-        let state = stateDirectory.map { ($0 as NSString).isAbsolutePath ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
-            ?? (repository.root as NSString).appendingPathComponent(".trueup")
-        self.stateDirectory = (state as NSString).standardizingPath
+        self.stateDirectory = Self.stateDirectory(stateDirectory, repositoryRoot: repository.root)
         store = readOnly ? try StateStore(readOnlyStateDirectory: self.stateDirectory) : try StateStore(stateDirectory: self.stateDirectory)
     }
 
@@ -42,6 +40,14 @@ public final class Workspace: Sendable {
     }
 
     public var paths: LocalPaths { LocalPaths(stateDirectory: stateDirectory) }
+
+    /// The state folder: `given` (relative to the current folder), or `.trueup/` at the root of
+    /// the repository.
+    public static func stateDirectory(_ given: String?, repositoryRoot: String) -> String {
+        let state = given.map { ($0 as NSString).isAbsolutePath ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
+            ?? (repositoryRoot as NSString).appendingPathComponent(".trueup")
+        return (state as NSString).standardizingPath
+    }
 
     /// The state folder's cache of parsed spec files (see `ParsedSpecCache`); none for a
     /// read-only workspace, which writes nothing.

@@ -33,8 +33,11 @@ struct ValidateCommand: ParsableCommand {
         let source = SpecSource(repositoryPath: repository.repo, revision: rev, worktree: worktree, specRoot: repository.path)
         let state: DesiredState
         do {
+            // The schemas compile on another core while libgit2 starts.
+            SchemaCatalog.compileAhead()
+            let opened = try GitRepository(discoveringFrom: source.repositoryPath)
             // Only the diagnostics and the environments' names are shown: resources are not kept.
-            state = try SpecLoader(cache: existingStateCache()).load(source, only: env, keeping: .checksOnly)
+            state = try SpecLoader(cache: existingStateCache(repositoryRoot: opened.root)).load(source, in: opened, only: env, keeping: .checksOnly)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
@@ -58,15 +61,8 @@ struct ValidateCommand: ParsableCommand {
     /// The parsed-spec cache of the state folder, when that folder exists: validate never makes
     /// one (a fresh clone in CI gets no `.trueup/`), but where trueup has run before it reads
     /// and parses only the files that earlier runs have not seen.
-    private func existingStateCache() -> ParsedSpecCache? {
-        let folder: String
-        if let stateDir = repository.stateDir {
-            folder = stateDir
-        } else if let root = try? GitRepository(discoveringFrom: repository.repo).root {
-            folder = (root as NSString).appendingPathComponent(".trueup")
-        } else {
-            return nil
-        }
+    private func existingStateCache(repositoryRoot: String) -> ParsedSpecCache? {
+        let folder = Workspace.stateDirectory(repository.stateDir, repositoryRoot: repositoryRoot)
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else { return nil }
         return ParsedSpecCache(stateDirectory: folder)
