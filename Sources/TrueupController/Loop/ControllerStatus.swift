@@ -33,6 +33,14 @@ final class ControllerStatus: Sendable {
         var lastSuccessfulFetchAt: Double?
         /// Why the last fetch failed; nil when it succeeded.
         var fetchError: String?
+
+        /// A fetch that brought `head` and whose commit, when new, has been read.
+        mutating func fetched(_ head: RevisionInfo, at now: Double) {
+            self.head = head
+            lastFetchAt = now
+            lastSuccessfulFetchAt = now
+            fetchError = nil
+        }
     }
 
     /// The latest reconcile of one environment, as the loop saw it.

@@ -108,18 +108,13 @@ struct LeaderTerm {
             return [.fetchFinished]
         }
         let recovered = context.status.snapshot.source.fetchError != nil
-        context.status.update {
-            $0.source.head = head
-            $0.source.lastFetchAt = now
-            $0.source.lastSuccessfulFetchAt = now
-            $0.source.fetchError = nil
-        }
         context.metrics.fetched(ok: true)
         guard head.commit != tracker.head?.commit else {
             if recovered {
                 context.logger.info("the repository is reachable again", metadata: ["revision": "\(head.shortCommit)"])
                 writeSourceConditions(tracker.environments.values, at: now)
             }
+            context.status.update { $0.source.fetched(head, at: now) }
             return [.fetchFinished]
         }
         do {
@@ -130,14 +125,19 @@ struct LeaderTerm {
             publish(update, previous: previous, at: now)
             return [.fetchFinished, .desiredState(update.environments.mapValues(\.target))]
         } catch {
-            sourceFailed("cannot read commit \(head.shortCommit): \(error); the controller keeps the last good desired state", at: now)
+            sourceFailed("cannot read commit \(head.shortCommit): \(error); the controller keeps the last good desired state", head: head, at: now)
             return [.fetchFinished]
         }
     }
 
-    private func sourceFailed(_ message: String, at now: Double) {
+    /// `head` is the commit fetched but not usable; nil when the fetch itself failed.
+    private func sourceFailed(_ message: String, head: RevisionInfo? = nil, at now: Double) {
         let before = context.status.snapshot.source.fetchError
         context.status.update {
+            if let head {
+                $0.source.head = head
+                $0.source.lastSuccessfulFetchAt = now
+            }
             $0.source.lastFetchAt = now
             $0.source.fetchError = message
         }
@@ -150,10 +150,29 @@ struct LeaderTerm {
         }
     }
 
-    /// Status, metrics, logs and stored conditions for what a new revision said.
+    /// Stored conditions, metrics, logs and status for what a new revision said.
+    ///
+    /// The status, which carries the new head, is updated last and at once: whoever sees the
+    /// new commit in `GET /api/v1/environments` also sees what it did to each environment, its
+    /// conditions and its metrics, never a head whose verdict is still to come.
     private func publish(_ update: SourceUpdate, previous: [String: TrackedEnvironment], at now: Double) {
         context.logger.info("new revision \(update.head.shortCommit) by \(update.head.author): \(update.head.message.split(separator: "\n").first ?? "")")
+        writeSourceConditions(update.environments.values.filter { previous[$0.name]?.problem != $0.problem || previous[$0.name] == nil }, at: now)
+        for (name, tracked) in update.environments {
+            context.metrics.desiredStateOK(environment: name, tracked.problem == nil)
+            if let problem = tracked.problem, previous[name]?.problem != problem {
+                context.logger.warning("\(problem)", metadata: ["environment": "\(name)", "kept": "\(tracked.revision.shortCommit)"])
+            }
+        }
+        for (name, problem) in update.neverValid {
+            context.metrics.desiredStateOK(environment: name, false)
+            context.logger.warning("\(problem)", metadata: ["environment": "\(name)"])
+        }
+        for name in update.removed {
+            context.logger.warning("environment \(name) is no longer in git: it is not reconciled any more, and nothing of it is deleted")
+        }
         context.status.update { snapshot in
+            snapshot.source.fetched(update.head, at: now)
             for (name, tracked) in update.environments {
                 var environment = snapshot.environments[name] ?? ControllerStatus.Environment(name: name)
                 environment.tracked = tracked
@@ -169,20 +188,6 @@ struct LeaderTerm {
                 snapshot.environments[name] = nil
             }
         }
-        for (name, tracked) in update.environments {
-            context.metrics.desiredStateOK(environment: name, tracked.problem == nil)
-            if let problem = tracked.problem, previous[name]?.problem != problem {
-                context.logger.warning("\(problem)", metadata: ["environment": "\(name)", "kept": "\(tracked.revision.shortCommit)"])
-            }
-        }
-        for (name, problem) in update.neverValid {
-            context.metrics.desiredStateOK(environment: name, false)
-            context.logger.warning("\(problem)", metadata: ["environment": "\(name)"])
-        }
-        for name in update.removed {
-            context.logger.warning("environment \(name) is no longer in git: it is not reconciled any more, and nothing of it is deleted")
-        }
-        writeSourceConditions(update.environments.values.filter { previous[$0.name]?.problem != $0.problem || previous[$0.name] == nil }, at: now)
     }
 
     private func writeSourceConditions(_ environments: some Sequence<TrackedEnvironment>, at now: Double) {
