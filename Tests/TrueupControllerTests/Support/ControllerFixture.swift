@@ -260,7 +260,10 @@ final class ControllerProcess: @unchecked Sendable {
         let done = try await eventuallyAsync(timeout: timeout) {
             guard let environment = await self.environment(name, token: token) else { return false }
             let revisions = environment["revisions"] as? [String: Any]
+            // Not reconciling any more: the apply's record comes before the reconcile's metrics
+            // and report, which a test may read next.
             return revisions?["lastApplied"] as? String == commit && environment["state"] as? String == "Synced"
+                && environment["reconciling"] as? Bool == false
         }
         if !done {
             let last = await environment(name, token: token)
