@@ -41,6 +41,20 @@ public final class GitCommitSnapshot: SourceSnapshot {
         return try listing(of: root.repository.tree(id: child.oid), prefix: location.childPrefix)
     }
 
+    /// The folders directly below `path`, from its tree alone: a commit's other folders are not
+    /// read (planning one environment lists only the folders it is built from).
+    public func folderNames(under path: String) throws -> [String] {
+        let location = try RepositoryPath(path)
+        let tree: TreeKey
+        if location.isRoot {
+            tree = rootKey
+        } else {
+            guard let child = try child(at: location), child.kind == .directory else { return [] }
+            tree = TreeKey(child.oid)
+        }
+        return try children(of: tree).compactMap { $0.value.kind == .directory ? $0.key : nil }.sorted()
+    }
+
     /// The entry at `path`: a file, directory (with its tree id), symlink or submodule; nil when
     /// nothing is there. A symlink is reported, never followed, also in the middle of a path.
     public func entry(at path: String) throws -> SourceEntry? {

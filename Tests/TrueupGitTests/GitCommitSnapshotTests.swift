@@ -69,6 +69,27 @@ struct GitCommitSnapshotTests {
         #expect(listed == listed.sorted())
     }
 
+    @Test func folderNamesAreTheFoldersDirectlyBelowAPathAsTheWorkingTreeHasThem() throws {
+        let fixture = try GitFixture()
+        for name in ["envs/prod/a.yaml", "envs/dev/x/b.yaml", "envs/base/c.yaml", "envs/top.yaml", "other/d.yaml"] {
+            try fixture.write(name, "x\n")
+        }
+        try fixture.symlink("envs/linked", to: "prod")
+        try fixture.commitAll("folders")
+        let repository = try GitRepository(path: fixture.path)
+        let snapshot = try repository.snapshot(at: "HEAD")
+
+        #expect(try snapshot.folderNames(under: "envs") == ["base", "dev", "prod"], "a symlink is not a folder")
+        #expect(try snapshot.folderNames(under: "") == ["envs", "other"])
+        #expect(try snapshot.folderNames(under: "envs/dev") == ["x"])
+        #expect(try snapshot.folderNames(under: "envs/top.yaml") == [])
+        #expect(try snapshot.folderNames(under: "missing") == [])
+        let worktree = try repository.worktreeSnapshot()
+        for path in ["envs", "", "envs/dev", "envs/top.yaml", "missing"] {
+            #expect(try worktree.folderNames(under: path) == (try snapshot.folderNames(under: path)), "\(path)")
+        }
+    }
+
     @Test func entriesUnderAPathThatIsMissingOrAFile() throws {
         let fixture = try GitFixture()
         try fixture.write("envs/prod.yaml", "x\n")

@@ -13,6 +13,10 @@ public protocol SourceSnapshot {
     /// The entry at `path`, or nil when nothing is there. Never follows a symlink.
     func entry(at path: String) throws -> SourceEntry?
 
+    /// The names of the folders directly below `path`, sorted; `[]` when it is not a folder.
+    /// Symlinks and submodules are not folders.
+    func folderNames(under path: String) throws -> [String]
+
     /// The bytes of the file at `path`.
     func contents(of path: String) throws -> [UInt8]
 
@@ -32,6 +36,17 @@ public protocol SourceSnapshot {
 
 extension SourceSnapshot {
     public func contents(of entry: SourceEntry) throws -> [UInt8] { try contents(of: entry.path) }
+
+    /// From the whole listing below `path`: a folder is there when some file is below it.
+    public func folderNames(under path: String) throws -> [String] {
+        let prefix = path.isEmpty ? "" : path + "/"
+        var names = Set<String>()
+        for entry in try entries(under: path) where entry.path.hasPrefix(prefix) {
+            let rest = entry.path.utf8.dropFirst(prefix.utf8.count)
+            if let slash = rest.firstIndex(of: UInt8(ascii: "/")) { names.insert(String(entry.path[rest.startIndex..<slash])) }
+        }
+        return names.sorted()
+    }
     public var opener: (any SnapshotOpener)? { nil }
 
     /// Each folder on the way looked up by its path.
