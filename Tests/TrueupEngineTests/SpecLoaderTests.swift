@@ -322,6 +322,16 @@ struct SeveralEnvironmentsTests {
         #expect(try repository.load(only: "prod").environments.isEmpty)
     }
 
+    @Test func anEnvironmentIsLoadedWithoutTheFoldersItDoesNotExtend() throws {
+        let repository = try twoEnvironments()
+        try repository.write("environments/prod/broken.yaml", "kind: [\n")
+        try repository.commit()
+        #expect(try repository.load(only: "dev").diagnostics.isEmpty, "prod's folder is not read for dev")
+        #expect(try repository.load(only: "dev").environments["dev"]?.resources.count == 5)
+        let whole = try repository.load()
+        #expect(whole.diagnostics.contains { $0.location?.file == "environments/prod/broken.yaml" }, "\(whole.diagnostics)")
+    }
+
     @Test func aProblemInASharedBaseIsReportedOnceForEveryEnvironment() throws {
         let repository = try twoEnvironments()
         try repository.write("environments/shared/report.yaml", jobHeader.replacingOccurrences(of: "train", with: "report")
