@@ -78,16 +78,22 @@ extension DesiredStateBuilder {
         var diagnostics: [Diagnostic] = []
         var resources: [ResourceID: Resource] = [:]
         resources.reserveCapacity(results.count)
+        var listed: [DependencyGraph.Dependencies] = []
         var valid = true
         while let slot = results.popLast() {
             guard let result = slot else { preconditionFailure("a resource of \(job.name) was never validated") }
             diagnostics += result.diagnostics
-            if let resource = result.resource { resources[resource.id] = resource } else { valid = false }
+            guard let resource = result.resource else {
+                valid = false
+                continue
+            }
+            if !resource.dependencies.isEmpty { listed.append(.init(resource.id, on: resource.dependencies)) }
+            resources[resource.id] = resource
         }
         var environment: DesiredEnvironment?
         if valid {
             var checks = EnvironmentGraphChecks()
-            environment = checks.finish(job, resources: resources, lookups: lookups, ordering: ordering)
+            environment = checks.finish(job, resources: resources, listed: listed, lookups: lookups, ordering: ordering)
             diagnostics += checks.diagnostics
         }
         return (environment, diagnostics)

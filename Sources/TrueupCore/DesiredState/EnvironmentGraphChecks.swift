@@ -8,31 +8,32 @@ struct EnvironmentGraphChecks {
     /// References and the dependency graph, once every resource of the environment is valid.
     /// Without `ordering`, the environment comes back without its order (`validate` needs only to
     /// know that there is no cycle).
-    mutating func finish(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource], lookups: RevisionLookups, ordering: Bool = true) -> DesiredEnvironment? {
-        guard ordering else { return finishUnordered(environment, resources: resources, lookups: lookups) }
+    /// `listed` are the resources that need others, with those others (see `DependencyGraph.Dependencies`).
+    mutating func finish(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource], listed: [DependencyGraph.Dependencies],
+                         lookups: RevisionLookups, ordering: Bool = true) -> DesiredEnvironment? {
+        guard ordering else { return finishUnordered(environment, resources: resources, listed: listed, lookups: lookups) }
         let name = environment.name
-        let graph = DependencyGraph(dependenciesOf: resources)
+        let graph = DependencyGraph(resources: resources, listed: listed)
         guard checkReferencesAndServing(environment, resources, refersOutside: graph.refersOutside) else { return nil }
-        reportCycles(graph.cycles(), resources: resources, environment: name)
-        guard diagnostics.isEmpty else { return nil }
         let (order, levels) = graph.topologicalOrderAndLevels()
+        // The order leaves out exactly the resources on a cycle and those that need one: the
+        // cycles are looked for only then.
+        if order.count < resources.count { reportCycles(graph.cycles(), resources: resources, environment: name) }
+        guard diagnostics.isEmpty else { return nil }
         return DesiredEnvironment(settings: environment.settings, resources: resources, order: order, levels: levels, definedAt: environment.definedAt, lookups: lookups)
     }
 
     /// The same checks for an environment that comes back without its order (`validate` needs
     /// only to know that there is no cycle): the identities are sorted, for the messages, only
     /// when there is one.
-    private mutating func finishUnordered(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource], lookups: RevisionLookups) -> DesiredEnvironment? {
+    private mutating func finishUnordered(_ environment: BuildRun.Prepared, resources: [ResourceID: Resource], listed: [DependencyGraph.Dependencies],
+                                          lookups: RevisionLookups) -> DesiredEnvironment? {
         let name = environment.name
-        // The edges alone, each resource borrowed by index: going over the resources themselves
-        // (or `mapValues` with a key path) copies every field of each.
-        var edges: [ResourceID: [ResourceID]] = [:]
-        edges.reserveCapacity(resources.count)
-        for index in resources.indices { edges[resources.keys[index]] = resources.values[index].dependencies }
-        let refersOutside = edges.values.contains { $0.contains { edges[$0] == nil } }
+        // `index(forKey:)`, not the subscript: that would copy each resource it finds.
+        let refersOutside = listed.contains { $0.on.contains { resources.index(forKey: $0) == nil } }
         guard checkReferencesAndServing(environment, resources, refersOutside: refersOutside) else { return nil }
-        if !DependencyGraph.isAcyclic(edges) {
-            reportCycles(DependencyGraph(edges: edges).cycles(), resources: resources, environment: name)
+        if !DependencyGraph.isAcyclic(listed) {
+            reportCycles(DependencyGraph(resources: resources, listed: listed).cycles(), resources: resources, environment: name)
             return nil
         }
         return DesiredEnvironment(settings: environment.settings, resources: resources, order: [], definedAt: environment.definedAt, lookups: lookups)
