@@ -11,6 +11,7 @@
 // must be used from one task at a time; none of them is `Sendable`.
 
 import CLibGit2
+import TrueupCore
 
 /// One-time libgit2 set-up: `git_libgit2_init()` and the global options we rely on, done on first
 /// use (opening a repository, cloning, fetching).
@@ -52,18 +53,7 @@ enum LibGit2 {
 
 /// Lower-case hex of a git object id, copied out of libgit2's buffer.
 func hexString(_ oid: UnsafePointer<git_oid>) -> String {
-    let digits: [UInt8] = Array("0123456789abcdef".utf8)
-    return withUnsafeBytes(of: oid.pointee.id) { bytes in
-        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-            var index = 0
-            for byte in bytes {
-                out[index] = digits[Int(byte >> 4)]
-                out[index + 1] = digits[Int(byte & 0x0f)]
-                index += 2
-            }
-            return index
-        }
-    }
+    withUnsafeBytes(of: oid.pointee.id) { ContentDigest.hex($0) }
 }
 
 /// Copies a borrowed C string; nil stays nil.
