@@ -81,9 +81,10 @@ extension DesiredStateBuilder {
         var listed: [DependencyGraph.Dependencies] = []
         var valid = true
         while let slot = results.popLast() {
-            guard let result = slot else { preconditionFailure("a resource of \(job.name) was never validated") }
+            guard var result = slot else { preconditionFailure("a resource of \(job.name) was never validated") }
             diagnostics += result.diagnostics
-            guard let resource = result.resource else {
+            // Moved out, not copied: a copy retains, and later releases, every field.
+            guard let resource = result.resource.take() else {
                 valid = false
                 continue
             }
