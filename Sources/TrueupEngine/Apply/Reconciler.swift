@@ -100,15 +100,20 @@ public final class Reconciler: Sendable {
             let shown = relevant.prefix(10).map { "  \($0)" }.joined(separator: "\n")
             throw EngineError("the specs of \(name) at \(snapshot.revision.shortCommit) are invalid, so nothing is planned or applied for it (\(relevant.count) error\(relevant.count == 1 ? "" : "s")):\n\(shown)\nrun `trueup validate \(revision == "worktree" ? "--worktree" : "--rev \(revision)")` to see them all")
         }
-        let inputs = try PlanningInputs.gather(environment, snapshot: snapshot)
         let backends = try workspace.backends(for: environment.settings)
         let applied: [ResourceID: AppliedResource]
         let observed: ObservedState
+        let inputs: PlanningInputs
         if let presetObserved {
             (observed, applied) = presetObserved
+            inputs = try PlanningInputs.gather(environment, snapshot: snapshot)
         } else {
             applied = try workspace.store.appliedResources(environment: name)
-            observed = try await Observer(backends: backends).observe(environment, applied: applied)
+            // The backends are observed on another core while this one reads the code trees and
+            // data blobs from git (the snapshot stays on this thread): the two are independent.
+            async let observing = Observer(backends: backends).observe(environment, applied: applied)
+            inputs = try PlanningInputs.gather(environment, snapshot: snapshot)
+            observed = try await observing
         }
         let planner = Planner(environment: environment, all: desired.environments, inputs: inputs, observed: observed, applied: applied, commit: snapshot.revision.commit)
         let (plan, resolutions) = planner.planWithResolutions()
