@@ -69,6 +69,11 @@ public enum JSONValue: Hashable, Sendable {
         return out
     }
 
+    /// `canonicalJSON` appended to `out`, without a string of its own in between.
+    public func writeCanonicalJSON(to out: inout String) {
+        write(to: &out, indent: nil, level: 0)
+    }
+
     /// Indented JSON with sorted keys, for people.
     public var prettyJSON: String {
         var out = ""

@@ -100,10 +100,19 @@ public struct Planner: Sendable {
     /// The lines are written on every core, then hashed in order.
     static func fingerprint(_ changes: [PlannedChange]) -> String {
         let pieces = EveryCore.map(rangesOf: changes.count, atLeast: 2048) { range in
+            // Appended piece by piece: joining each line's pieces with `+` made a string per piece.
             var text = ""
             for change in changes[range] {
-                text += change.resource.description + "\t" + change.action.rawValue + (change.drift ? "\tdrift\t" : "\t")
-                text += (change.before?.canonicalJSON ?? "-") + "\t" + (change.after?.canonicalJSON ?? "-") + "\n"
+                text += change.resource.kind.rawValue
+                text += "/"
+                text += change.resource.name
+                text += "\t"
+                text += change.action.rawValue
+                text += change.drift ? "\tdrift\t" : "\t"
+                if let before = change.before { before.writeCanonicalJSON(to: &text) } else { text += "-" }
+                text += "\t"
+                if let after = change.after { after.writeCanonicalJSON(to: &text) } else { text += "-" }
+                text += "\n"
             }
             return text
         }
