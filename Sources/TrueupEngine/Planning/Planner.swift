@@ -62,7 +62,11 @@ public struct Planner: Sendable {
                 }
             }
         }
-        var changes = planned.map { $0! }
+        // Moved out, not copied: a copy retains every field of every change, and then the
+        // optional array releases them all.
+        var changes: [PlannedChange] = []
+        changes.reserveCapacity(planned.count)
+        for position in planned.indices { changes.append(planned[position].take()!) }
         changes += pruneChanges()
         return (Plan(environment: environment.name, commit: commit, createdAt: now,
                      observedFingerprint: Self.fingerprint(changes), changes: changes), resolved)
