@@ -19,7 +19,7 @@ public final class ParsedSpecCache: Sendable {
     /// once it could not be opened (then every file is parsed).
     private let opened = Mutex<ParsedSpecStore??>(nil)
 
-    /// Writes run here, one at a time, while the run goes on (see `remember`).
+    /// Writes take turns on it, one at a time, while the run goes on (see `remember`).
     private let writer = DispatchQueue(label: "trueup.parsed-spec-cache")
     private let writing = DispatchGroup()
 
@@ -70,15 +70,29 @@ public final class ParsedSpecCache: Sendable {
     /// here, so nothing is dropped). Encoded and written on a thread of their own while the run
     /// goes on: after parsing, building and checking the environment leave a core idle for a
     /// while, and writing a first run's files at once made that run a sixth slower.
+    ///
+    /// That thread runs at the lowest scheduling priority (nice 19, which on Linux is a thread's
+    /// own): it then takes the cores only when the run leaves one idle (the environment's checks,
+    /// freeing what was built) instead of slowing the building and validating on both. A thread
+    /// of its own, not a pool thread, because an unprivileged process cannot raise a thread's
+    /// priority back, and a pool thread would carry it into other work.
     func remember(_ parsed: [(blob: String, documents: [Document])], current: [String]?) {
         guard !parsed.isEmpty, let store else { return }
-        writer.async(group: writing) {
-            let files = parsed.map { file -> (blob: String, digest: String, body: [UInt8]) in
-                let body = DocumentCoding.encode(file.documents)
-                return (file.blob, Self.digest(blob: file.blob, body: body), body)
+        writing.enter()
+        let writing = self.writing, writer = self.writer
+        let thread = Thread {
+            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+            defer { writing.leave() }
+            // One write at a time (`sync` runs the block on this thread).
+            writer.sync {
+                let files = parsed.map { file -> (blob: String, digest: String, body: [UInt8]) in
+                    let body = DocumentCoding.encode(file.documents)
+                    return (file.blob, Self.digest(blob: file.blob, body: body), body)
+                }
+                store.store(files, format: DocumentCoding.format, current: current)
             }
-            store.store(files, format: DocumentCoding.format, current: current)
         }
+        thread.start()
     }
 
     static func digest(blob: String, body: some DataProtocol) -> String {
