@@ -3,7 +3,7 @@ public struct DependencyGraph: Sendable {
     private let graph: Indexed
 
     public init(edges: [ResourceID: [ResourceID]]) {
-        self.graph = Indexed(edges)
+        self.graph = Indexed(edges.keys, edges.map { Dependencies($0.key, on: $0.value) })
     }
 
     /// The graph of an environment's resources, each resource's `dependencies` listed as it was
@@ -34,13 +34,6 @@ public struct DependencyGraph: Sendable {
         var ids: [ResourceID]
         var dependencies: [[Int]]
         var refersOutside = false
-
-        init(_ edges: [ResourceID: [ResourceID]]) {
-            ids = edges.keys.sorted()
-            let index = Self.index(ids)
-            dependencies = ids.map { id in edges[id]!.compactMap { index[$0] }.sorted() }
-            refersOutside = edges.values.contains { $0.contains { index[$0] == nil } }
-        }
 
         init(_ nodes: some Collection<ResourceID>, _ listed: [Dependencies]) {
             ids = Array(nodes)

@@ -36,7 +36,7 @@ public enum ContentDigest {
 
     /// The lowercase hex digit of a value below 16.
     @inline(__always)
-    public static func digit(_ value: UInt8) -> UInt8 {
+    private static func digit(_ value: UInt8) -> UInt8 {
         value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") - 10 + value
     }
 }
