@@ -323,7 +323,9 @@ enum Command {
         process.standardError = FileHandle(forWritingAtPath: err)
         try process.run()
         guard try await eventually(timeout: timeout, { !process.isRunning }) else {
-            kill(process.processIdentifier, SIGKILL)
+            // Foundation starts the command as the leader of its own process group: stopping the
+            // group also stops what it started (Chromium's renderers, a shell's children).
+            kill(-process.processIdentifier, SIGKILL)
             throw TestFailure("\(command.joined(separator: " ")) still ran after \(Int(timeout)) s")
         }
         process.waitUntilExit()
