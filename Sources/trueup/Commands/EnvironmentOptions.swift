@@ -13,6 +13,14 @@ func note(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
+/// Writes a command's result to standard output as one buffer. `print` hands a large string to
+/// the C stream piece by piece: 20 ms for the 6 MB plan of 33,000 resources, against one write.
+/// Only for a command's single result: what was printed before may still sit in the C stream's
+/// buffer. A closed pipe (`| head`) ends the output, as with `print`.
+func writeResult(_ text: String) {
+    try? FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+}
+
 /// Runs `body`, turning engine errors into one clear line and exit code 1.
 func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
