@@ -7,8 +7,8 @@ import TrueupCore
 extension TrueupDiffTests {
     @Suite struct Truncation {
         @Test("400 new resources in a base: Markdown <= 60,000 characters with a cut note, JSON complete and valid")
-        func hugeChange() throws {
-            let fixture = try DiffFixture()
+        func hugeChange() async throws {
+            let fixture = try await DiffFixture()
             defer { fixture.close() }
             let count = 400
             let jobs = (0..<count).map { i in
@@ -29,9 +29,9 @@ extension TrueupDiffTests {
             }
             try fixture.write("environments/backfill/jobs.yaml", jobs.joined(separator: "---\n"))
             try fixture.edit("environments/dev/environment.yaml", replacing: "extends: [base]", with: "extends: [base, backfill]")
-            try fixture.commit("dev: backfill features in 400 shards")
+            try await fixture.commit("dev: backfill features in 400 shards")
 
-            let markdown = try fixture.diff("markdown")
+            let markdown = try await fixture.diff("markdown")
             #expect(markdown.status == 2)
             let text = markdown.stdout
             #expect(DiffRenderer.markdownLimit == 60_000)
@@ -45,7 +45,7 @@ extension TrueupDiffTests {
                 #expect(text.contains("| `\(env)` |"), "every environment keeps its summary row: \(env)")
             }
 
-            let (json, report) = try fixture.jsonReport()
+            let (json, report) = try await fixture.jsonReport()
             #expect(json.status == 2)
             let dev = try #require(report.environment("dev"))
             let added = Set(dev.desiredChanges.filter { $0["change"] as? String == "added" }.compactMap { $0["resource"] as? String })
@@ -55,10 +55,10 @@ extension TrueupDiffTests {
             #expect(planned.isSuperset(of: expected), "and every one of them in the plan")
             #expect(((dev["summary"] as? [String: Any])?["jobRuns"] as? Int ?? 0) >= count)
             #expect(report.environment("staging")?.desiredChanges.isEmpty == true, "only dev extends the new base")
-            try SchemaCheck.expectValid(json.stdout, scratch: fixture.scratch)
+            try await SchemaCheck.expectValid(json.stdout, scratch: fixture.scratch)
 
             // The text rendering is for people at a terminal: never cut.
-            let plain = try fixture.diff("text")
+            let plain = try await fixture.diff("text")
             #expect(expected.allSatisfy { plain.stdout.contains($0) })
         }
     }
@@ -71,8 +71,8 @@ extension TrueupDiffTests {
         static let canary = "canary-8c1f4e2a9b7d4c3e8f1a2b3c4d5e6f70"
 
         @Test("a token named by tokenFromEnv appears in no output format")
-        func canaryNeverPrinted() throws {
-            let fixture = try DiffFixture()
+        func canaryNeverPrinted() async throws {
+            let fixture = try await DiffFixture()
             defer { fixture.close() }
             try fixture.write("environments/research/environment.yaml", """
                 apiVersion: trueup/v1
@@ -89,31 +89,43 @@ extension TrueupDiffTests {
                     learningRate: 0.1
 
                 """)
-            try fixture.commit("research: an environment on the team's MLflow")
+            try await fixture.commit("research: an environment on the team's MLflow")
             let secret = ["MLFLOW_TOKEN": Self.canary, "TRUEUP_API_TOKEN": Self.canary]
-            var outputs: [ProcessResult] = []
-            for format in ["text", "json", "markdown"] {
-                for env in [nil, "research", "dev"] as [String?] {
-                    let result = try fixture.diff(format, env: env, environment: secret)
+            // Every run that includes research spends about 20 s finding its MLflow down (the
+            // client's retries), so the nine runs go at once.
+            let (repo, scratch) = (fixture.repo, fixture.scratch)
+            let environment = fixture.baseEnvironment.merging(secret) { _, new in new }
+            let runs = ["text", "json", "markdown"].flatMap { format in ([nil, "research", "dev"] as [String?]).map { (format, $0) } }
+            let outputs = try await withThrowingTaskGroup(of: (String, String?, ProcessResult).self) { group in
+                for (format, env) in runs {
+                    group.addTask {
+                        let arguments = ["diff", "--base", "base", "--head", "HEAD", "--format", format] + (env.map { ["--env", $0] } ?? [])
+                        return (format, env, try await runProcess([TrueupBinary.path] + arguments, in: repo, environment: environment, scratch: scratch))
+                    }
+                }
+                var outputs: [ProcessResult] = []
+                for try await (format, env, result) in group {
                     outputs.append(result)
                     #expect(!result.all.contains(Self.canary), "\(format) --env \(env ?? "(all)") printed the token")
                     #expect(!result.all.contains("8c1f4e2a9b7d"), "not even a part of it")
                     #expect(!result.stderr.contains("Fatal error"), "no crash")
                 }
+                return outputs
             }
+            #expect(outputs.count == runs.count)
             // The token is not written anywhere either.
             #expect(!(try stateContains(fixture, Self.canary)))
 
             // An environment whose backend this build lacks makes diff exit 1 (it does not crash)...
             #expect(outputs.filter { $0.status == 1 }.count == 6, "every run that includes research exits 1")
             // ...and says so for that environment, with the other environments reported beside it.
-            let (whole, report) = try fixture.jsonReport(environment: secret)
+            let (whole, report) = try await fixture.jsonReport(environment: secret)
             let research = try #require(report.environment("research"))
             #expect(research["status"] as? String == "unobserved")
             #expect((research["errors"] as? [String] ?? []).contains { $0.contains("mlflow") }, "\(research)")
             #expect(report.environment("dev")?["status"] as? String == "valid")
             #expect(whole.status == 1)
-            try SchemaCheck.expectValid(whole.stdout, scratch: fixture.scratch)
+            try await SchemaCheck.expectValid(whole.stdout, scratch: fixture.scratch)
         }
 
         func stateContains(_ fixture: DiffFixture, _ needle: String) throws -> Bool {
@@ -132,8 +144,8 @@ extension TrueupDiffTests {
 extension TrueupDiffTests {
     @Suite struct Safety {
         @Test("diff runs no code from the head commit and leaves the state byte-identical")
-        func noCodeRunsNothingWritten() throws {
-            let fixture = try DiffFixture()
+        func noCodeRunsNothingWritten() async throws {
+            let fixture = try await DiffFixture()
             defer { fixture.close() }
             let markers = fixture.scratch + "/markers"
             try FileManager.default.createDirectory(atPath: markers, withIntermediateDirectories: true)
@@ -146,9 +158,9 @@ extension TrueupDiffTests {
                 let original = try fixture.read(program)
                 try fixture.write(program, "import pathlib; pathlib.Path(\(String(reflecting: markers + "/" + name))).touch()\n" + original)
             }
-            try fixture.commit("every program leaves a marker when run")
+            try await fixture.commit("every program leaves a marker when run")
             // Control: running one of them does leave its marker (else this test could not fail).
-            let control = try runProcess(["python3", "-c", "import sys; sys.path.insert(0, 'examples/churn'); import churnlib"],
+            let control = try await runProcess(["python3", "-c", "import sys; sys.path.insert(0, 'examples/churn'); import churnlib"],
                                          in: fixture.repo, environment: fixture.baseEnvironment, scratch: fixture.scratch)
             #expect(control.status == 0, "\(control.stderr)")
             let controlMarker = markers + "/examples_churn_churnlib.py"
@@ -160,11 +172,11 @@ extension TrueupDiffTests {
             #expect(!serversBefore.isEmpty, "the fixture's apply started servers")
             for format in ["text", "json", "markdown"] {
                 for env in [nil, "dev", "staging"] as [String?] {
-                    let result = try fixture.diff(format, env: env)
+                    let result = try await fixture.diff(format, env: env)
                     #expect(result.status == 2, "the changed code is reported: \(result.stderr)")
                 }
             }
-            let planned = try fixture.jsonReport(env: "dev").1.environment("dev")
+            let planned = try await fixture.jsonReport(env: "dev").1.environment("dev")
             #expect(planned?.planned("Job/prepare-features")?["action"] as? String == "run", "the changed job would run on apply")
 
             #expect(try FileManager.default.contentsOfDirectory(atPath: markers).isEmpty, "no program of the head commit ran")
@@ -209,44 +221,44 @@ extension TrueupDiffTests {
 extension TrueupDiffTests {
     @Suite struct ExitCodes {
         @Test("0 when nothing changes, 2 when something would, 1 for an invalid head or a bad revision")
-        func exitCodes() throws {
-            let fixture = try DiffFixture()
+        func exitCodes() async throws {
+            let fixture = try await DiffFixture()
             defer { fixture.close() }
             // Same revision, applied environment: nothing to do.
-            let same = try fixture.diff("text", env: "dev", head: "base")
+            let same = try await fixture.diff("text", env: "dev", head: "base")
             #expect(same.status == 0, "\(same.all)")
             #expect(same.stdout.contains("dev: nothing to change, no drift"))
-            let sameMarkdown = try fixture.diff("markdown", env: "dev", head: "base")
+            let sameMarkdown = try await fixture.diff("markdown", env: "dev", head: "base")
             #expect(sameMarkdown.status == 0)
             #expect(sameMarkdown.stdout.contains("✅ in sync"))
 
             // A commit that only edits a comment changes nothing.
             try fixture.edit("environments/dev/environment.yaml", replacing: "# dev: every commit", with: "# dev (the team's sandbox): every commit")
-            try fixture.commit("dev: reword a comment")
+            try await fixture.commit("dev: reword a comment")
             for format in ["text", "json", "markdown"] {
-                #expect(try fixture.diff(format, env: "dev").status == 0, "\(format)")
+                #expect(try await fixture.diff(format, env: "dev").status == 0, "\(format)")
             }
 
             // A real change: 2.
             try fixture.edit("environments/dev/environment.yaml", replacing: "epochs: 50", with: "epochs: 60")
-            try fixture.commit("dev: train longer")
+            try await fixture.commit("dev: train longer")
             for format in ["text", "json", "markdown"] {
-                #expect(try fixture.diff(format, env: "dev").status == 2, "\(format)")
+                #expect(try await fixture.diff(format, env: "dev").status == 2, "\(format)")
             }
 
             // An invalid head: 1, in every format, with the report still printed.
             try fixture.write("environments/dev/extra.yaml", "apiVersion: trueup/v1\nkind: Job\nmetadata: {name: broken\n")
-            try fixture.commit("dev: unterminated flow mapping")
+            try await fixture.commit("dev: unterminated flow mapping")
             for format in ["text", "json", "markdown"] {
-                let result = try fixture.diff(format, env: "dev")
+                let result = try await fixture.diff(format, env: "dev")
                 #expect(result.status == 1, "\(format)")
                 #expect(result.stdout.contains("environments/dev/extra.yaml:"), "\(format) says where")
             }
-            let whole = try fixture.diff("text")
+            let whole = try await fixture.diff("text")
             #expect(whole.status == 1, "one invalid environment makes the whole report exit 1")
 
             // An unknown revision: 1, with an error and no report.
-            let unknown = try fixture.diff("markdown", base: "no-such-branch")
+            let unknown = try await fixture.diff("markdown", base: "no-such-branch")
             #expect(unknown.status == 1)
             #expect(unknown.stdout.isEmpty)
             #expect(unknown.stderr.contains("no-such-branch"))
@@ -259,13 +271,13 @@ extension TrueupDiffTests {
 extension TrueupDiffTests {
     @Suite struct SchemaDocument {
         @Test("reports that break the documented format are rejected")
-        func schemaRejectsBrokenReports() throws {
-            let fixture = try DiffFixture()
+        func schemaRejectsBrokenReports() async throws {
+            let fixture = try await DiffFixture()
             defer { fixture.close() }
             try fixture.edit("environments/dev/environment.yaml", replacing: "epochs: 50", with: "epochs: 60")
-            try fixture.commit("dev: train longer")
-            let (json, report) = try fixture.jsonReport()
-            try SchemaCheck.expectValid(json.stdout, scratch: fixture.scratch)
+            try await fixture.commit("dev: train longer")
+            let (json, report) = try await fixture.jsonReport()
+            try await SchemaCheck.expectValid(json.stdout, scratch: fixture.scratch)
 
             func mutated(_ change: (inout [String: Any]) -> Void) throws -> String {
                 var copy = report
@@ -308,7 +320,7 @@ extension TrueupDiffTests {
                 ("a valid environment with errors", firstEnvironment { $0["errors"] = ["f.yaml:1:1: bad"] }),
             ]
             for (what, change) in broken {
-                let problems = try SchemaCheck.problems(try mutated(change), scratch: fixture.scratch)
+                let problems = try await SchemaCheck.problems(try mutated(change), scratch: fixture.scratch)
                 #expect(!problems.isEmpty, "the schema accepts a report with \(what)")
             }
         }

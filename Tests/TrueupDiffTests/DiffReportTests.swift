@@ -12,25 +12,25 @@ extension TrueupDiffTests {
     @Suite struct Renderings {
         /// Runs the text and Markdown renderings of `fixture` against `<name>.txt` and `<name>.md`,
         /// validates the JSON against the schema, and returns the exit status and the JSON report.
-        func renderings(_ fixture: DiffFixture, _ name: String, env: String?) throws -> (Int32, [String: Any]) {
-            let text = try fixture.diff("text", env: env)
-            let markdown = try fixture.diff("markdown", env: env)
-            let (json, report) = try fixture.jsonReport(env: env)
+        func renderings(_ fixture: DiffFixture, _ name: String, env: String?) async throws -> (Int32, [String: Any]) {
+            let text = try await fixture.diff("text", env: env)
+            let markdown = try await fixture.diff("markdown", env: env)
+            let (json, report) = try await fixture.jsonReport(env: env)
             #expect(text.status == json.status && markdown.status == json.status, "every format exits alike")
             #expect(markdown.stdout.hasPrefix("<!-- trueup-diff -->\n"), "the comment starts with the marker the workflow looks for")
             try GoldenFile.check(GoldenFile.normalise(text.stdout, fixture: fixture), name + ".txt")
             try GoldenFile.check(GoldenFile.normalise(markdown.stdout, fixture: fixture), name + ".md")
-            try SchemaCheck.expectValid(json.stdout, scratch: fixture.scratch)
+            try await SchemaCheck.expectValid(json.stdout, scratch: fixture.scratch)
             return (json.status, report)
         }
 
         @Test("prod: a model version bump (churnModelVersion)")
-        func modelVersionBumpInProd() throws {
-            let fixture = try DiffFixture()
+        func modelVersionBumpInProd() async throws {
+            let fixture = try await DiffFixture()
             defer { fixture.close() }
             try fixture.edit("environments/prod/environment.yaml", replacing: #"churnModelVersion: "3""#, with: #"churnModelVersion: "4""#)
-            try fixture.commit("prod: serve churn-classifier version 4")
-            let (status, report) = try renderings(fixture, "prod-model-version", env: "prod")
+            try await fixture.commit("prod: serve churn-classifier version 4")
+            let (status, report) = try await renderings(fixture, "prod-model-version", env: "prod")
             #expect(status == 2)
             let prod = try #require(report.environment("prod"))
             let model = try #require(prod.desired("Model/churn-classifier"))
@@ -40,14 +40,14 @@ extension TrueupDiffTests {
         }
 
         @Test("a prompt edit (template text), all environments")
-        func promptEdit() throws {
-            let fixture = try DiffFixture()
+        func promptEdit() async throws {
+            let fixture = try await DiffFixture()
             defer { fixture.close() }
             try fixture.edit("examples/support/prompts/answer.txt",
                              replacing: "Keep the answer short, friendly and precise.",
                              with: "Keep the answer short and friendly, and name the FAQ entry you used.")
-            try fixture.commit("support: cite the FAQ entry")
-            let (status, report) = try renderings(fixture, "prompt-edit", env: nil)
+            try await fixture.commit("support: cite the FAQ entry")
+            let (status, report) = try await renderings(fixture, "prompt-edit", env: nil)
             #expect(status == 2)
             let dev = try #require(report.environment("dev"))
             let prompt = try #require(dev.desired("Prompt/support-answer"))
@@ -58,8 +58,8 @@ extension TrueupDiffTests {
         }
 
         @Test("dev: a new job")
-        func newJob() throws {
-            let fixture = try DiffFixture()
+        func newJob() async throws {
+            let fixture = try await DiffFixture()
             defer { fixture.close() }
             let jobs = try fixture.read("environments/base/churn/jobs.yaml")
             try fixture.write("environments/base/churn/jobs.yaml", jobs + """
@@ -79,8 +79,8 @@ extension TrueupDiffTests {
                   timeout: 15m
 
                 """)
-            try fixture.commit("churn: nightly batch scoring")
-            let (status, report) = try renderings(fixture, "new-job", env: "dev")
+            try await fixture.commit("churn: nightly batch scoring")
+            let (status, report) = try await renderings(fixture, "new-job", env: "dev")
             #expect(status == 2)
             let dev = try #require(report.environment("dev"))
             #expect(dev.desired("Job/score-customers")?["change"] as? String == "added")
@@ -88,17 +88,17 @@ extension TrueupDiffTests {
         }
 
         @Test("dev: retraining (a), what it sets off (b), and drift that was already there (c)")
-        func retrainWithDrift() throws {
-            let fixture = try DiffFixture()
+        func retrainWithDrift() async throws {
+            let fixture = try await DiffFixture()
             defer { fixture.close() }
             // Someone stopped the churn-api server by hand: drift, independent of the pull request.
             let servers = try fixture.recordedServers()
             #expect(servers.count == 2)
-            let churnAPI = try #require(try fixture.serverRecord("churn-api"))
+            let churnAPI = try #require(try await fixture.serverRecord("churn-api"))
             stopProcess(pid: churnAPI.0, startTime: churnAPI.1)
             try fixture.edit("environments/dev/environment.yaml", replacing: "epochs: 50", with: "epochs: 80")
-            try fixture.commit("dev: train longer")
-            let (status, report) = try renderings(fixture, "retrain-with-drift", env: "dev")
+            try await fixture.commit("dev: train longer")
+            let (status, report) = try await renderings(fixture, "retrain-with-drift", env: "dev")
             #expect(status == 2)
             let dev = try #require(report.environment("dev"))
             #expect(dev.planned("Job/train-churn")?["action"] as? String == "run")
@@ -109,18 +109,18 @@ extension TrueupDiffTests {
         }
 
         @Test("a deleted resource: deleted in dev (prune: true), left alone in staging (prune: false)")
-        func deletedResource() throws {
-            let fixture = try DiffFixture(apply: ["dev", "staging"])
+        func deletedResource() async throws {
+            let fixture = try await DiffFixture(apply: ["dev", "staging"])
             defer { fixture.close() }
             try fixture.remove("environments/base/support/deployment.yaml")
-            try fixture.commit("support: retire the support-api server")
-            let (devStatus, devReport) = try renderings(fixture, "deleted-resource-dev", env: "dev")
+            try await fixture.commit("support: retire the support-api server")
+            let (devStatus, devReport) = try await renderings(fixture, "deleted-resource-dev", env: "dev")
             #expect(devStatus == 2)
             let dev = try #require(devReport.environment("dev"))
             #expect(dev.desired("Deployment/support-api")?["change"] as? String == "removed")
             #expect(dev.planned("Deployment/support-api")?["action"] as? String == "delete")
 
-            let (_, stagingReport) = try renderings(fixture, "deleted-resource-staging", env: "staging")
+            let (_, stagingReport) = try await renderings(fixture, "deleted-resource-staging", env: "staging")
             let staging = try #require(stagingReport.environment("staging"))
             #expect(staging.desired("Deployment/support-api")?["change"] as? String == "removed")
             let kept = try #require(staging.planned("Deployment/support-api"))
@@ -130,8 +130,8 @@ extension TrueupDiffTests {
         }
 
         @Test("a broken commit: the environment is invalid, with file:line:col, exit 1")
-        func brokenCommit() throws {
-            let fixture = try DiffFixture()
+        func brokenCommit() async throws {
+            let fixture = try await DiffFixture()
             defer { fixture.close() }
             try fixture.write("environments/staging/churn-api.yaml", """
                 apiVersion: trueup/v1
@@ -142,8 +142,8 @@ extension TrueupDiffTests {
                   replicas: [2
 
                 """)
-            try fixture.commit("staging: two replicas (typo)")
-            let (status, report) = try renderings(fixture, "broken-commit", env: "staging")
+            try await fixture.commit("staging: two replicas (typo)")
+            let (status, report) = try await renderings(fixture, "broken-commit", env: "staging")
             #expect(status == 1)
             let staging = try #require(report.environment("staging"))
             #expect(staging["status"] as? String == "invalid")
@@ -154,10 +154,10 @@ extension TrueupDiffTests {
             #expect(staging.desiredChanges.count == 0, "what an unreadable head changes is unknown, not 'everything removed'")
 
             // The whole report still shows the other environments, and still exits 1.
-            let (all, whole) = try fixture.jsonReport()
+            let (all, whole) = try await fixture.jsonReport()
             #expect(all.status == 1)
             #expect(whole.environment("dev")?["status"] as? String == "valid")
-            try SchemaCheck.expectValid(all.stdout, scratch: fixture.scratch)
+            try await SchemaCheck.expectValid(all.stdout, scratch: fixture.scratch)
         }
     }
 }

@@ -16,7 +16,7 @@ final class DiffFixture {
     var stateDirectory: String { repo + "/.trueup" }
     private var closed = false
 
-    init(apply environments: [String] = ["dev"]) throws {
+    init(apply environments: [String] = ["dev"]) async throws {
         var template = Array((FileManager.default.temporaryDirectory.path + "/trueup-diff-XXXXXX").utf8CString)
         guard let created = mkdtemp(&template) else { throw TestFailure("mkdtemp failed") }
         scratch = URL(fileURLWithPath: String(cString: created)).resolvingSymlinksInPath().path
@@ -27,12 +27,12 @@ final class DiffFixture {
             try fm.copyItem(at: SourceTree.root.appendingPathComponent(folder), to: URL(fileURLWithPath: repo + "/" + folder))
         }
         try write(".gitignore", ".trueup/\n__pycache__/\n*.pyc\n")
-        try git("init", "-q", "-b", "main", ".")
-        try git("add", "-A")
-        try git("commit", "-q", "-m", "environments as in the trueup repository")
-        try git("branch", "base")
+        try await git("init", "-q", "-b", "main", ".")
+        try await git("add", "-A")
+        try await git("commit", "-q", "-m", "environments as in the trueup repository")
+        try await git("branch", "base")
         for environment in environments {
-            let applied = try trueup(["apply", "--env", environment, "--yes"])
+            let applied = try await trueup(["apply", "--env", environment, "--yes"])
             guard applied.status == 0 else {
                 close()
                 throw TestFailure("trueup apply --env \(environment) exited \(applied.status):\n\(applied.all)")
@@ -61,7 +61,7 @@ final class DiffFixture {
             for pid, start in db.execute("SELECT pid, pid_start_time FROM deployments WHERE pid IS NOT NULL AND pid_start_time IS NOT NULL"):
                 print(pid, start)
             """
-        let result = try runProcess(["python3", "-c", script, database], in: scratch, environment: baseEnvironment, scratch: scratch)
+        let result = try runProcessBlocking(["python3", "-c", script, database], in: scratch, environment: baseEnvironment, scratch: scratch)
         guard result.status == 0 else { throw TestFailure("cannot read the deployments table: \(result.stderr)") }
         return result.stdout.split(separator: "\n").compactMap { line in
             let parts = line.split(separator: " ")
@@ -71,14 +71,14 @@ final class DiffFixture {
     }
 
     /// (pid, start time) of the server of one deployment of dev.
-    func serverRecord(_ name: String, environment: String = "dev") throws -> (Int32, UInt64)? {
+    func serverRecord(_ name: String, environment: String = "dev") async throws -> (Int32, UInt64)? {
         let script = """
             import sqlite3, sys
             db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
             for pid, start in db.execute("SELECT pid, pid_start_time FROM deployments WHERE environment = ? AND name = ?", (sys.argv[2], sys.argv[3])):
                 print(pid, start)
             """
-        let result = try runProcess(["python3", "-c", script, stateDirectory + "/state.db", environment, name], in: scratch, environment: baseEnvironment, scratch: scratch)
+        let result = try await runProcess(["python3", "-c", script, stateDirectory + "/state.db", environment, name], in: scratch, environment: baseEnvironment, scratch: scratch)
         let parts = result.stdout.split(whereSeparator: \.isWhitespace)
         guard result.status == 0, parts.count == 2, let pid = Int32(parts[0]), let start = UInt64(parts[1]) else { return nil }
         return (pid, start)
@@ -101,7 +101,7 @@ final class DiffFixture {
     // MARK: - git
 
     @discardableResult
-    func git(_ arguments: String...) throws -> String {
+    func git(_ arguments: String...) async throws -> String {
         var environment = baseEnvironment
         environment["GIT_CONFIG_NOSYSTEM"] = "1"
         environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
@@ -110,7 +110,7 @@ final class DiffFixture {
             environment["GIT_\(role)_EMAIL"] = "tests@trueup.invalid"
             environment["GIT_\(role)_DATE"] = "2026-01-01T00:00:00Z"
         }
-        let result = try runProcess(["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false"] + arguments,
+        let result = try await runProcess(["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false"] + arguments,
                                     in: repo, environment: environment, scratch: scratch)
         guard result.status == 0 else { throw TestFailure("git \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -118,10 +118,10 @@ final class DiffFixture {
 
     /// Commits every change of the working tree; returns the commit id.
     @discardableResult
-    func commit(_ message: String) throws -> String {
-        try git("add", "-A")
-        try git("commit", "-q", "-m", message)
-        return try git("rev-parse", "HEAD")
+    func commit(_ message: String) async throws -> String {
+        try await git("add", "-A")
+        try await git("commit", "-q", "-m", message)
+        return try await git("rev-parse", "HEAD")
     }
 
     // MARK: - files
@@ -149,21 +149,21 @@ final class DiffFixture {
 
     // MARK: - trueup
 
-    func trueup(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ProcessResult {
-        try runProcess([TrueupBinary.path] + arguments, in: repo, environment: baseEnvironment.merging(extra) { _, new in new }, scratch: scratch)
+    func trueup(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> ProcessResult {
+        try await runProcess([TrueupBinary.path] + arguments, in: repo, environment: baseEnvironment.merging(extra) { _, new in new }, scratch: scratch)
     }
 
     /// `trueup diff --base base --head HEAD --format F [--env E]`.
     func diff(_ format: String, env: String? = nil, base: String = "base", head: String = "HEAD",
-              environment: [String: String] = [:]) throws -> ProcessResult {
+              environment: [String: String] = [:]) async throws -> ProcessResult {
         var arguments = ["diff", "--base", base, "--head", head, "--format", format]
         if let env { arguments += ["--env", env] }
-        return try trueup(arguments, environment: environment)
+        return try await trueup(arguments, environment: environment)
     }
 
     /// The JSON report, decoded loosely (so that the tests see exactly what was printed).
-    func jsonReport(env: String? = nil, environment: [String: String] = [:]) throws -> (ProcessResult, [String: Any]) {
-        let result = try diff("json", env: env, environment: environment)
+    func jsonReport(env: String? = nil, environment: [String: String] = [:]) async throws -> (ProcessResult, [String: Any]) {
+        let result = try await diff("json", env: env, environment: environment)
         guard let object = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any] else {
             throw TestFailure("trueup diff --format json did not print an object (exit \(result.status)):\n\(result.all)")
         }

@@ -72,7 +72,7 @@ enum GoldenFile {
 /// validator (Python jsonschema, draft 2020-12) through validate_report.py.
 enum SchemaCheck {
     /// Returns the validator's problems (empty: valid). Fails the test when the validator is missing.
-    static func problems(_ json: String, scratch: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String] {
+    static func problems(_ json: String, scratch: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String] {
         guard FileManager.default.isExecutableFile(atPath: SourceTree.python.path) else {
             Issue.record("no \(SourceTree.python.path): run scripts/setup-deps --test (make test does)", sourceLocation: sourceLocation)
             return []
@@ -80,7 +80,7 @@ enum SchemaCheck {
         let report = scratch + "/report-\(UUID().uuidString).json"
         try Data(json.utf8).write(to: URL(fileURLWithPath: report))
         defer { try? FileManager.default.removeItem(atPath: report) }
-        let result = try runProcess(
+        let result = try await runProcess(
             [SourceTree.python.path, SourceTree.testFolder.appendingPathComponent("validate_report.py").path, SourceTree.schema.path, report],
             in: scratch, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"],
             scratch: scratch)
@@ -91,8 +91,8 @@ enum SchemaCheck {
         return result.stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("validate_report:") }
     }
 
-    static func expectValid(_ json: String, scratch: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let found = try problems(json, scratch: scratch, sourceLocation: sourceLocation)
+    static func expectValid(_ json: String, scratch: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let found = try await problems(json, scratch: scratch, sourceLocation: sourceLocation)
         #expect(found.isEmpty, "the JSON report does not match schemas/diff-report.schema.json:\n\(found.prefix(20).joined(separator: "\n"))", sourceLocation: sourceLocation)
     }
 }

@@ -49,7 +49,20 @@ struct ProcessResult: Sendable {
 /// Runs `arguments` (the first being a path or a name found on PATH through /usr/bin/env) with
 /// exactly `environment`, in `directory`. Output goes through files, not pipes: a long-lived
 /// grandchild that inherits the descriptors cannot make the wait hang.
-func runProcess(_ arguments: [String], in directory: String, environment: [String: String], scratch: String) throws -> ProcessResult {
+///
+/// Waits on a thread of its own, never on the concurrency pool: these suites run `trueup apply`
+/// and `trueup diff` for minutes in all, and a pool thread blocked that long is one of the two a
+/// CI machine has, taken from every other suite's timed polls.
+func runProcess(_ arguments: [String], in directory: String, environment: [String: String], scratch: String) async throws -> ProcessResult {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            continuation.resume(with: Result { try runProcessBlocking(arguments, in: directory, environment: environment, scratch: scratch) })
+        }.start()
+    }
+}
+
+/// The same, waiting on the calling thread: only for a fixture's clean-up, which cannot be async.
+func runProcessBlocking(_ arguments: [String], in directory: String, environment: [String: String], scratch: String) throws -> ProcessResult {
     let fm = FileManager.default
     let id = UUID().uuidString
     let outPath = scratch + "/out-\(id)", errPath = scratch + "/err-\(id)"
