@@ -99,8 +99,8 @@ extension TrueupDiffTests {
             let outputs = try await withThrowingTaskGroup(of: (String, String?, ProcessResult).self) { group in
                 for (format, env) in runs {
                     group.addTask {
-                        let arguments = ["diff", "--base", "base", "--head", "HEAD", "--format", format] + (env.map { ["--env", $0] } ?? [])
-                        return (format, env, try await runProcess([TrueupBinary.path] + arguments, in: repo, environment: environment, scratch: scratch))
+                        let arguments = [TrueupBinary.path] + DiffFixture.diffArguments(format, env: env)
+                        return (format, env, try await runProcess(arguments, in: repo, environment: environment, scratch: scratch))
                     }
                 }
                 var outputs: [ProcessResult] = []

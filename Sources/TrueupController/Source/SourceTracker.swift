@@ -91,8 +91,8 @@ struct SourceTracker {
         var names = Set<String>()
         let prefix = specRoot + "/"
         for entry in try snapshot.entries(under: specRoot) where entry.path.hasPrefix(prefix) {
-            let parts = entry.path.dropFirst(prefix.count).split(separator: "/")
-            if parts.count == 2, parts[1] == "environment.yaml" || parts[1] == "environment.yml" { names.insert(String(parts[0])) }
+            let path = SpecTreePath(entry.path, root: specRoot)
+            if path.isEnvironmentFile, let folder = path.folder { names.insert(String(folder)) }
         }
         return names
     }

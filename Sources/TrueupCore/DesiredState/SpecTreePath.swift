@@ -9,8 +9,11 @@ public struct SpecTreePath {
     /// The last component.
     public var name: Substring
 
+    /// The names an environment's own file may have, in the order a listing sorts them.
+    public static let environmentFileNames = ["environment.yaml", "environment.yml"]
+
     /// `root/<folder>/environment.yaml` (or `.yml`).
-    public var isEnvironmentFile: Bool { depth == 2 && (name == "environment.yaml" || name == "environment.yml") }
+    public var isEnvironmentFile: Bool { depth == 2 && Self.environmentFileNames.contains { name == $0 } }
 
     public init(_ path: String, root: String) {
         let bytes = path.utf8

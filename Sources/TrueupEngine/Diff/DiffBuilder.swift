@@ -180,8 +180,8 @@ public struct DiffBuilder: Sendable {
         var names = Set<String>()
         let prefix = workspace.specRoot + "/"
         for entry in try snapshot.entries(under: workspace.specRoot) where entry.path.hasPrefix(prefix) {
-            let parts = entry.path.dropFirst(prefix.count).split(separator: "/")
-            if parts.count == 2, parts[1] == "environment.yaml" || parts[1] == "environment.yml" { names.insert(String(parts[0])) }
+            let path = SpecTreePath(entry.path, root: workspace.specRoot)
+            if path.isEnvironmentFile, let folder = path.folder { names.insert(String(folder)) }
         }
         return names
     }

@@ -90,7 +90,7 @@ public final class SpecLoader {
         var environmentFiles: [String: SourceEntry] = [:]
         for folder in try snapshot.folderNames(under: root) {
             // As in a whole listing, where `.yml` comes after `.yaml`.
-            for name in ["environment.yaml", "environment.yml"] {
+            for name in SpecTreePath.environmentFileNames {
                 if let entry = try snapshot.entry(at: prefix + folder + "/" + name), entry.kind != .directory { environmentFiles[folder] = entry }
             }
         }

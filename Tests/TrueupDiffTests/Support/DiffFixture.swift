@@ -156,9 +156,13 @@ final class DiffFixture {
     /// `trueup diff --base base --head HEAD --format F [--env E]`.
     func diff(_ format: String, env: String? = nil, base: String = "base", head: String = "HEAD",
               environment: [String: String] = [:]) async throws -> ProcessResult {
-        var arguments = ["diff", "--base", base, "--head", head, "--format", format]
-        if let env { arguments += ["--env", env] }
-        return try await trueup(arguments, environment: environment)
+        try await trueup(Self.diffArguments(format, env: env, base: base, head: head), environment: environment)
+    }
+
+    /// The arguments of `diff(...)`, for a test that runs several at once (the fixture stays on
+    /// the test's task).
+    static func diffArguments(_ format: String, env: String? = nil, base: String = "base", head: String = "HEAD") -> [String] {
+        ["diff", "--base", base, "--head", head, "--format", format] + (env.map { ["--env", $0] } ?? [])
     }
 
     /// The JSON report, decoded loosely (so that the tests see exactly what was printed).
