@@ -8,7 +8,7 @@ import TrueupStore
 /// The sender against real HTTP receivers on 127.0.0.1 (recording_receiver.py): retries, backoff,
 /// timeouts, delivery ids, signatures, GitHub's request schemas, and what errors say.
 @Suite("notification delivery", .serialized, .timeLimit(.minutes(5)))
-struct NotificationDeliveryTests {
+final class NotificationDeliveryTests {
     static let canary = "ghp_CANARY_7f3a9c_never_print_me"
     static let secret = "It's a Secret to Everybody"
     static let revision = RevisionInfo(commit: "0123456789abcdef0123456789abcdef01234567", author: "Ada <ada@example.com>", message: "train longer")
@@ -19,6 +19,10 @@ struct NotificationDeliveryTests {
     init() throws {
         state = FileManager.default.temporaryDirectory.appendingPathComponent("trueup-notify-\(UUID().uuidString.prefix(8))").path
         store = try StateStore(stateDirectory: state)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: state)
     }
 
     var variables: [String: String] { ["GITHUB_TOKEN": Self.canary, "ALERT_SECRET": Self.secret] }

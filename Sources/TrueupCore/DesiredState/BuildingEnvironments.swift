@@ -80,16 +80,18 @@ extension DesiredStateBuilder {
         resources.reserveCapacity(results.count)
         var listed: [DependencyGraph.Dependencies] = []
         var valid = true
-        while let slot = results.popLast() {
-            guard var result = slot else { preconditionFailure("a resource of \(job.name) was never validated") }
-            diagnostics += result.diagnostics
-            // Moved out, not copied: a copy retains, and later releases, every field.
-            guard let resource = result.resource.take() else {
+        while var slot = results.popLast() {
+            if case .none = slot { preconditionFailure("a resource of \(job.name) was never validated") }
+            diagnostics += slot!.diagnostics
+            // Read in place and moved into the dictionary, never bound to a name: binding the
+            // result, or the resource, to a constant copied it, and a copy retains, and later
+            // releases, every field of the resource.
+            guard case .some(let id) = slot!.resource?.id else {
                 valid = false
                 continue
             }
-            if !resource.dependencies.isEmpty { listed.append(.init(resource.id, on: resource.dependencies)) }
-            resources[resource.id] = resource
+            if !slot!.resource!.dependencies.isEmpty { listed.append(.init(id, on: slot!.resource!.dependencies)) }
+            resources[id] = slot!.resource.take()
         }
         var environment: DesiredEnvironment?
         if valid {
@@ -141,10 +143,11 @@ extension DesiredStateBuilder {
             Self.validate(item.1, of: prepared[item.0], with: &run)
         }
         let groupList = groups
-        @Sendable func validateGroup(_ group: Int, with run: inout BuildRun) -> [(Int, Validated)] {
+        // Optional, so that `place` can swap each result into its slot (see there).
+        @Sendable func validateGroup(_ group: Int, with run: inout BuildRun) -> [(Int, Validated?)] {
             let members = groupList[group]
             let (first, substituted) = validate(work[members[0]], with: &run)
-            var results = [(members[0], first)]
+            var results: [(Int, Validated?)] = [(members[0], first)]
             let firstEnvironment = prepared[work[members[0]].0].name
             for member in members.dropFirst() {
                 let name = prepared[work[member].0].name
@@ -156,9 +159,14 @@ extension DesiredStateBuilder {
         // between was that many more pages for the kernel to fault in.
         var ordered = prepared.map { [Validated?](repeating: nil, count: $0.declared.count) }
         // Moved out one by one, not copied (see buildEach).
-        func place(_ results: consuming [(Int, Validated)]) {
+        func place(_ results: consuming [(Int, Validated?)]) {
             var results = results
-            while let (index, validated) = results.popLast() { ordered[work[index].0][work[index].1] = validated }
+            // Swapped into its slot: binding the popped pair to constants and assigning the result
+            // copied it, a retain (and later a release) of every field of its resource.
+            while var pair = results.popLast() {
+                let (environment, index) = work[pair.0]
+                swap(&ordered[environment][index], &pair.1)
+            }
         }
         let workers = min(SnapshotWork.availableCores, 8, groups.count / Self.resourcesPerWorker)
         guard workers > 1, let opener = snapshot.opener else {

@@ -7,7 +7,9 @@ public struct Resource: Sendable {
     public var spec: JSONValue
     /// The `spec` decoded into its kind's type, with its defaults (see `TypedSpec`).
     public var typed: TypedSpec
-    /// The merged document, keeping the location of every value for later messages.
+    /// The document as declared (overlays merged; before nulls are removed and variables
+    /// substituted), kept for the location of every value in later messages. Read values from
+    /// `spec` or `typed`, never from here.
     public var node: Node
     /// Where the resource was declared: the base document first, then each overlay.
     public var declaredAt: [SourceLocation]

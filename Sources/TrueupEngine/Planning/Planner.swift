@@ -50,15 +50,21 @@ public struct Planner: Sendable {
             // `resolved` is captured as it is before this level, and released when the map
             // returns, so that adding the level's resolutions does not copy it. A small level is
             // one range, planned on this thread.
-            let pieces = EveryCore.map(rangesOf: level.count, atLeast: Self.levelWorthSpreading / 2) { [self, resolved] range in
-                range.map { planResource(environment.resources[order[level[$0]]]!, resolved) }
+            var pieces = EveryCore.map(rangesOf: level.count, atLeast: Self.levelWorthSpreading / 2) { [self, resolved] range in
+                // Read in place through its index: the dictionary's getter returns a copy, a
+                // retain (and a release) of every field of the resource.
+                range.map { position -> (PlannedChange?, Resolution?) in
+                    let (change, resolution) = planResource(environment.resources.values[environment.resources.index(forKey: order[level[position]])!], resolved)
+                    return (change, resolution)
+                }
             }
+            // Moved out of the pieces, not copied (optionals, so that they can be taken).
             var next = level.makeIterator()
-            for piece in pieces {
-                for (change, resolution) in piece {
+            for piece in pieces.indices {
+                for index in pieces[piece].indices {
                     let position = next.next()!
-                    planned[position] = change
-                    resolved[order[position]] = resolution
+                    swap(&planned[position], &pieces[piece][index].0)
+                    resolved[order[position]] = pieces[piece][index].1.take()
                 }
             }
         }

@@ -37,7 +37,7 @@ struct PlanCommand: AsyncParsableCommand {
         let (savedJSON, hasChanges, written) = try await reportingErrors { () async throws -> (String?, Bool, String) in
             let workspace = try repository.workspace()
             let reconciler = Reconciler(workspace: workspace)
-            let planned: Reconciler.Planned
+            var planned: Reconciler.Planned
             if worktree {
                 let snapshot = try GitRepository(path: workspace.repositoryRoot).worktreeSnapshot()
                 let desired = try reconciler.loadDesiredState(snapshot)
@@ -46,6 +46,9 @@ struct PlanCommand: AsyncParsableCommand {
                 planned = try await reconciler.plan(environment: env, revision: rev)
             }
             let plan = planned.plan
+            // The writer's copy is then the only one of the changes, so that it is the writer
+            // that frees them (see below); with a second copy left in `planned`, this core did.
+            planned.plan.changes = []
             let savedJSON = output == nil ? nil : try PlanJSON.encode(plan)
             let hasChanges = plan.hasChanges
             // Freeing what a plan of 33,000 resources was made from takes longer than writing the
