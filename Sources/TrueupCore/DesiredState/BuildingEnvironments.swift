@@ -188,7 +188,7 @@ extension DesiredStateBuilder {
 
     /// Validates declaration `index` of `environment`: the result, with its diagnostics taken
     /// out of `run`, and whether a variable was substituted into it.
-    static func validate(_ index: Int, of environment: BuildRun.Prepared, with run: inout BuildRun) -> (Validated, substituted: Bool) {
+    static func validate(_ index: Int, of environment: borrowing BuildRun.Prepared, with run: inout BuildRun) -> (Validated, substituted: Bool) {
         let before = run.diagnostics.count
         let (resource, substituted) = run.validateResource(index, of: environment)
         let found = Array(run.diagnostics[before...])

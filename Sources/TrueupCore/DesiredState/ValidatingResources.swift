@@ -4,7 +4,7 @@ extension BuildRun {
     /// One resource after nulls, variables, its schema, its decoding into its kind's type and
     /// the rules no schema can express; nil (with its errors reported) when it is invalid. And
     /// whether a variable was substituted into it, which makes it this environment's own.
-    mutating func validateResource(_ index: Int, of environment: Prepared) -> (Resource?, substituted: Bool) {
+    mutating func validateResource(_ index: Int, of environment: borrowing Prepared) -> (Resource?, substituted: Bool) {
         validate(environment.declared[index], environment: environment.name, variables: environment.variables, settings: environment.settings)
     }
 
@@ -13,7 +13,7 @@ extension BuildRun {
     /// The resource, or nil (with its errors reported) when it is invalid; and whether a
     /// variable was substituted into it. When none was, the same declaration validates alike in
     /// every environment that serves the same way (see `DesiredStateBuilder.SharedValidation`).
-    mutating func validate(_ declared: DesiredStateBuilder.Declared, environment: String, variables: Variables, settings: EnvironmentSettings) -> (Resource?, substituted: Bool) {
+    mutating func validate(_ declared: borrowing DesiredStateBuilder.Declared, environment: String, variables: Variables, settings: EnvironmentSettings) -> (Resource?, substituted: Bool) {
         var node = Overlay.removingNulls(declared.node)
         var substituted = false
         // Variables apply to values under spec and metadata labels/annotations, never to identity.
@@ -49,7 +49,7 @@ extension BuildRun {
 
     /// The schema, then the spec decoded once into its kind's type, whose rules are checked and
     /// whose references become the resource's dependencies.
-    mutating func validateSubstituted(_ node: Node, _ declared: DesiredStateBuilder.Declared, environment: String, settings: EnvironmentSettings) -> Resource? {
+    mutating func validateSubstituted(_ node: Node, _ declared: borrowing DesiredStateBuilder.Declared, environment: String, settings: EnvironmentSettings) -> Resource? {
         let (value, problems) = SchemaValidator.validate(node, against: builder.schemas[declared.id.kind]!, environment: environment)
         diagnostics += problems
         guard let value else { return nil }
