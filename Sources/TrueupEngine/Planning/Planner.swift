@@ -16,6 +16,8 @@ public struct Planner: Sendable {
     let resolver: Resolver
     /// Jobs something in the environment uses (see `unusedJobWarning`).
     let usedJobs: Set<String>
+    /// Jobs whose output some resource claims (`fromJob`): they must run even when `trigger: manual`.
+    let claimedJobs: Set<String>
 
     public init(environment: DesiredEnvironment, all: [String: DesiredEnvironment], inputs: PlanningInputs,
                 observed: ObservedState, applied: [ResourceID: AppliedResource], commit: String) {
@@ -26,7 +28,7 @@ public struct Planner: Sendable {
         self.applied = applied
         self.commit = commit
         self.resolver = Resolver(environment: environment, inputs: inputs, commit: commit)
-        self.usedJobs = Self.usedJobs(in: environment)
+        (self.usedJobs, self.claimedJobs) = Self.jobUse(in: environment)
     }
 
     static let kaa = JSONValue.string(PlannedChange.knownAfterApply)
@@ -211,7 +213,7 @@ public struct Planner: Sendable {
         }
         let resolution = Resolution(version: identity, location: run?.status == .succeeded ? run?.outputLocation : nil)
         let lastIdentity = applied[r.id]?.summary
-        if spec.trigger == .manual && !resolver.claimedJobs.contains(r.id.name) {
+        if spec.trigger == .manual && !claimedJobs.contains(r.id.name) {
             // Runs only as a gate, with a candidate; nothing to do on its own.
             return (PlannedChange(resource: r.id, action: .noop, before: lastIdentity, after: after, reasons: ["trigger is manual: it runs only as a gate"], dependsOn: r.dependencies), resolution)
         }

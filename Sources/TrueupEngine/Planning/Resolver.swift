@@ -23,24 +23,13 @@ struct Resolver: Sendable {
     let environment: DesiredEnvironment
     let inputs: PlanningInputs
     let commit: String
-    /// Jobs whose output some resource claims (`fromJob`): they must run even when `trigger: manual`.
-    let claimedJobs: Set<String>
-
+    // Cheap to make, so nothing here passes over every resource: the executor makes one per
+    // resource it carries out, and the record of each applied resource one more, which made
+    // such a pass quadratic in an apply. (The jobs whose output is claimed are the planner's.)
     init(environment: DesiredEnvironment, inputs: PlanningInputs, commit: String) {
         self.environment = environment
         self.inputs = inputs
         self.commit = commit
-        // By index, which borrows each resource: iterating the values copies every field of each.
-        let resources = environment.resources.values
-        var claimed = Set<String>()
-        for index in resources.indices {
-            switch resources[index].typed {
-            case .model(let model): if let job = model.fromJob { claimed.insert(job) }
-            case .dataset(let dataset): if let job = dataset.fromJob { claimed.insert(job) }
-            default: break
-            }
-        }
-        self.claimedJobs = claimed
     }
 
     /// The input name -> version map of a job, or nil when an input is known only after apply.

@@ -12,19 +12,25 @@ extension Planner {
     }
 
     /// Jobs something in the environment uses: whose output a resource claims (`fromJob`), that
-    /// run as a gate, or that a resource depends on (`dependsOn`).
-    static func usedJobs(in environment: DesiredEnvironment) -> Set<String> {
+    /// run as a gate, or that a resource depends on (`dependsOn`); and, of those, the ones whose
+    /// output is claimed, which run even when `trigger: manual`. Found in one pass over the
+    /// resources, once per plan.
+    static func jobUse(in environment: DesiredEnvironment) -> (used: Set<String>, claimed: Set<String>) {
         var used = Set<String>()
+        var claimed = Set<String>()
         // By index, which borrows each resource: iterating the values copies every field of each.
         let ids = environment.resources.keys, resources = environment.resources.values
         for index in resources.indices {
             for dependency in resources[index].dependencies where dependency.kind == .job && dependency != ids[index] { used.insert(dependency.name) }
             switch resources[index].typed {
-            case .model(let model): for gate in model.gates { used.insert(gate.job) }
+            case .model(let model):
+                for gate in model.gates { used.insert(gate.job) }
+                if let job = model.fromJob { claimed.insert(job) }
             case .prompt(let prompt): for gate in prompt.gates { used.insert(gate.job) }
+            case .dataset(let dataset): if let job = dataset.fromJob { claimed.insert(job) }
             default: break
             }
         }
-        return used
+        return (used, claimed)
     }
 }
