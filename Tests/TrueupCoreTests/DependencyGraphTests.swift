@@ -107,4 +107,22 @@ struct DependencyGraphTests {
         for node in 0..<200_000 { closed.addNode(dependencies: [(node + 1) % 200_000]) }
         #expect(!closed.isAcyclic)
     }
+    @Test func edgesGivenInAnyOrderAreGroupedByNodeSortedAndTurnedRound() {
+        // Node 0 needs 3 and 1, node 2 needs 1 twice, node 3 needs nothing, node 1 needs 3.
+        let edges = DependencyGraph.DenseEdges(nodes: 4, edges: [(2, 1), (0, 3), (1, 3), (0, 1), (2, 1)], sorted: true)
+        #expect(edges.count == 4)
+        #expect(Array(edges[0]) == [1, 3])
+        #expect(Array(edges[1]) == [3])
+        #expect(Array(edges[2]) == [1, 1])
+        #expect(Array(edges[3]) == [])
+        // Who needs each node, in node order: 1 is needed by 0 and twice by 2, 3 by 0 and 1.
+        let dependents = edges.reversed()
+        #expect(Array(dependents[0]) == [])
+        #expect(Array(dependents[1]) == [0, 2, 2])
+        #expect(Array(dependents[2]) == [])
+        #expect(Array(dependents[3]) == [0, 1])
+        #expect(edges.isAcyclic)
+        #expect(!DependencyGraph.DenseEdges(nodes: 2, edges: [(0, 1), (1, 0)]).isAcyclic)
+    }
 }
+
