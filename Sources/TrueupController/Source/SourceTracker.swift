@@ -49,7 +49,7 @@ struct SourceTracker {
 
     /// Takes the desired state loaded at a newly fetched revision.
     mutating func update(desired: DesiredState, snapshot: SourceSnapshot) throws -> SourceUpdate {
-        let folders = try environmentFolders(snapshot)
+        let folders = try snapshot.environmentFolders(under: specRoot)
         var next: [String: TrackedEnvironment] = [:]
         var invalid: [String: String] = [:]
         for (name, environment) in desired.environments {
@@ -84,17 +84,6 @@ struct SourceTracker {
         var kept = previous
         kept.problem = problem
         return kept
-    }
-
-    /// The folders that hold an `environment.yaml` at this revision.
-    private func environmentFolders(_ snapshot: SourceSnapshot) throws -> Set<String> {
-        var names = Set<String>()
-        let prefix = specRoot + "/"
-        for entry in try snapshot.entries(under: specRoot) where entry.path.hasPrefix(prefix) {
-            let path = SpecTreePath(entry.path, root: specRoot)
-            if path.isEnvironmentFile, let folder = path.folder { names.insert(String(folder)) }
-        }
-        return names
     }
 
     /// The errors that keep `name` from being built at this revision, shortened for status.

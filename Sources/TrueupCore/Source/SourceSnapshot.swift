@@ -47,6 +47,19 @@ extension SourceSnapshot {
         }
         return names.sorted()
     }
+
+    /// The folders below `specRoot` that hold an environment file (`environment.yaml` or
+    /// `.yml`) at this revision: the environments there are, whether or not they are valid.
+    public func environmentFolders(under specRoot: String) throws -> Set<String> {
+        var names = Set<String>()
+        let prefix = specRoot + "/"
+        for entry in try entries(under: specRoot) where entry.path.hasPrefix(prefix) {
+            let path = SpecTreePath(entry.path, root: specRoot)
+            if path.isEnvironmentFile, let folder = path.folder { names.insert(String(folder)) }
+        }
+        return names
+    }
+
     public var opener: (any SnapshotOpener)? { nil }
 
     /// Each folder on the way looked up by its path.

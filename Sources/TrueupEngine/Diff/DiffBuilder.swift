@@ -21,8 +21,8 @@ public struct DiffBuilder: Sendable {
         let repository = try GitRepository(path: workspace.repositoryRoot)
         let baseSnapshot = try repository.snapshot(at: base)
         let headSnapshot: any SourceSnapshot = worktree ? try repository.worktreeSnapshot() : try repository.snapshot(at: head)
-        let baseNames = try environmentFolders(baseSnapshot)
-        let headNames = try environmentFolders(headSnapshot)
+        let baseNames = try baseSnapshot.environmentFolders(under: workspace.specRoot)
+        let headNames = try headSnapshot.environmentFolders(under: workspace.specRoot)
         var names = baseNames.union(headNames)
         if let only {
             guard names.contains(only) else {
@@ -174,16 +174,6 @@ public struct DiffBuilder: Sendable {
             entries.filter { folders.contains(SpecLoader.folder(of: $0.path, root: root) ?? "") }
         }
         return files(try base.entries(under: root)) == files(headEntries)
-    }
-
-    func environmentFolders(_ snapshot: SourceSnapshot) throws -> Set<String> {
-        var names = Set<String>()
-        let prefix = workspace.specRoot + "/"
-        for entry in try snapshot.entries(under: workspace.specRoot) where entry.path.hasPrefix(prefix) {
-            let path = SpecTreePath(entry.path, root: workspace.specRoot)
-            if path.isEnvironmentFile, let folder = path.folder { names.insert(String(folder)) }
-        }
-        return names
     }
 
     /// (a): resource by resource, field by field, of the merged and substituted specs.
