@@ -6,7 +6,7 @@ struct BuildRun {
     var extendedFolders = Set<String>()
     var effectiveCache: [String: Effective?] = [:]
     let lookups: RevisionLookups
-    var ownPathChecks: [PathCheck: Result<SourceEntry, RepoPathProblem>] = [:]
+    var ownPathChecks: PathChecks = [:]
     /// The resource whose rules are being checked (see `ResourceRules.swift`).
     var ruleTarget: RuleTarget?
 
@@ -14,6 +14,9 @@ struct BuildRun {
         var raw: String
         var expectsFile: Bool
     }
+
+    /// Repository paths checked by one thread, with what was found at each.
+    typealias PathChecks = [PathCheck: Result<SourceEntry, RepoPathProblem>]
 
     init(builder: DesiredStateBuilder, folders: [String: DesiredStateBuilder.Folder] = [:], lookups: RevisionLookups = RevisionLookups()) {
         self.builder = builder
@@ -25,10 +28,6 @@ struct BuildRun {
 
     /// Hands the paths this run found as their specs ask to `lookups`, for planning's inputs.
     func shareCheckedPaths() {
-        var found: [String: SourceEntry] = [:]
-        for (check, result) in ownPathChecks {
-            if case .success(let entry) = result { found[check.raw] = entry }
-        }
-        lookups.remember(checked: found)
+        lookups.remember(checked: ownPathChecks)
     }
 }
