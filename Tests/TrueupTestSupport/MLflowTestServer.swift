@@ -1,13 +1,19 @@
 import Foundation
 import Glibc
 
-/// One real MLflow server for the whole test process, started by `scripts/mlflow-server` on first
-/// use (about 10 s) and stopped by that script's watcher when the test process ends, whichever
-/// way it ends. The tests never skip: without MLflow in the project's .venv they fail and say how
+/// A real MLflow server, started by `scripts/mlflow-server` on first use (about 10 s) and stopped
+/// by that script's watcher when the test process ends, whichever way it ends: `shared` for the
+/// whole test process, and one more for the test that must have the example's model names to
+/// itself (`forTheExample`). The tests never skip: without MLflow in the project's .venv they fail and say how
 /// to install it. Shared by the backend tests (the registry and artifact store against the server)
 /// and the command-line tests (`trueup apply` into it).
 public actor MLflowTestServer {
     public static let shared = MLflowTestServer()
+    /// A second server, for the test that applies the repository's example unchanged
+    /// (`ExampleStagingOnRayTests`): the command-line tests apply the same example to the shared
+    /// server and count the versions of its model (`churn-classifier`), so the two must not meet
+    /// on one registry. They did when a slower build (AddressSanitizer's) made them overlap.
+    public static let forTheExample = MLflowTestServer()
 
     public struct Running: Sendable {
         /// `http://127.0.0.1:PORT`.

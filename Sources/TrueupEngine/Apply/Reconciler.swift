@@ -104,6 +104,10 @@ public final class Reconciler: Sendable {
         let applied: [ResourceID: AppliedResource]
         let observed: ObservedState
         let inputs: PlanningInputs
+        // Which jobs the environment uses is a pass over its resources that needs nothing else:
+        // it runs on the core the observation leaves idle (waiting on the backends, or done)
+        // instead of after the reading of git below, on this one.
+        async let jobUse = Planner.jobUse(in: environment)
         if let presetObserved {
             (observed, applied) = presetObserved
             inputs = try PlanningInputs.gather(environment, snapshot: snapshot)
@@ -115,7 +119,8 @@ public final class Reconciler: Sendable {
             inputs = try PlanningInputs.gather(environment, snapshot: snapshot)
             observed = try await observing
         }
-        let planner = Planner(environment: environment, all: desired.environments, inputs: inputs, observed: observed, applied: applied, commit: snapshot.revision.commit)
+        let planner = Planner(environment: environment, all: desired.environments, inputs: inputs, observed: observed, applied: applied,
+                              commit: snapshot.revision.commit, jobUse: await jobUse)
         let (plan, resolutions) = planner.planWithResolutions()
         return Planned(desired: desired, environment: environment, inputs: inputs, observed: observed, applied: applied, plan: plan, resolutions: resolutions, backends: backends)
     }

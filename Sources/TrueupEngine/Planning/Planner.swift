@@ -19,8 +19,11 @@ public struct Planner: Sendable {
     /// Jobs whose output some resource claims (`fromJob`): they must run even when `trigger: manual`.
     let claimedJobs: Set<String>
 
+    /// `jobUse`: what `Planner.jobUse(in: environment)` gives, when the caller found it already
+    /// (while it waited on the backends).
     public init(environment: DesiredEnvironment, all: [String: DesiredEnvironment], inputs: PlanningInputs,
-                observed: ObservedState, applied: [ResourceID: AppliedResource], commit: String) {
+                observed: ObservedState, applied: [ResourceID: AppliedResource], commit: String,
+                jobUse: (used: Set<String>, claimed: Set<String>)? = nil) {
         self.environment = environment
         self.all = all
         self.inputs = inputs
@@ -28,7 +31,7 @@ public struct Planner: Sendable {
         self.applied = applied
         self.commit = commit
         self.resolver = Resolver(environment: environment, inputs: inputs, commit: commit)
-        (self.usedJobs, self.claimedJobs) = Self.jobUse(in: environment)
+        (self.usedJobs, self.claimedJobs) = jobUse ?? Self.jobUse(in: environment)
     }
 
     static let kaa = JSONValue.string(PlannedChange.knownAfterApply)

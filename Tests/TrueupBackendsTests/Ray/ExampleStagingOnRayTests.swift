@@ -13,7 +13,7 @@ struct ExampleStagingOnRayTests {
     @Test func stagingAppliesWithJobsOnRayModelsInMLflowAndBothAPIsServedByServe() async throws {
         let head = try await RayHead.shared.running()
         let serve = try await RayHead.shared.serve()
-        let mlflow = try await MLflowTestServer.shared.start()
+        let mlflow = try await MLflowTestServer.forTheExample.start()
         // Counting proxies in front of both: what an apply and a no-op plan cost in calls.
         let rayPort = try #require(head.url.split(separator: ":").last.flatMap { Int($0) })
         let rayCalls = try LoopbackProxy(upstreamPort: rayPort)
