@@ -107,6 +107,7 @@ struct DependencyGraphTests {
         for node in 0..<200_000 { closed.addNode(dependencies: [(node + 1) % 200_000]) }
         #expect(!closed.isAcyclic)
     }
+
     @Test func edgesGivenInAnyOrderAreGroupedByNodeSortedAndTurnedRound() {
         // Node 0 needs 3 and 1, node 2 needs 1 twice, node 3 needs nothing, node 1 needs 3.
         let edges = DependencyGraph.DenseEdges(nodes: 4, edges: [(2, 1), (0, 3), (1, 3), (0, 1), (2, 1)], sorted: true)
@@ -125,4 +126,3 @@ struct DependencyGraphTests {
         #expect(!DependencyGraph.DenseEdges(nodes: 2, edges: [(0, 1), (1, 0)]).isAcyclic)
     }
 }
-

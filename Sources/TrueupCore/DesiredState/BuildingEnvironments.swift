@@ -125,43 +125,37 @@ extension DesiredStateBuilder {
     }
 
     /// The declarations of `work` that validate alike (see `SharedValidation`), by their index
-    /// in `work`, in one flat array: group `g` is `members[starts[g]..<starts[g + 1]]`. An
-    /// array per group was an allocation per resource, made and freed on one thread.
+    /// in `work`, each group in `work`'s order. Kept as one flat list filled by counting
+    /// (`DependencyGraph.DenseEdges`, a group's members as its edges): an array per group was
+    /// an allocation per resource, made and freed on one thread.
     struct ValidationGroups: Sendable {
-        private var members: [Int] = []
-        private var starts: [Int] = [0]
+        private let members: DependencyGraph.DenseEdges
 
         init(_ work: [(Int, Int)], _ prepared: [BuildRun.Prepared]) {
             // In one environment no two declarations share a document: each is its own group,
             // and no key is hashed (33,000 of them took a hundredth of a second on one thread).
             guard prepared.count > 1 else {
-                members = Array(work.indices)
-                starts = Array(0...work.count)
+                members = DependencyGraph.DenseEdges(nodes: work.count, edges: work.indices.map { ($0, $0) })
                 return
             }
             var groupOf: [SharedValidation: Int] = [:]
-            var grouped: [[Int]] = []
             groupOf.reserveCapacity(work.count)
+            var membership: [(from: Int, to: Int)] = []
+            membership.reserveCapacity(work.count)
             for (index, item) in work.enumerated() {
                 let environment = prepared[item.0]
                 let declared = environment.declared[item.1]
                 let key = SharedValidation(declaredAt: declared.declaredAt, serving: declared.id.kind == .deployment ? environment.settings.serving.type : nil)
-                if let group = groupOf[key] { grouped[group].append(index) } else {
-                    groupOf[key] = grouped.count
-                    grouped.append([index])
-                }
+                let group = groupOf[key] ?? groupOf.count
+                if group == groupOf.count { groupOf[key] = group }
+                membership.append((group, index))
             }
-            members.reserveCapacity(work.count)
-            starts.reserveCapacity(grouped.count + 1)
-            for group in grouped {
-                members += group
-                starts.append(members.count)
-            }
+            members = DependencyGraph.DenseEdges(nodes: groupOf.count, edges: membership)
         }
 
-        var count: Int { starts.count - 1 }
+        var count: Int { members.count }
 
-        subscript(group: Int) -> ArraySlice<Int> { members[starts[group]..<starts[group + 1]] }
+        subscript(group: Int) -> ArraySlice<Int> { members[group] }
     }
 
     /// Validates every (environment, resource) of `work`: the results by environment, each in
